@@ -1,0 +1,1 @@
+//! Benchmark dataset layouts and clips.

@@ -1,0 +1,1 @@
+//! Dense optical flow between consecutive frames (coarse-to-fine, DIS family).

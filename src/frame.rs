@@ -1,0 +1,135 @@
+//! Frames in memory: interleaved pixels, row-major, no padding.
+
+use serde::{Deserialize, Serialize};
+
+/// Pixel layout of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// One luma channel.
+    #[default]
+    Gray,
+    /// Three channels, R G B interleaved.
+    Rgb,
+}
+
+impl PixelFormat {
+    /// Channels per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PixelFormat::Gray => 1,
+            PixelFormat::Rgb => 3,
+        }
+    }
+}
+
+/// An image of `width` x `height` pixels with `channels` interleaved values each.
+/// `T` is `u8` for decoded frames and `f32` (in `[0, 1]`) for model input.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Frame<T = u8> {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Values per pixel (1 = gray, 3 = RGB).
+    pub channels: usize,
+    /// `width * height * channels` values, row-major, channels interleaved.
+    pub data: Vec<T>,
+}
+
+impl<T: Copy + Default> Frame<T> {
+    /// A frame filled with `T::default()`.
+    pub fn new(width: usize, height: usize, channels: usize) -> Self {
+        Frame {
+            width,
+            height,
+            channels,
+            data: vec![T::default(); width * height * channels],
+        }
+    }
+
+    /// Wraps `data`; `None` when its length does not match the shape.
+    pub fn from_vec(width: usize, height: usize, channels: usize, data: Vec<T>) -> Option<Self> {
+        (data.len() == width * height * channels).then_some(Frame {
+            width,
+            height,
+            channels,
+            data,
+        })
+    }
+
+    /// Reshapes in place, reusing the allocation when it is large enough.
+    pub fn resize(&mut self, width: usize, height: usize, channels: usize) {
+        self.width = width;
+        self.height = height;
+        self.channels = channels;
+        self.data.resize(width * height * channels, T::default());
+    }
+
+    /// The value at pixel (x, y), channel c.
+    #[inline]
+    pub fn get(&self, x: usize, y: usize, c: usize) -> T {
+        self.data[(y * self.width + x) * self.channels + c]
+    }
+
+    /// Size of the pixel data in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.data.len() * std::mem::size_of::<T>()
+    }
+
+    /// The pixel format implied by the channel count, if it is one we know.
+    pub fn pixel_format(&self) -> Option<PixelFormat> {
+        match self.channels {
+            1 => Some(PixelFormat::Gray),
+            3 => Some(PixelFormat::Rgb),
+            _ => None,
+        }
+    }
+}
+
+impl Frame<u8> {
+    /// Converts to `f32` in `[0, 1]`, writing into `out` (reused).
+    pub fn to_f32_into(&self, out: &mut Frame<f32>) {
+        out.resize(self.width, self.height, self.channels);
+        for (o, &v) in out.data.iter_mut().zip(&self.data) {
+            *o = v as f32 * (1.0 / 255.0);
+        }
+    }
+
+    /// Converts to `f32` in `[0, 1]`.
+    pub fn to_f32(&self) -> Frame<f32> {
+        let mut out = Frame::default();
+        self.to_f32_into(&mut out);
+        out
+    }
+}
+
+impl Frame<f32> {
+    /// Converts to `u8`, clamping to `[0, 1]` and rounding.
+    pub fn to_u8(&self) -> Frame<u8> {
+        Frame {
+            width: self.width,
+            height: self.height,
+            channels: self.channels,
+            data: self
+                .data
+                .iter()
+                .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_round_trip() {
+        let f = Frame::from_vec(2, 1, 1, vec![0u8, 255]).unwrap();
+        let g = f.to_f32();
+        assert_eq!(g.data, vec![0.0, 1.0]);
+        assert_eq!(g.to_u8(), f);
+        assert!(Frame::<u8>::from_vec(2, 2, 1, vec![0; 3]).is_none());
+    }
+}

@@ -1,0 +1,36 @@
+//! The `vadscope` command line: batch work and CI on the same engine as the app.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// vadscope: a workbench for video anomaly detection.
+#[derive(Parser)]
+#[command(name = "vadscope", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
+    Info(cli::info::InfoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Info(args)) => cli::info::run(args),
+        None => cli::demo::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

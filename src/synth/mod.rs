@@ -1,0 +1,1 @@
+//! Procedural scenes with labelled anomalies, for tests and the built-in demo.

@@ -1,0 +1,1 @@
+//! Video decoding: files through FFmpeg, and frame folders.
