@@ -18,12 +18,18 @@ struct Cli {
 enum Command {
     /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
     Info(cli::info::InfoArgs),
+    /// Benchmarks (decode, seek, …); each prints its figures.
+    Bench {
+        #[command(subcommand)]
+        command: cli::bench::BenchCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
+        Some(Command::Bench { command }) => cli::bench::run(command),
         None => cli::demo::run(),
     };
     match result {

@@ -1,15 +1,98 @@
-//! `vadscope info PATH`.
+//! `vadscope info PATH`: what is at a path — a video, a frame folder or a dataset.
 
 use std::path::PathBuf;
+
+use vadscope::dataset::{self, Dataset, Split};
+use vadscope::video;
 
 /// Arguments of `vadscope info`.
 #[derive(clap::Args)]
 pub struct InfoArgs {
     /// A video file, a frame folder or a dataset root.
     pub path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Prints what was found at the path.
 pub fn run(args: InfoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("{}: info is not wired yet", args.path.display())
+    let is_frame_folder = args.path.is_dir() && !video::list_images(&args.path)?.is_empty();
+    if args.path.is_dir() && !is_frame_folder {
+        let ds = dataset::open(&args.path)?;
+        return print_dataset(&ds, args.json);
+    }
+    let v = video::open(&args.path)?;
+    let info = v.info();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(info)?);
+    } else {
+        print_video(info);
+    }
+    Ok(())
+}
+
+/// Prints one video's facts, one per line.
+pub fn print_video(info: &video::VideoInfo) {
+    println!("path:      {}", info.path.display());
+    match &info.source {
+        video::SourceKind::File { container, codec } => {
+            println!("source:    video file ({container}, {codec})")
+        }
+        video::SourceKind::Folder => println!("source:    frame folder"),
+    }
+    println!("frames:    {}", info.num_frames);
+    let assumed = if info.fps_known {
+        ""
+    } else {
+        " (assumed: frame folders carry no timing)"
+    };
+    let vfr = if info.variable_frame_rate {
+        ", variable frame rate"
+    } else {
+        ""
+    };
+    println!("fps:       {:.3}{assumed}{vfr}", info.fps);
+    println!("size:      {}x{}", info.width, info.height);
+    println!("duration:  {:.3} s", info.duration_secs);
+    for w in &info.warnings {
+        println!("warning:   {w}");
+    }
+}
+
+fn print_dataset(ds: &Dataset, json: bool) -> anyhow::Result<()> {
+    let train = ds.frame_counts(Split::Train)?;
+    let test = ds.frame_counts(Split::Test)?;
+    if json {
+        let v = serde_json::json!({ "dataset": ds, "frames": { "train": train, "test": test } });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("dataset:   {} ({})", ds.root.display(), ds.layout.name());
+    if let Some(fps) = ds.fps {
+        println!("fps:       {fps} (the benchmark's)");
+    }
+    for (label, counts) in [("train", &train), ("test", &test)] {
+        let total: usize = counts.iter().map(|(_, n)| n).sum();
+        println!(
+            "{label}:{:>width$}{} videos, {total} frames",
+            "",
+            counts.len(),
+            width = 6 - label.len()
+        );
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(name, n)| format!("{name}: {n}"))
+            .collect();
+        for chunk in list.chunks(8) {
+            println!("           {}", chunk.join(", "));
+        }
+    }
+    if ds.truth.is_empty() {
+        println!("truth:     none found");
+    }
+    for t in &ds.truth {
+        println!("truth:     {} ({})", t.path.display(), t.description);
+    }
+    Ok(())
 }

@@ -1,4 +1,6 @@
 //! Subcommands, one file each.
 
+pub mod bench;
+pub mod bench_video;
 pub mod demo;
 pub mod info;
