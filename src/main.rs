@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
     Info(cli::info::InfoArgs),
+    /// Ground truth: convert between formats, compare sources, show intervals.
+    Truth(cli::truth::TruthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
+        Some(Command::Truth(args)) => cli::truth::run(args),
         None => cli::demo::run(),
     };
     match result {

@@ -25,11 +25,12 @@ const HEADER: &str = "video,start,end,num_frames";
 pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))?;
-    parse(&text).map(|videos| GroundTruth {
-        videos,
-        provenance: None,
-    })
-    .map_err(|m| Error::format(path, m))
+    parse(&text)
+        .map(|videos| GroundTruth {
+            videos,
+            provenance: None,
+        })
+        .map_err(|m| Error::format(path, m))
 }
 
 fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
@@ -39,33 +40,61 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or("empty file (no header)")?;
-    let cols: Vec<String> = fields(header)?.iter().map(|c| c.trim().to_ascii_lowercase()).collect();
-    let with_count = match cols.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let cols: Vec<String> = fields(header)?
+        .iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let with_count = match cols
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["video", "start", "end"] => false,
         ["video", "start", "end", "num_frames"] => true,
-        _ => return Err(format!("header {header:?}: expected {HEADER:?} (0-based, end exclusive)")),
+        _ => {
+            return Err(format!(
+                "header {header:?}: expected {HEADER:?} (0-based, end exclusive)"
+            ))
+        }
     };
     let mut videos: Vec<VideoTruth> = Vec::new();
     for (no, line) in lines {
         let at = |m: String| format!("line {}: {m}", no + 1);
         let f = fields(line).map_err(at)?;
         if f.len() != cols.len() {
-            return Err(at(format!("{} fields, the header has {}", f.len(), cols.len())));
+            return Err(at(format!(
+                "{} fields, the header has {}",
+                f.len(),
+                cols.len()
+            )));
         }
         let num = |s: &str, what: &str| -> std::result::Result<Option<usize>, String> {
             let s = s.trim();
             if s.is_empty() {
                 return Ok(None);
             }
-            s.parse().map(Some).map_err(|_| at(format!("{what} {s:?} is not a frame number")))
+            s.parse()
+                .map(Some)
+                .map_err(|_| at(format!("{what} {s:?} is not a frame number")))
         };
         let (start, end) = (num(&f[1], "start")?, num(&f[2], "end")?);
-        let count = if with_count { num(&f[3], "num_frames")? } else { None };
+        let count = if with_count {
+            num(&f[3], "num_frames")?
+        } else {
+            None
+        };
         let interval = match (start, end) {
             (None, None) => None,
             (Some(s), Some(e)) if s < e => Some(Interval { start: s, end: e }),
-            (Some(s), Some(e)) => return Err(at(format!("interval {s}..{e} is empty or reversed"))),
-            _ => return Err(at("start and end must both be given or both be empty".into())),
+            (Some(s), Some(e)) => {
+                return Err(at(format!("interval {s}..{e} is empty or reversed")))
+            }
+            _ => {
+                return Err(at(
+                    "start and end must both be given or both be empty".into()
+                ))
+            }
         };
         let name = f[0].clone();
         let v = match videos.iter_mut().position(|v| v.name == name) {
@@ -169,7 +198,10 @@ mod tests {
             ("video,start,end\nx,5,2\n", "reversed"),
             ("video,start,end\nx,5,\n", "both"),
             ("video,start,end\nx,-1,3\n", "not a frame number"),
-            ("video,start,end,num_frames\nx,1,2,5\nx,3,4,6\n", "num_frames 5 and 6"),
+            (
+                "video,start,end,num_frames\nx,1,2,5\nx,3,4,6\n",
+                "num_frames 5 and 6",
+            ),
             ("video,start,end\n\"x,1,2\n", "unterminated"),
         ] {
             let e = parse(text).unwrap_err();

@@ -101,7 +101,8 @@ impl Format {
         let head = text.trim_start_matches('\u{feff}').trim_start();
         if bytes.starts_with(b"\x93NUMPY") {
             Ok(Format::Npy)
-        } else if bytes.starts_with(b"MATLAB") || matches!(bytes.get(126..128), Some(b"IM" | b"MI")) {
+        } else if bytes.starts_with(b"MATLAB") || matches!(bytes.get(126..128), Some(b"IM" | b"MI"))
+        {
             Ok(Format::Mat)
         } else if head.starts_with('{') {
             Ok(Format::Json)
@@ -302,7 +303,10 @@ pub fn video_list_from_frames(dir: &Path) -> Result<Vec<(String, usize)>> {
     let mut out = Vec::new();
     for v in masks::list_dirs(dir)? {
         let n = masks::list_files(&v, masks::IMAGE_EXTS)?.len();
-        let name = v.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = v
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         out.push((name, n));
     }
     if out.is_empty() {
@@ -323,10 +327,18 @@ pub fn video_list_from_file(path: &Path) -> Result<Vec<(String, usize)>> {
         }
         let parsed = line
             .rsplit_once([' ', '\t', ','])
-            .and_then(|(name, n)| Some((name.trim().trim_end_matches(',').trim(), n.trim().parse().ok()?)))
+            .and_then(|(name, n)| {
+                Some((
+                    name.trim().trim_end_matches(',').trim(),
+                    n.trim().parse().ok()?,
+                ))
+            })
             .filter(|(name, _)| !name.is_empty());
         let (name, n) = parsed.ok_or_else(|| {
-            Error::format(path, format!("line {}: expected NAME COUNT, found {line:?}", no + 1))
+            Error::format(
+                path,
+                format!("line {}: expected NAME COUNT, found {line:?}", no + 1),
+            )
         })?;
         out.push((name.to_owned(), n));
     }

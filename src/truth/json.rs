@@ -52,11 +52,9 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
         serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(FORMAT_TAG) => {}
-        other => {
-            return Err(bad(format!(
-                "not a vadscope ground-truth file (\"format\" is {other:?}, expected {FORMAT_TAG:?})"
-            )))
-        }
+        other => return Err(bad(format!(
+            "not a vadscope ground-truth file (\"format\" is {other:?}, expected {FORMAT_TAG:?})"
+        ))),
     }
     match value.get("version").and_then(|v| v.as_u64()) {
         Some(VERSION) => {}
@@ -80,12 +78,10 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
         v.anomalous = super::normalize_intervals(std::mem::take(&mut v.anomalous));
         match &mut v.masks {
             Some(Masks::Folder { path }) if path.is_relative() => *path = base.join(&*path),
-            Some(Masks::Dense { .. }) => {
-                return Err(bad(format!(
-                    "video {:?}: masks of kind \"dense\" cannot be stored in JSON; reference a folder",
-                    v.name
-                )))
-            }
+            Some(Masks::Dense { .. }) => return Err(bad(format!(
+                "video {:?}: masks of kind \"dense\" cannot be stored in JSON; reference a folder",
+                v.name
+            ))),
             _ => {}
         }
     }
@@ -107,7 +103,10 @@ pub(crate) fn encode(gt: &GroundTruth, path: &Path) -> Result<Vec<u8>> {
             v.masks = match v.masks {
                 Some(Masks::Folder { path }) => {
                     let abs = absolute(&path);
-                    let rel = abs.strip_prefix(&base).map(Path::to_path_buf).unwrap_or(abs);
+                    let rel = abs
+                        .strip_prefix(&base)
+                        .map(Path::to_path_buf)
+                        .unwrap_or(abs);
                     Some(Masks::Folder { path: rel })
                 }
                 _ => None,
@@ -160,10 +159,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");
         for (text, want) in [
-            (r#"{"format": "vadscope-truth", "version": 2, "videos": []}"#, "unsupported version 2"),
+            (
+                r#"{"format": "vadscope-truth", "version": 2, "videos": []}"#,
+                "unsupported version 2",
+            ),
             (r#"{"format": "vadscope-truth", "videos": []}"#, "(missing)"),
-            (r#"{"format": "other", "version": 1, "videos": []}"#, "not a vadscope"),
-            (r#"{"format": "vadscope-truth", "version": 1, "videos": [{"name": 3}]}"#, "invalid type"),
+            (
+                r#"{"format": "other", "version": 1, "videos": []}"#,
+                "not a vadscope",
+            ),
+            (
+                r#"{"format": "vadscope-truth", "version": 1, "videos": [{"name": 3}]}"#,
+                "invalid type",
+            ),
             (
                 r#"{"format": "vadscope-truth", "version": 1, "videos": [{"name": "a", "anomalous": [{"start": 5, "end": 5}]}]}"#,
                 "empty or reversed",

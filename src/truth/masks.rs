@@ -127,7 +127,10 @@ pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
         out.push(v);
     }
     if out.is_empty() {
-        return Err(Error::format(dir, "no mask images in this folder or its sub-folders"));
+        return Err(Error::format(
+            dir,
+            "no mask images in this folder or its sub-folders",
+        ));
     }
     Ok(GroundTruth {
         videos: out,
@@ -151,7 +154,10 @@ pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
                     let path = vdir.join(format!("{i:0digits$}.png"));
                     let n = width * height;
                     let px: Vec<u8> = match f {
-                        Some(bits) => Masks::unpack_bits(bits, n).iter().map(|&b| if b { 255 } else { 0 }).collect(),
+                        Some(bits) => Masks::unpack_bits(bits, n)
+                            .iter()
+                            .map(|&b| if b { 255 } else { 0 })
+                            .collect(),
                         None => vec![0; n],
                     };
                     image::save_buffer_with_format(
@@ -171,13 +177,11 @@ pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
                     std::fs::copy(&f, &to).map_err(|e| Error::io(&f, e))?;
                 }
             }
-            None => {
-                return Err(Error::invalid(format!(
-                    "{}: video {:?} has no pixel masks to write (frame labels alone cannot make masks)",
-                    dir.display(),
-                    v.name
-                )))
-            }
+            None => return Err(Error::invalid(format!(
+                "{}: video {:?} has no pixel masks to write (frame labels alone cannot make masks)",
+                dir.display(),
+                v.name
+            ))),
         }
     }
     Ok(())
@@ -199,7 +203,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v = dir.path().join("01");
         std::fs::create_dir(&v).unwrap();
-        for (i, on) in [false, true, true, false, false, false, false, false, false, false, true].iter().enumerate() {
+        for (i, on) in [
+            false, true, true, false, false, false, false, false, false, false, true,
+        ]
+        .iter()
+        .enumerate()
+        {
             let mut img = image::GrayImage::new(4, 3);
             if *on {
                 img.put_pixel(3, 2, image::Luma([255]));
@@ -209,8 +218,12 @@ mod tests {
         // RGBA with opaque alpha but black colour is normal.
         let w = dir.path().join("02");
         std::fs::create_dir(&w).unwrap();
-        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 255])).save(w.join("0.png")).unwrap();
-        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 1, 0, 0])).save(w.join("1.png")).unwrap();
+        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 255]))
+            .save(w.join("0.png"))
+            .unwrap();
+        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 1, 0, 0]))
+            .save(w.join("1.png"))
+            .unwrap();
         let gt = read(dir.path(), &ReadOptions::default()).unwrap();
         assert_eq!(gt.videos.len(), 2);
         let a = &gt.videos[0];
@@ -229,7 +242,9 @@ mod tests {
     fn bad_images_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("000.png"), b"not a png").unwrap();
-        let e = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
+        let e = read(dir.path(), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("000.png"), "{e}");
         let empty = tempfile::tempdir().unwrap();
         assert!(read(empty.path(), &ReadOptions::default()).is_err());

@@ -94,7 +94,9 @@ fn video_name(path: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    stem.strip_suffix("_label").map(str::to_owned).unwrap_or(stem)
+    stem.strip_suffix("_label")
+        .map(str::to_owned)
+        .unwrap_or(stem)
 }
 
 /// The items of a cell (or of a non-cell, as a single item).
@@ -109,8 +111,13 @@ fn items<'v, 'a>(v: &'v Value<'a>) -> Vec<&'v Value<'a>> {
 fn vector_cell(v: &Value<'_>, what: &str) -> std::result::Result<(), String> {
     match v {
         Value::Cell { dims, .. } if dims.iter().filter(|&&d| d > 1).count() <= 1 => Ok(()),
-        Value::Cell { dims, .. } => Err(format!("`{what}` is a {} cell; expected 1xN", dims_text(dims))),
-        Value::Other { class } => Err(format!("`{what}` is of MATLAB class {class}, not a cell array")),
+        Value::Cell { dims, .. } => Err(format!(
+            "`{what}` is a {} cell; expected 1xN",
+            dims_text(dims)
+        )),
+        Value::Other { class } => Err(format!(
+            "`{what}` is of MATLAB class {class}, not a cell array"
+        )),
         _ => Err(format!("`{what}` is not a cell array")),
     }
 }
@@ -184,17 +191,28 @@ fn counts(v: &Value<'_>) -> Option<Vec<usize>> {
 }
 
 /// `volLabel`: a cell of HxW masks -> one video with `Dense` masks.
-fn vol_label(v: &Value<'_>, name: String, opts: &ReadOptions) -> std::result::Result<VideoTruth, String> {
+fn vol_label(
+    v: &Value<'_>,
+    name: String,
+    opts: &ReadOptions,
+) -> std::result::Result<VideoTruth, String> {
     vector_cell(v, "volLabel")?;
     let frames = items(v);
     let mut size = None;
     let mut masks: Vec<&Numeric<'_>> = Vec::with_capacity(frames.len());
     for (i, f) in frames.iter().enumerate() {
         let Value::Numeric(n) = f else {
-            return Err(format!("volLabel{{{}}} is not a numeric or logical mask", i + 1));
+            return Err(format!(
+                "volLabel{{{}}} is not a numeric or logical mask",
+                i + 1
+            ));
         };
         if n.dims.len() != 2 {
-            return Err(format!("volLabel{{{}}} is {}, not a 2-D mask", i + 1, dims_text(&n.dims)));
+            return Err(format!(
+                "volLabel{{{}}} is {}, not a 2-D mask",
+                i + 1,
+                dims_text(&n.dims)
+            ));
         }
         let hw = (n.dims[0], n.dims[1]);
         match size {
@@ -246,14 +264,40 @@ pub(crate) fn encode(gt: &GroundTruth) -> Vec<u8> {
                 .collect(),
         })
         .collect();
-    let names = gt.videos.iter().map(|v| Out::Char(v.name.clone())).collect();
+    let names = gt
+        .videos
+        .iter()
+        .map(|v| Out::Char(v.name.clone()))
+        .collect();
     let mut vars = vec![
-        ("gt", Out::Cell { dims: vec![1, n], items: cells }),
-        ("names", Out::Cell { dims: vec![1, n], items: names }),
+        (
+            "gt",
+            Out::Cell {
+                dims: vec![1, n],
+                items: cells,
+            },
+        ),
+        (
+            "names",
+            Out::Cell {
+                dims: vec![1, n],
+                items: names,
+            },
+        ),
     ];
-    let counts: Option<Vec<f64>> = gt.videos.iter().map(|v| v.num_frames.map(|c| c as f64)).collect();
+    let counts: Option<Vec<f64>> = gt
+        .videos
+        .iter()
+        .map(|v| v.num_frames.map(|c| c as f64))
+        .collect();
     if let Some(values) = counts {
-        vars.push(("num_frames", Out::Double { dims: vec![1, n], values }));
+        vars.push((
+            "num_frames",
+            Out::Double {
+                dims: vec![1, n],
+                values,
+            },
+        ));
     }
     matv5::encode(&vars, true, false)
 }
@@ -275,9 +319,29 @@ mod tests {
     #[test]
     fn reads_ucsd_gt_like_ped2() {
         // Exactly the layout of ped2.mat: only `gt`, 2x1 columns stored as uint8.
-        let cell = |a: f64, b: f64| Out::Double { dims: vec![2, 1], values: vec![a, b] };
-        let items = vec![cell(61.0, 180.0), cell(1.0, 146.0), Out::Double { dims: vec![2, 2], values: vec![1.0, 10.0, 20.0, 30.0] }];
-        let bytes = matv5::encode(&[("gt", Out::Cell { dims: vec![1, 3], items })], true, false);
+        let cell = |a: f64, b: f64| Out::Double {
+            dims: vec![2, 1],
+            values: vec![a, b],
+        };
+        let items = vec![
+            cell(61.0, 180.0),
+            cell(1.0, 146.0),
+            Out::Double {
+                dims: vec![2, 2],
+                values: vec![1.0, 10.0, 20.0, 30.0],
+            },
+        ];
+        let bytes = matv5::encode(
+            &[(
+                "gt",
+                Out::Cell {
+                    dims: vec![1, 3],
+                    items,
+                },
+            )],
+            true,
+            false,
+        );
         let dir = tempfile::tempdir().unwrap();
         let gt = read_file(&write(dir.path(), "g.mat", &bytes), &ReadOptions::default()).unwrap();
         let names: Vec<_> = gt.videos.iter().map(|v| v.name.as_str()).collect();
@@ -298,21 +362,45 @@ mod tests {
                     v[2 * 2 + 1] = 1.0; // column-major: c*h + r
                 }
                 if logical {
-                    Out::Logical { dims: vec![2, 3], values: v.iter().map(|&x| x as u8).collect() }
+                    Out::Logical {
+                        dims: vec![2, 3],
+                        values: v.iter().map(|&x| x as u8).collect(),
+                    }
                 } else {
-                    Out::Double { dims: vec![2, 3], values: v }
+                    Out::Double {
+                        dims: vec![2, 3],
+                        values: v,
+                    }
                 }
             };
-            let cell = Out::Cell { dims: vec![1, 2], items: vec![frame(false), frame(true)] };
+            let cell = Out::Cell {
+                dims: vec![1, 2],
+                items: vec![frame(false), frame(true)],
+            };
             let bytes = matv5::encode(&[("volLabel", cell)], !be, be);
-            let gt = read_file(&write(dir.path(), "7_label.mat", &bytes), &ReadOptions::default()).unwrap();
+            let gt = read_file(
+                &write(dir.path(), "7_label.mat", &bytes),
+                &ReadOptions::default(),
+            )
+            .unwrap();
             let v = &gt.videos[0];
             assert_eq!(v.name, "7");
             assert_eq!(v.labels(2), [false, true]);
-            let Some(Masks::Dense { width: 3, height: 2, frames }) = &v.masks else { panic!("{:?}", v.masks) };
+            let Some(Masks::Dense {
+                width: 3,
+                height: 2,
+                frames,
+            }) = &v.masks
+            else {
+                panic!("{:?}", v.masks)
+            };
             assert!(frames[0].is_none());
             let bits = Masks::unpack_bits(frames[1].as_ref().unwrap(), 6);
-            assert_eq!(bits, [false, false, false, false, false, true], "row-major (1, 2)");
+            assert_eq!(
+                bits,
+                [false, false, false, false, false, true],
+                "row-major (1, 2)"
+            );
         }
         let folder = read_folder(dir.path(), &ReadOptions::default()).unwrap();
         assert_eq!(folder.videos.len(), 1);
@@ -323,18 +411,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = |dims: Vec<usize>, values: Vec<f64>| Out::Double { dims, values };
         let cases = [
-            (Out::Cell { dims: vec![1, 1], items: vec![d(vec![3, 1], vec![1.0, 2.0, 3.0])] }, "2xK"),
-            (Out::Cell { dims: vec![1, 1], items: vec![d(vec![2, 1], vec![0.0, 5.0])] }, "1-based"),
-            (Out::Cell { dims: vec![1, 1], items: vec![d(vec![2, 1], vec![9.0, 5.0])] }, "1-based"),
+            (
+                Out::Cell {
+                    dims: vec![1, 1],
+                    items: vec![d(vec![3, 1], vec![1.0, 2.0, 3.0])],
+                },
+                "2xK",
+            ),
+            (
+                Out::Cell {
+                    dims: vec![1, 1],
+                    items: vec![d(vec![2, 1], vec![0.0, 5.0])],
+                },
+                "1-based",
+            ),
+            (
+                Out::Cell {
+                    dims: vec![1, 1],
+                    items: vec![d(vec![2, 1], vec![9.0, 5.0])],
+                },
+                "1-based",
+            ),
             (d(vec![1, 2], vec![1.0, 2.0]), "not a cell"),
         ];
         for (v, want) in cases {
-            let p = write(dir.path(), "bad.mat", &matv5::encode(&[("gt", v)], false, false));
-            let e = read_file(&p, &ReadOptions::default()).unwrap_err().to_string();
+            let p = write(
+                dir.path(),
+                "bad.mat",
+                &matv5::encode(&[("gt", v)], false, false),
+            );
+            let e = read_file(&p, &ReadOptions::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("bad.mat") && e.contains(want), "{e}");
         }
-        let p = write(dir.path(), "none.mat", &matv5::encode(&[("x", d(vec![1, 1], vec![1.0]))], false, false));
-        let e = read_file(&p, &ReadOptions::default()).unwrap_err().to_string();
+        let p = write(
+            dir.path(),
+            "none.mat",
+            &matv5::encode(&[("x", d(vec![1, 1], vec![1.0]))], false, false),
+        );
+        let e = read_file(&p, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no `gt`"), "{e}");
     }
 }

@@ -192,12 +192,18 @@ pub(crate) fn visit(
 ) -> Result<()> {
     let bad = |m: String| Error::format(path, m);
     if bytes.len() < 128 {
-        return Err(bad("not a MAT-file (shorter than its 128-byte header)".into()));
+        return Err(bad(
+            "not a MAT-file (shorter than its 128-byte header)".into()
+        ));
     }
     let be = match &bytes[126..128] {
         b"IM" => false,
         b"MI" => true,
-        _ => return Err(bad("not a MATLAB v5/v7 MAT-file (no endian indicator)".into())),
+        _ => {
+            return Err(bad(
+                "not a MATLAB v5/v7 MAT-file (no endian indicator)".into()
+            ))
+        }
     };
     let version = if be {
         u16::from_be_bytes([bytes[124], bytes[125]])
@@ -222,7 +228,8 @@ pub(crate) fn visit(
         let (t, data) = top.next().map_err(|m| bad(format!("at byte {at}: {m}")))?;
         let stop = match t {
             MI_MATRIX => {
-                let (name, value) = matrix(data, be, 0).map_err(|m| bad(format!("at byte {at}: {m}")))?;
+                let (name, value) =
+                    matrix(data, be, 0).map_err(|m| bad(format!("at byte {at}: {m}")))?;
                 visit(&name, value)?
             }
             MI_COMPRESSED => {
@@ -266,13 +273,22 @@ fn matrix(body: &[u8], be: bool, depth: usize) -> std::result::Result<(String, V
         };
         return Ok((String::new(), Value::Numeric(empty)));
     }
-    let mut el = Elements { b: body, pos: 0, be };
+    let mut el = Elements {
+        b: body,
+        pos: 0,
+        be,
+    };
     let flags_raw = el.expect("array flags", &[MI_UINT32])?;
     let flags = el.words(flags_raw);
     let flags = *flags.first().ok_or("array flags: too short")?;
     let class = (flags & 0xff) as u8;
     let dims_raw = el.expect("dimensions", &[MI_INT32])?;
-    let dims: Vec<usize> = el.words(dims_raw).into_iter().map(|d| d as i32).map(|d| d.max(0) as usize).collect();
+    let dims: Vec<usize> = el
+        .words(dims_raw)
+        .into_iter()
+        .map(|d| d as i32)
+        .map(|d| d.max(0) as usize)
+        .collect();
     if dims.len() < 2 {
         return Err(format!("{} dimensions (at least 2 expected)", dims.len()));
     }
@@ -300,11 +316,21 @@ fn matrix(body: &[u8], be: bool, depth: usize) -> std::result::Result<(String, V
                 MI_UINT16 | MI_UTF16 => {
                     let units: Vec<u16> = data
                         .chunks_exact(2)
-                        .map(|c| if be { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
+                        .map(|c| {
+                            if be {
+                                u16::from_be_bytes([c[0], c[1]])
+                            } else {
+                                u16::from_le_bytes([c[0], c[1]])
+                            }
+                        })
                         .collect();
                     String::from_utf16_lossy(&units)
                 }
-                MI_UTF32 => el.words(data).into_iter().filter_map(char::from_u32).collect(),
+                MI_UTF32 => el
+                    .words(data)
+                    .into_iter()
+                    .filter_map(char::from_u32)
+                    .collect(),
                 t => return Err(format!("char data of type {t}")),
             };
             Value::Char { text }
@@ -398,7 +424,13 @@ impl Writer {
             Out::Char(s) => {
                 let units: Vec<u8> = s
                     .encode_utf16()
-                    .flat_map(|u| if self.be { u.to_be_bytes() } else { u.to_le_bytes() })
+                    .flat_map(|u| {
+                        if self.be {
+                            u.to_be_bytes()
+                        } else {
+                            u.to_le_bytes()
+                        }
+                    })
                     .collect();
                 self.element(&mut body, MI_UINT16, &units);
             }
@@ -421,10 +453,22 @@ impl Writer {
         if fits(0.0, 255.0) {
             (MI_UINT8, values.iter().map(|&v| v as u8).collect())
         } else if fits(0.0, 65535.0) {
-            let b = |v: f64| if be { (v as u16).to_be_bytes() } else { (v as u16).to_le_bytes() };
+            let b = |v: f64| {
+                if be {
+                    (v as u16).to_be_bytes()
+                } else {
+                    (v as u16).to_le_bytes()
+                }
+            };
             (MI_UINT16, values.iter().flat_map(|&v| b(v)).collect())
         } else if fits(f64::from(i32::MIN), f64::from(i32::MAX)) {
-            let b = |v: f64| if be { (v as i32).to_be_bytes() } else { (v as i32).to_le_bytes() };
+            let b = |v: f64| {
+                if be {
+                    (v as i32).to_be_bytes()
+                } else {
+                    (v as i32).to_le_bytes()
+                }
+            };
             (MI_INT32, values.iter().flat_map(|&v| b(v)).collect())
         } else {
             let b = |v: f64| if be { v.to_be_bytes() } else { v.to_le_bytes() };
@@ -492,7 +536,12 @@ mod tests {
         match v {
             Value::Numeric(n) => {
                 let vals: Vec<String> = (0..n.len()).map(|i| n.get(i).to_string()).collect();
-                format!("{}{:?}[{}]", if n.logical { "L" } else { "N" }, n.dims, vals.join(" "))
+                format!(
+                    "{}{:?}[{}]",
+                    if n.logical { "L" } else { "N" },
+                    n.dims,
+                    vals.join(" ")
+                )
             }
             Value::Cell { dims, items } => {
                 let inner: Vec<String> = items.iter().map(describe).collect();
@@ -511,9 +560,21 @@ mod tests {
             ("frac", d(vec![1, 2], vec![0.5, 300.0])),
             ("w", d(vec![1, 2], vec![1.0, 1000.0])),
             ("e", d(vec![2, 0], vec![])),
-            ("l", Out::Logical { dims: vec![1, 3], values: vec![1, 0, 1] }),
+            (
+                "l",
+                Out::Logical {
+                    dims: vec![1, 3],
+                    values: vec![1, 0, 1],
+                },
+            ),
             ("s", Out::Char("Tést".into())),
-            ("c", Out::Cell { dims: vec![1, 2], items: vec![d(vec![1, 1], vec![7.0]), Out::Char("x".into())] }),
+            (
+                "c",
+                Out::Cell {
+                    dims: vec![1, 2],
+                    items: vec![d(vec![1, 1], vec![7.0]), Out::Char("x".into())],
+                },
+            ),
         ]
     }
 
@@ -540,7 +601,17 @@ mod tests {
     #[test]
     fn small_elements_match_matlab_layout() {
         // The ped2.mat layout: a 2x1 double stored as miUINT8 in one small element.
-        let bytes = encode(&[("gt", Out::Double { dims: vec![2, 1], values: vec![61.0, 180.0] })], false, false);
+        let bytes = encode(
+            &[(
+                "gt",
+                Out::Double {
+                    dims: vec![2, 1],
+                    values: vec![61.0, 180.0],
+                },
+            )],
+            false,
+            false,
+        );
         let tail = &bytes[bytes.len() - 8..];
         assert_eq!(tail, [2, 0, 2, 0, 61, 180, 0, 0]);
     }

@@ -19,7 +19,9 @@ mod matv5;
 mod npy;
 mod ucsd_m;
 
-pub use io::{read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions};
+pub use io::{
+    read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
+};
 pub use masks::natural_cmp;
 
 /// Ground truth of a set of videos (a test split, or a single video).

@@ -34,6 +34,8 @@ enum Kind {
 #[derive(Debug)]
 pub(crate) struct NpyArray {
     pub shape: Vec<usize>,
+    /// The dtype string as the header gives it (`<i8`, `|u1`).
+    pub descr: String,
     kind: Kind,
     size: usize,
     big_endian: bool,
@@ -94,6 +96,7 @@ impl NpyArray {
         }
         Ok(NpyArray {
             shape: dict.shape,
+            descr: dict.descr,
             kind,
             size,
             big_endian,
@@ -256,9 +259,8 @@ impl Lexer<'_> {
 
 /// Parses a dtype string like `<i8`, `|u1`, `>f4`, `|b1`.
 fn parse_descr(d: &str) -> std::result::Result<(Kind, usize, bool), String> {
-    let unsupported = || {
-        format!("unsupported dtype {d:?} (expected b1, i1/u1, i2/u2, i4/u4, i8/u8, f4 or f8)")
-    };
+    let unsupported =
+        || format!("unsupported dtype {d:?} (expected b1, i1/u1, i2/u2, i4/u4, i8/u8, f4 or f8)");
     let b = d.as_bytes();
     let (order, rest) = match b.first() {
         Some(&c @ (b'<' | b'>' | b'|' | b'=')) => (c, &b[1..]),
@@ -292,7 +294,8 @@ pub(crate) fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -
         ),
     };
     let py_bool = if fortran { "True" } else { "False" };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {dims}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {dims}, }}");
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');
@@ -307,7 +310,10 @@ pub(crate) fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -
 
 /// Labels as little-endian int64 bytes.
 fn int64_bytes(labels: &[bool]) -> Vec<u8> {
-    labels.iter().flat_map(|&l| i64::from(l).to_le_bytes()).collect()
+    labels
+        .iter()
+        .flat_map(|&l| i64::from(l).to_le_bytes())
+        .collect()
 }
 
 fn read_array(path: &Path) -> Result<NpyArray> {
@@ -336,6 +342,12 @@ pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> 
         return Err(shape_error(path, &arr));
     }
     let labels = arr.labels();
+    let provenance = Some(format!(
+        "{} (npy, dtype {}, shape {:?})",
+        path.display(),
+        arr.descr,
+        arr.shape
+    ));
     let videos = match &opts.videos {
         None => vec![VideoTruth::from_labels(stem(path), &labels)],
         Some(list) => {
@@ -360,10 +372,7 @@ pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> 
                 .collect()
         }
     };
-    Ok(GroundTruth {
-        videos,
-        provenance: None,
-    })
+    Ok(GroundTruth { videos, provenance })
 }
 
 fn shape_error(path: &Path, arr: &NpyArray) -> Error {
@@ -409,7 +418,9 @@ pub(crate) fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<GroundTruth>
             let arr = read_array(path)?;
             match arr.shape.len() {
                 3 => Ok(pixel_video(&arr, stem(path), opts)),
-                _ if arr.is_frame_labels() => Ok(VideoTruth::from_labels(stem(path), &arr.labels())),
+                _ if arr.is_frame_labels() => {
+                    Ok(VideoTruth::from_labels(stem(path), &arr.labels()))
+                }
                 _ => Err(shape_error(path, &arr)),
             }
         })
@@ -439,7 +450,12 @@ pub(crate) fn encode_consolidated(gt: &GroundTruth, path: &Path) -> Result<Vec<u
     for v in &gt.videos {
         labels.extend(video_labels(v, path)?);
     }
-    Ok(encode("<i8", false, &[1, labels.len()], &int64_bytes(&labels)))
+    Ok(encode(
+        "<i8",
+        false,
+        &[1, labels.len()],
+        &int64_bytes(&labels),
+    ))
 }
 
 /// Writes one `NAME.npy` of int64 `(F,)` labels per video into `dir`.
@@ -469,14 +485,49 @@ mod tests {
             ("|b1", vals.iter().map(|&v| (v != 0) as u8).collect()),
             ("|i1", vals.iter().map(|&v| v as u8).collect()),
             ("|u1", vals.iter().map(|&v| v as u8).collect()),
-            ("<i2", vals.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect()),
-            (">u2", vals.iter().flat_map(|&v| (v as u16).to_be_bytes()).collect()),
-            ("<i4", vals.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect()),
-            (">u4", vals.iter().flat_map(|&v| (v as u32).to_be_bytes()).collect()),
+            (
+                "<i2",
+                vals.iter()
+                    .flat_map(|&v| (v as i16).to_le_bytes())
+                    .collect(),
+            ),
+            (
+                ">u2",
+                vals.iter()
+                    .flat_map(|&v| (v as u16).to_be_bytes())
+                    .collect(),
+            ),
+            (
+                "<i4",
+                vals.iter()
+                    .flat_map(|&v| (v as i32).to_le_bytes())
+                    .collect(),
+            ),
+            (
+                ">u4",
+                vals.iter()
+                    .flat_map(|&v| (v as u32).to_be_bytes())
+                    .collect(),
+            ),
             (">i8", vals.iter().flat_map(|&v| v.to_be_bytes()).collect()),
-            ("<u8", vals.iter().flat_map(|&v| (v as u64).to_le_bytes()).collect()),
-            (">f4", vals.iter().flat_map(|&v| (v as f32).to_be_bytes()).collect()),
-            ("<f8", vals.iter().flat_map(|&v| (v as f64).to_le_bytes()).collect()),
+            (
+                "<u8",
+                vals.iter()
+                    .flat_map(|&v| (v as u64).to_le_bytes())
+                    .collect(),
+            ),
+            (
+                ">f4",
+                vals.iter()
+                    .flat_map(|&v| (v as f32).to_be_bytes())
+                    .collect(),
+            ),
+            (
+                "<f8",
+                vals.iter()
+                    .flat_map(|&v| (v as f64).to_le_bytes())
+                    .collect(),
+            ),
         ];
         for (descr, data) in cases {
             for shape in [vec![4], vec![1, 4]] {
@@ -488,10 +539,16 @@ mod tests {
 
     #[test]
     fn negative_zero_is_zero() {
-        let data: Vec<u8> = [-0.0f32, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let data: Vec<u8> = [-0.0f32, 0.5]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let a = NpyArray::parse(&encode("<f4", false, &[2], &data), p()).unwrap();
         assert_eq!(a.labels(), [false, true]);
-        let data: Vec<u8> = [-0.0f64, -2.0].iter().flat_map(|v| v.to_be_bytes()).collect();
+        let data: Vec<u8> = [-0.0f64, -2.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
         let a = NpyArray::parse(&encode(">f8", false, &[2], &data), p()).unwrap();
         assert_eq!(a.labels(), [false, true]);
     }
@@ -514,7 +571,10 @@ mod tests {
         assert!(err(&good[..good.len() - 1]).contains("needs 6 data bytes"));
         assert!(err(&good[..40]).contains("truncated header"));
         let e = err(&encode("<c16", false, &[2], &[0; 32]));
-        assert!(e.contains("unsupported dtype") && e.contains("t.npy"), "{e}");
+        assert!(
+            e.contains("unsupported dtype") && e.contains("t.npy"),
+            "{e}"
+        );
         assert!(err(&encode("|u1", true, &[2, 3], &[0; 6])).contains("Fortran"));
         // Fortran order of a vector is the same layout, so it is accepted.
         assert!(NpyArray::parse(&encode("|u1", true, &[1, 6], &[0; 6]), p()).is_ok());
@@ -560,7 +620,12 @@ mod tests {
         let v = &gt.videos[0];
         assert_eq!(v.name, "01_0014");
         assert_eq!(v.labels(3), [false, true, false]);
-        let Some(Masks::Dense { width: 3, height: 2, frames }) = &v.masks else {
+        let Some(Masks::Dense {
+            width: 3,
+            height: 2,
+            frames,
+        }) = &v.masks
+        else {
             panic!("no dense masks: {:?}", v.masks)
         };
         assert!(frames[0].is_none() && frames[2].is_none());

@@ -117,7 +117,10 @@ fn ranges(rhs: &str) -> std::result::Result<Vec<Interval>, String> {
         if b < a {
             return Err(format!("range {item} ends before it starts"));
         }
-        out.push(Interval { start: a - 1, end: b });
+        out.push(Interval {
+            start: a - 1,
+            end: b,
+        });
     }
     Ok(super::normalize_intervals(out))
 }
@@ -146,7 +149,10 @@ pub(crate) fn encode(gt: &GroundTruth) -> String {
             .map(|iv| format!("{}:{}", iv.start + 1, iv.end))
             .collect();
         let name = v.name.replace(['\n', '\r'], " ");
-        let count = v.num_frames.map(|n| format!(", frames: {n}")).unwrap_or_default();
+        let count = v
+            .num_frames
+            .map(|n| format!(", frames: {n}"))
+            .unwrap_or_default();
         s.push_str(&format!(
             "TestVideoFile{{end+1}}.gt_frame = [{}];  % video: {name}{count}\n",
             list.join(", ")
