@@ -126,9 +126,10 @@ impl fmt::Display for Format {
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// The test videos in order, with frame counts. Splits a consolidated `.npy`
-    /// (the counts must sum to its length), names the unnamed entries of `.m`
-    /// and `.mat` files (their number must match) and fills in missing frame counts
-    /// of named videos.
+    /// (the counts must sum to its length), names the entries of `.m` and `gt`
+    /// `.mat` files by position (their number must match; the list's names win
+    /// over names the file carries) and fills in missing frame counts of other
+    /// formats' videos by name. Anomalies past a video's count are refused.
     pub videos: Option<Vec<(String, usize)>>,
     /// Don't keep `Dense` pixel masks (labels are still derived from them).
     pub skip_masks: bool,

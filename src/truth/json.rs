@@ -52,9 +52,11 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
         serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(FORMAT_TAG) => {}
-        other => return Err(bad(format!(
+        other => {
+            return Err(bad(format!(
             "not a vadscope ground-truth file (\"format\" is {other:?}, expected {FORMAT_TAG:?})"
-        ))),
+        )))
+        }
     }
     match value.get("version").and_then(|v| v.as_u64()) {
         Some(VERSION) => {}
@@ -78,10 +80,12 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
         v.anomalous = super::normalize_intervals(std::mem::take(&mut v.anomalous));
         match &mut v.masks {
             Some(Masks::Folder { path }) if path.is_relative() => *path = base.join(&*path),
-            Some(Masks::Dense { .. }) => return Err(bad(format!(
+            Some(Masks::Dense { .. }) => {
+                return Err(bad(format!(
                 "video {:?}: masks of kind \"dense\" cannot be stored in JSON; reference a folder",
                 v.name
-            ))),
+            )))
+            }
             _ => {}
         }
     }

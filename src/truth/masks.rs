@@ -177,11 +177,13 @@ pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
                     std::fs::copy(&f, &to).map_err(|e| Error::io(&f, e))?;
                 }
             }
-            None => return Err(Error::invalid(format!(
+            None => {
+                return Err(Error::invalid(format!(
                 "{}: video {:?} has no pixel masks to write (frame labels alone cannot make masks)",
                 dir.display(),
                 v.name
-            ))),
+            )))
+            }
         }
     }
     Ok(())

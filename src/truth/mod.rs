@@ -4,6 +4,15 @@
 //! Frame indices are 0-based everywhere in this model; intervals are half-open
 //! (`start..end`). Formats that count from 1 or include their end (UCSD `.m`,
 //! `.mat`) are converted by their readers and writers.
+//!
+//! Files: [`read()`] detects the format ([`Format::detect`]) and [`read_as`] takes
+//! it; [`write()`] saves atomically and keeps a `NAME.bak` of what it replaces.
+//! One module per format family: `ucsd_m` (UCSD `.m` text), `mat` over `matv5`
+//! (MAT-file v5 `gt` ranges and Avenue `volLabel` masks), `npy` (MNAD consolidated
+//! labels, ShanghaiTech per-video labels and pixel masks), `masks` (folders of
+//! mask images), `json` (our versioned format), `csv` (intervals). Formats that
+//! know videos only by position (`.m`, `.mat`, consolidated `.npy`) get names and
+//! frame counts from [`ReadOptions::videos`].
 
 use std::ops::Range;
 use std::path::PathBuf;
