@@ -344,3 +344,70 @@ fn video_lists_from_frames_and_files() {
     let e = truth::video_list_from_file(&bad).unwrap_err().to_string();
     assert!(e.contains("bad.txt") && e.contains("line 1"), "{e}");
 }
+
+#[test]
+fn folder_formats_refuse_duplicate_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gt = sample();
+    gt.videos[1].name = "01".into();
+    let e = truth::write(&gt, &dir.path().join("out"), Format::NpyPerVideo)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("two videos are named \"01\""), "{e}");
+    assert!(!dir.path().join("out").exists());
+}
+
+/// Runs the `vadscope` binary; returns (success, stdout + stderr).
+fn vadscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vadscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn cli_converts_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = d.join("gt.m");
+    truth::write(&sample(), &m, Format::UcsdM).unwrap();
+    // A frames folder gives names and counts for the consolidated .npy.
+    for (v, n) in [("01", 4), ("02", 3)] {
+        std::fs::create_dir_all(d.join("frames").join(v)).unwrap();
+        for i in 0..n {
+            std::fs::write(d.join("frames").join(v).join(format!("{i:03}.jpg")), b"").unwrap();
+        }
+    }
+    let npy = d.join("all.npy");
+    let (ok, text) = vadscope(&[Path::new("truth"), Path::new("convert"), &m, &npy]);
+    assert!(ok, "{text}");
+    let frames = d.join("frames");
+    let args = |b: &Path| {
+        [
+            Path::new("truth"),
+            Path::new("compare"),
+            &m,
+            b,
+            Path::new("--frames"),
+            &frames,
+        ]
+        .map(Path::to_path_buf)
+    };
+    let (ok, text) = vadscope(&args(&npy));
+    assert!(
+        ok && text.contains("all 2 sources agree on all 7 frames"),
+        "{text}"
+    );
+    // One frame flipped in a CSV copy: the check fails and says where.
+    let csv = d.join("gt.csv");
+    let mut changed = sample();
+    changed.videos[1] = VideoTruth::from_labels("02", &[0, 0, 1]);
+    truth::write(&changed, &csv, Format::Csv).unwrap();
+    let (ok, text) = vadscope(&args(&csv));
+    assert!(!ok && text.contains("1 frame labels disagree"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("02")).unwrap();
+    assert!(row.trim_end().ends_with(" 1"), "{row}");
+}

@@ -165,6 +165,18 @@ pub fn read_as(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ground
 /// replaced file as `NAME.bak`; folders are written beside the target and
 /// renamed into place, keeping the replaced folder as `NAME.bak`.
 pub fn write(gt: &GroundTruth, path: &Path, format: Format) -> Result<()> {
+    if format.is_folder() {
+        // One file or folder per video: two videos of one name would collide.
+        let mut names: Vec<&str> = gt.videos.iter().map(|v| v.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::invalid(format!(
+                "{}: two videos are named {:?}",
+                path.display(),
+                w[0]
+            )));
+        }
+    }
     let bytes = match format {
         Format::UcsdM => ucsd_m::encode(gt).into_bytes(),
         Format::Mat => mat::encode(gt),

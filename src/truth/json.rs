@@ -98,7 +98,10 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
 /// Encodes `gt` as JSON for a file at `path` (mask folders inside `path`'s
 /// folder become relative; `Dense` masks are left out).
 pub(crate) fn encode(gt: &GroundTruth, path: &Path) -> Result<Vec<u8>> {
-    let base = absolute(path.parent().unwrap_or(Path::new("")));
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => absolute(p),
+        _ => absolute(Path::new(".")),
+    };
     let videos = gt
         .videos
         .iter()

@@ -1,7 +1,7 @@
 //! Mask image folders (Ped2 `testing/masks/01/000.png`): a folder of per-video
 //! folders of images, one per frame, in natural order of their names; a non-zero
 //! pixel is anomalous (alpha is ignored). A folder that holds images directly is
-//! one video named after the folder.
+//! one video named after the folder. Folders without images hold no video.
 //!
 //! Reading decodes every image (in parallel) to learn which frames are anomalous,
 //! keeps none of them, and references each video's folder as `Masks::Folder`.

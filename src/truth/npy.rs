@@ -43,8 +43,15 @@ pub(crate) struct NpyArray {
 }
 
 impl NpyArray {
-    /// Parses a whole `.npy` file. Errors name `path`.
+    /// Parses a whole `.npy` file held in a slice. Errors name `path`.
+    #[cfg(test)]
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
+        Self::from_vec(bytes.to_vec(), path)
+    }
+
+    /// Parses a whole `.npy` file, keeping its buffer for the data (pixel masks
+    /// can be large: no second copy). Errors name `path`.
+    pub fn from_vec(mut bytes: Vec<u8>, path: &Path) -> Result<Self> {
         let bad = |m: String| Error::format(path, m);
         if bytes.len() < 10 || &bytes[..6] != MAGIC {
             return Err(bad("not a .npy file (no \\x93NUMPY magic)".into()));
@@ -82,25 +89,24 @@ impl NpyArray {
                 dict.shape
             )));
         }
-        let data = &bytes[end..];
+        let data_len = bytes.len() - end;
         let want = count
             .checked_mul(size)
             .ok_or_else(|| bad("array size overflows".into()))?;
-        if data.len() != want {
+        if data_len != want {
             return Err(bad(format!(
-                "shape {:?} of {}-byte elements needs {want} data bytes, the file has {}",
-                dict.shape,
-                size,
-                data.len()
+                "shape {:?} of {}-byte elements needs {want} data bytes, the file has {data_len}",
+                dict.shape, size,
             )));
         }
+        bytes.drain(..end);
         Ok(NpyArray {
             shape: dict.shape,
             descr: dict.descr,
             kind,
             size,
             big_endian,
-            data: data.to_vec(),
+            data: bytes,
         })
     }
 
@@ -318,7 +324,7 @@ fn int64_bytes(labels: &[bool]) -> Vec<u8> {
 
 fn read_array(path: &Path) -> Result<NpyArray> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    NpyArray::parse(&bytes, path)
+    NpyArray::from_vec(bytes, path)
 }
 
 /// The file stem, as a video name.
