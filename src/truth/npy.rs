@@ -81,12 +81,12 @@ impl NpyArray {
             .shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| bad(format!("shape {:?} overflows", dict.shape)))?;
+            .ok_or_else(|| bad(format!("shape {} overflows", shape_text(&dict.shape))))?;
         // Fortran order only changes the layout when two or more axes exceed 1.
         if dict.fortran_order && dict.shape.iter().filter(|&&d| d > 1).count() > 1 {
             return Err(bad(format!(
-                "Fortran-ordered array of shape {:?} is not supported; save it in C order",
-                dict.shape
+                "Fortran-ordered array of shape {} is not supported; save it in C order",
+                shape_text(&dict.shape)
             )));
         }
         let data_len = bytes.len() - end;
@@ -95,8 +95,9 @@ impl NpyArray {
             .ok_or_else(|| bad("array size overflows".into()))?;
         if data_len != want {
             return Err(bad(format!(
-                "shape {:?} of {}-byte elements needs {want} data bytes, the file has {data_len}",
-                dict.shape, size,
+                "shape {} of {}-byte elements needs {want} data bytes, the file has {data_len}",
+                shape_text(&dict.shape),
+                size,
             )));
         }
         bytes.drain(..end);
@@ -286,9 +287,9 @@ fn parse_descr(d: &str) -> std::result::Result<(Kind, usize, bool), String> {
     Ok((kind, size, big_endian))
 }
 
-/// Encodes a version-1 `.npy` file (header padded to 64 bytes, as NumPy does).
-pub(crate) fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims = match shape {
+/// A shape as NumPy prints it: `(1, 2010)`, `(40791,)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
         [n] => format!("({n},)"),
         _ => format!(
             "({})",
@@ -298,7 +299,12 @@ pub(crate) fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    };
+    }
+}
+
+/// Encodes a version-1 `.npy` file (header padded to 64 bytes, as NumPy does).
+pub(crate) fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims = shape_text(shape);
     let py_bool = if fortran { "True" } else { "False" };
     let mut header =
         format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {dims}, }}");
@@ -349,10 +355,10 @@ pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> 
     }
     let labels = arr.labels();
     let provenance = Some(format!(
-        "{} (npy, dtype {}, shape {:?})",
+        "{} (npy, dtype {}, shape {})",
         path.display(),
         arr.descr,
-        arr.shape
+        shape_text(&arr.shape)
     ));
     let videos = match &opts.videos {
         None => vec![VideoTruth::from_labels(stem(path), &labels)],
@@ -385,8 +391,8 @@ fn shape_error(path: &Path, arr: &NpyArray) -> Error {
     Error::format(
         path,
         format!(
-            "shape {:?} is neither frame labels (N,) / (1, N) nor pixel masks (F, H, W)",
-            arr.shape
+            "shape {} is neither frame labels (N,) / (1, N) nor pixel masks (F, H, W)",
+            shape_text(&arr.shape)
         ),
     )
 }
