@@ -23,6 +23,8 @@ enum Command {
         #[command(subcommand)]
         command: cli::bench::BenchCommand,
     },
+    /// Ground truth: convert between formats, compare sources, show intervals.
+    Truth(cli::truth::TruthArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
         Some(Command::Bench { command }) => cli::bench::run(command),
+        Some(Command::Truth(args)) => cli::truth::run(args),
         None => cli::demo::run(),
     };
     match result {

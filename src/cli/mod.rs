@@ -4,3 +4,4 @@ pub mod bench;
 pub mod bench_video;
 pub mod demo;
 pub mod info;
+pub mod truth;

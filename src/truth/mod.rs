@@ -4,11 +4,34 @@
 //! Frame indices are 0-based everywhere in this model; intervals are half-open
 //! (`start..end`). Formats that count from 1 or include their end (UCSD `.m`,
 //! `.mat`) are converted by their readers and writers.
+//!
+//! Files: [`read()`] detects the format ([`Format::detect`]) and [`read_as`] takes
+//! it; [`write()`] saves atomically and keeps a `NAME.bak` of what it replaces.
+//! One module per format family: `ucsd_m` (UCSD `.m` text), `mat` over `matv5`
+//! (MAT-file v5 `gt` ranges and Avenue `volLabel` masks), `npy` (MNAD consolidated
+//! labels, ShanghaiTech per-video labels and pixel masks), `masks` (folders of
+//! mask images), `json` (our versioned format), `csv` (intervals). Formats that
+//! know videos only by position (`.m`, `.mat`, consolidated `.npy`) get names and
+//! frame counts from [`ReadOptions::videos`].
 
 use std::ops::Range;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+mod csv;
+mod io;
+mod json;
+mod masks;
+mod mat;
+mod matv5;
+mod npy;
+mod ucsd_m;
+
+pub use io::{
+    read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
+};
+pub use masks::natural_cmp;
 
 /// Ground truth of a set of videos (a test split, or a single video).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -173,6 +196,43 @@ impl GroundTruth {
     /// Total anomalous frames over all videos.
     pub fn anomalous_frames(&self) -> usize {
         self.videos.iter().map(VideoTruth::anomalous_frames).sum()
+    }
+}
+
+impl Masks {
+    /// Packs a row-major mask (non-default = anomalous) into `len` bits, LSB first;
+    /// `None` when no pixel is set (the `Dense` encoding of an all-normal frame).
+    pub fn pack<T: Copy + PartialEq + Default>(values: &[T]) -> Option<Vec<u8>> {
+        let zero = T::default();
+        Masks::pack_bits(values.iter().map(|&v| v != zero), values.len())
+    }
+
+    /// Packs `len` booleans into bits, LSB first; `None` when none is set.
+    pub fn pack_bits(bits: impl IntoIterator<Item = bool>, len: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0u8; len.div_ceil(8)];
+        let mut any = false;
+        for (i, b) in bits.into_iter().take(len).enumerate() {
+            if b {
+                out[i / 8] |= 1 << (i % 8);
+                any = true;
+            }
+        }
+        any.then_some(out)
+    }
+
+    /// Unpacks `len` bits (LSB first) of a packed `Dense` frame.
+    pub fn unpack_bits(packed: &[u8], len: usize) -> Vec<bool> {
+        (0..len)
+            .map(|i| packed.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+            .collect()
+    }
+
+    /// The in-memory frames of a `Dense` mask set (`None` for a folder reference).
+    pub fn dense_frames(&self) -> Option<&[Option<Vec<u8>>]> {
+        match self {
+            Masks::Dense { frames, .. } => Some(frames),
+            Masks::Folder { .. } => None,
+        }
     }
 }
 

@@ -1,0 +1,254 @@
+//! Mask image folders (Ped2 `testing/masks/01/000.png`): a folder of per-video
+//! folders of images, one per frame, in natural order of their names; a non-zero
+//! pixel is anomalous (alpha is ignored). A folder that holds images directly is
+//! one video named after the folder. Folders without images hold no video.
+//!
+//! Reading decodes every image (in parallel) to learn which frames are anomalous,
+//! keeps none of them, and references each video's folder as `Masks::Folder`.
+//! Writing stores `Dense` masks as 8-bit grayscale PNGs (0 or 255) named
+//! `000.png`, `001.png`, ... and copies the images of `Folder` masks.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{GroundTruth, Masks, ReadOptions, VideoTruth};
+use crate::error::{Error, Result};
+
+/// Image extensions taken as mask frames.
+pub(crate) const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
+
+/// Natural order of names: digit runs compare by value (`2` < `10`), the rest
+/// by character; ties (`01` vs `1`) fall back to plain comparison.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let dx = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let dy = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let nx = trim_zeros(&x[..dx]);
+                let ny = trim_zeros(&y[..dy]);
+                let ord = nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                (x, y) = (&x[dx..], &y[dy..]);
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                (x, y) = (&x[1..], &y[1..]);
+            }
+        }
+    }
+}
+
+fn trim_zeros(d: &[u8]) -> &[u8] {
+    let z = d.iter().take_while(|&&c| c == b'0').count();
+    &d[z..]
+}
+
+fn has_ext(p: &Path, exts: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        let name = e.file_name();
+        // Hidden entries (our own temporary folders, .DS_Store) are not data.
+        if !name.to_string_lossy().starts_with('.') {
+            out.push(e.path());
+        }
+    }
+    out.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
+    Ok(out)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Files of `dir` with one of `exts` (case-insensitive), in natural order.
+pub(crate) fn list_files(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
+    Ok(entries(dir)?
+        .into_iter()
+        .filter(|p| p.is_file() && has_ext(p, exts))
+        .collect())
+}
+
+/// Sub-folders of `dir`, in natural order.
+pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(entries(dir)?.into_iter().filter(|p| p.is_dir()).collect())
+}
+
+/// Whether an image has a non-zero pixel (colour channels only).
+fn image_nonzero(path: &Path) -> Result<bool> {
+    let img = image::open(path).map_err(|e| Error::decode(path, e.to_string()))?;
+    Ok(if img.color().has_alpha() {
+        img.to_rgb16().iter().any(|&v| v != 0)
+    } else {
+        img.as_bytes().iter().any(|&b| b != 0)
+    })
+}
+
+/// Reads a folder of mask folders (or one mask folder).
+pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
+    let direct = list_files(dir, IMAGE_EXTS)?;
+    let videos: Vec<PathBuf> = if direct.is_empty() {
+        list_dirs(dir)?
+    } else {
+        vec![dir.to_path_buf()]
+    };
+    let mut out = Vec::with_capacity(videos.len());
+    for vdir in videos {
+        let frames = list_files(&vdir, IMAGE_EXTS)?;
+        if frames.is_empty() {
+            continue;
+        }
+        let labels = frames
+            .par_iter()
+            .map(|f| image_nonzero(f))
+            .collect::<Result<Vec<bool>>>()?;
+        let mut v = VideoTruth::from_labels(file_name(&vdir), &labels);
+        v.masks = Some(Masks::Folder { path: vdir });
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(Error::format(
+            dir,
+            "no mask images in this folder or its sub-folders",
+        ));
+    }
+    Ok(GroundTruth {
+        videos: out,
+        provenance: None,
+    })
+}
+
+/// Writes every video's masks into `dir/NAME/` (an empty, fresh folder).
+pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
+    for v in &gt.videos {
+        let vdir = dir.join(super::io::safe_file_name(&v.name, dir)?);
+        std::fs::create_dir(&vdir).map_err(|e| Error::io(&vdir, e))?;
+        match &v.masks {
+            Some(Masks::Dense {
+                width,
+                height,
+                frames,
+            }) => {
+                let digits = frames.len().saturating_sub(1).to_string().len().max(3);
+                frames.par_iter().enumerate().try_for_each(|(i, f)| {
+                    let path = vdir.join(format!("{i:0digits$}.png"));
+                    let n = width * height;
+                    let px: Vec<u8> = match f {
+                        Some(bits) => Masks::unpack_bits(bits, n)
+                            .iter()
+                            .map(|&b| if b { 255 } else { 0 })
+                            .collect(),
+                        None => vec![0; n],
+                    };
+                    image::save_buffer_with_format(
+                        &path,
+                        &px,
+                        *width as u32,
+                        *height as u32,
+                        image::ExtendedColorType::L8,
+                        image::ImageFormat::Png,
+                    )
+                    .map_err(|e| Error::decode(&path, e.to_string()))
+                })?;
+            }
+            Some(Masks::Folder { path }) => {
+                for f in list_files(path, IMAGE_EXTS)? {
+                    let to = vdir.join(f.file_name().unwrap_or_default());
+                    std::fs::copy(&f, &to).map_err(|e| Error::io(&f, e))?;
+                }
+            }
+            None => {
+                return Err(Error::invalid(format!(
+                "{}: video {:?} has no pixel masks to write (frame labels alone cannot make masks)",
+                dir.display(),
+                v.name
+            )))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["10.png", "2.png", "001.png", "a10", "a9", "1.png"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["001.png", "1.png", "2.png", "10.png", "a9", "a10"]);
+    }
+
+    #[test]
+    fn reads_labels_from_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = dir.path().join("01");
+        std::fs::create_dir(&v).unwrap();
+        for (i, on) in [
+            false, true, true, false, false, false, false, false, false, false, true,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut img = image::GrayImage::new(4, 3);
+            if *on {
+                img.put_pixel(3, 2, image::Luma([255]));
+            }
+            img.save(v.join(format!("{i}.png"))).unwrap();
+        }
+        // RGBA with opaque alpha but black colour is normal.
+        let w = dir.path().join("02");
+        std::fs::create_dir(&w).unwrap();
+        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 255]))
+            .save(w.join("0.png"))
+            .unwrap();
+        image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 1, 0, 0]))
+            .save(w.join("1.png"))
+            .unwrap();
+        let gt = read(dir.path(), &ReadOptions::default()).unwrap();
+        assert_eq!(gt.videos.len(), 2);
+        let a = &gt.videos[0];
+        assert_eq!(a.name, "01");
+        // Natural order puts 10.png last, so frame 10 is the anomalous one.
+        assert_eq!(a.labels(11).iter().filter(|&&b| b).count(), 3);
+        assert!(a.is_anomalous(1) && a.is_anomalous(2) && a.is_anomalous(10));
+        assert_eq!(a.masks, Some(Masks::Folder { path: v }));
+        assert_eq!(gt.videos[1].labels(2), [false, true]);
+        // One video's folder alone reads as that video.
+        let one = read(&w, &ReadOptions::default()).unwrap();
+        assert_eq!(one.videos[0].name, "02");
+    }
+
+    #[test]
+    fn bad_images_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("000.png"), b"not a png").unwrap();
+        let e = read(dir.path(), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("000.png"), "{e}");
+        let empty = tempfile::tempdir().unwrap();
+        assert!(read(empty.path(), &ReadOptions::default()).is_err());
+    }
+}
