@@ -8,57 +8,16 @@
 //! Writing stores `Dense` masks as 8-bit grayscale PNGs (0 or 255) named
 //! `000.png`, `001.png`, ... and copies the images of `Folder` masks.
 
-use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::{GroundTruth, Masks, ReadOptions, VideoTruth};
 use crate::error::{Error, Result};
+use crate::video::{has_extension as has_ext, natural_cmp};
 
-/// Image extensions taken as mask frames.
-pub(crate) const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
-
-/// Natural order of names: digit runs compare by value (`2` < `10`), the rest
-/// by character; ties (`01` vs `1`) fall back to plain comparison.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (x.first(), y.first()) {
-            (None, None) => return a.cmp(b),
-            (None, _) => return Ordering::Less,
-            (_, None) => return Ordering::Greater,
-            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let dx = x.iter().take_while(|c| c.is_ascii_digit()).count();
-                let dy = y.iter().take_while(|c| c.is_ascii_digit()).count();
-                let nx = trim_zeros(&x[..dx]);
-                let ny = trim_zeros(&y[..dy]);
-                let ord = nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny));
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-                (x, y) = (&x[dx..], &y[dy..]);
-            }
-            (Some(c), Some(d)) => {
-                if c != d {
-                    return c.cmp(d);
-                }
-                (x, y) = (&x[1..], &y[1..]);
-            }
-        }
-    }
-}
-
-fn trim_zeros(d: &[u8]) -> &[u8] {
-    let z = d.iter().take_while(|&&c| c == b'0').count();
-    &d[z..]
-}
-
-fn has_ext(p: &Path, exts: &[&str]) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
-}
+/// Image extensions taken as mask frames: the same as frame folders.
+pub(crate) use crate::video::IMAGE_EXTENSIONS as IMAGE_EXTS;
 
 fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -192,13 +151,6 @@ pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn natural_order() {
-        let mut v = vec!["10.png", "2.png", "001.png", "a10", "a9", "1.png"];
-        v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["001.png", "1.png", "2.png", "10.png", "a9", "a10"]);
-    }
 
     #[test]
     fn reads_labels_from_images() {

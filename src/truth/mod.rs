@@ -31,7 +31,6 @@ mod ucsd_m;
 pub use io::{
     read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
 };
-pub use masks::natural_cmp;
 
 /// Ground truth of a set of videos (a test split, or a single video).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use folder::{is_image_file, list_images, natural_cmp};
+pub use folder::{is_image_file, list_images, natural_cmp, IMAGE_EXTENSIONS};
 
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
