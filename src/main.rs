@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
     Info(cli::info::InfoArgs),
+    /// Generate procedural scenes with labelled anomalies: frames, a video or a dataset.
+    Synth(cli::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
+        Some(Command::Synth(args)) => cli::synth::run(args),
         None => cli::demo::run(),
     };
     match result {

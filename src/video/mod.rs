@@ -1,1 +1,3 @@
 //! Video decoding: files through FFmpeg, and frame folders.
+
+pub mod encode;
