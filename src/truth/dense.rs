@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn packing_round_trips() {
-        let mask: Vec<bool> = (0..37).map(|i| i % 3 == 0 || i == 36).collect();
+        let mask: Vec<bool> = (0..37).map(|i| i % 3 == 0 || i == 35).collect();
         let bits = pack_bits(&mask);
         assert_eq!(bits.len(), 5);
         assert_eq!(bits[0], 0b0100_1001, "LSB first");
