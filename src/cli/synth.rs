@@ -182,6 +182,20 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     }
     scene.anomalies = parse_anomalies(&args.anomalies, args.seed)?;
     let scene = Scene::new(&scene)?;
+    // Refuse before the long part, not after it.
+    let masks_dir = beside(&args.out, args.video, ".masks");
+    let mut fresh = vec![&masks_dir];
+    if !args.video {
+        fresh.push(&args.out);
+    }
+    for dir in fresh {
+        if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+            bail!(
+                "{}: already exists and is not empty; refusing to overwrite it",
+                dir.display()
+            );
+        }
+    }
     let bar = progress_bar(
         scene.len(),
         if args.video { "encoding" } else { "rendering" },
@@ -212,7 +226,6 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     .map(|s| s.to_string_lossy().into_owned())
     .unwrap_or_else(|| "scene".into());
     let mut video = scene.truth(&name);
-    let masks_dir = beside(&args.out, args.video, ".masks");
     if scene.config().anomalies.is_empty() {
         video.masks = None;
     } else {

@@ -112,13 +112,10 @@ fn begin_dir(target: &Path) -> Result<PathBuf> {
             .next()
             .is_none();
         if !empty {
-            return Err(Error::io(
-                target,
-                std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "already exists and is not empty; refusing to overwrite it",
-                ),
-            ));
+            return Err(Error::invalid(format!(
+                "{}: already exists and is not empty; refusing to overwrite it",
+                target.display()
+            )));
         }
     }
     let name = target
