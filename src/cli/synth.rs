@@ -14,8 +14,10 @@ use vadscope::PixelFormat;
 #[derive(clap::Args)]
 pub struct SynthArgs {
     /// Output: a frame folder (default), a video file (.mp4/.mov/.mkv/.avi,
-    /// with --video) or a dataset root (with --dataset). Must not exist (or be
-    /// an empty folder); a video is replaced.
+    /// with --video) or a dataset root (with --dataset). Folders must not exist
+    /// or be empty; a video is replaced. For a folder or a video, the ground
+    /// truth goes beside it: OUT.truth.json and OUT.masks/ (without the video's
+    /// extension).
     pub out: PathBuf,
     /// Seed: the same seed gives the same frames.
     #[arg(long, default_value_t = 0)]
@@ -43,7 +45,7 @@ pub struct SynthArgs {
     /// RGB frames instead of gray.
     #[arg(long)]
     pub rgb: bool,
-    /// Write an encoded video (and OUT-stem.truth.json, OUT-stem.masks/ beside it).
+    /// Write an encoded video instead of a frame folder.
     #[arg(long)]
     pub video: bool,
     /// Write a dataset in the MNAD layout with truth.json.

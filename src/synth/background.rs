@@ -65,7 +65,7 @@ pub(crate) fn render(layout: &Layout, seed: u64, format: PixelFormat) -> Frame<u
                 }
                 c
             } else {
-                let t = 0.72 + 0.5 * lawn.fbm(gx * 0.3, z * 0.3, 4) + 0.3 * g;
+                let t = 0.74 + 0.5 * lawn.fbm(gx * 0.3, z * 0.3, 4) + 0.18 * g;
                 let mut c = shade(GRASS, t);
                 // The hedge casts a soft shadow on the lawn just below it.
                 let below = py - hedge_bottom;
