@@ -160,6 +160,15 @@ impl VideoWriter {
         let codec_name = codec.name().to_string();
         let is_x264 = codec_name.starts_with("libx264");
         let enc_format = choose_format(path, &codec, opts)?;
+        let subsampled = matches!(enc_format, Pixel::YUV420P | Pixel::YUVJ420P | Pixel::NV12);
+        if subsampled && (width % 2 == 1 || height % 2 == 1) {
+            return Err(Error::invalid(format!(
+                "{}: {} needs an even width and height, the frames are {width}x{height} \
+                 (use an even size, or a 4:4:4 pixel format such as yuv444p)",
+                path.display(),
+                enc_format.descriptor().map_or("4:2:0", |d| d.name()),
+            )));
+        }
 
         let rate = Rational::from(fps).reduce();
         let time_base = rate.invert();

@@ -166,6 +166,10 @@ fn errors_name_the_file_and_abandoned_writers_clean_up() {
         .err()
         .expect("bad codec");
     assert!(e.to_string().contains("clip.mp4"), "{e}");
+    let e = VideoWriter::create(&path, 33, 32, 10.0, &EncodeOptions::default())
+        .err()
+        .expect("odd width in 4:2:0");
+    assert!(e.to_string().contains("even"), "{e}");
     let mut w = VideoWriter::create(&path, 32, 32, 10.0, &EncodeOptions::default()).unwrap();
     let e = w.write(&Frame::new(16, 16, 1)).unwrap_err();
     assert!(e.to_string().contains("clip.mp4"), "{e}");
