@@ -25,6 +25,8 @@ enum Command {
     },
     /// Ground truth: convert between formats, compare sources, show intervals.
     Truth(cli::truth::TruthArgs),
+    /// Generate procedural scenes with labelled anomalies: frames, a video or a dataset.
+    Synth(cli::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some(Command::Info(args)) => cli::info::run(args),
         Some(Command::Bench { command }) => cli::bench::run(command),
         Some(Command::Truth(args)) => cli::truth::run(args),
+        Some(Command::Synth(args)) => cli::synth::run(args),
         None => cli::demo::run(),
     };
     match result {

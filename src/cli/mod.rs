@@ -5,3 +5,4 @@ pub mod bench_video;
 pub mod demo;
 pub mod info;
 pub mod truth;
+pub mod synth;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod csv;
+pub mod dense;
 mod io;
 mod json;
 mod masks;
@@ -31,7 +32,6 @@ mod ucsd_m;
 pub use io::{
     read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
 };
-
 /// Ground truth of a set of videos (a test split, or a single video).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GroundTruth {

@@ -8,6 +8,7 @@
 //! timestamp. [`cache::CachedVideo`] adds a byte-bounded LRU cache with prefetch.
 
 pub mod cache;
+pub mod encode;
 mod file;
 mod folder;
 mod resize;
