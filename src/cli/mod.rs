@@ -4,5 +4,5 @@ pub mod bench;
 pub mod bench_video;
 pub mod demo;
 pub mod info;
-pub mod truth;
 pub mod synth;
+pub mod truth;

@@ -422,6 +422,10 @@ fn choose_format(path: &Path, codec: &ffmpeg::Codec, opts: &EncodeOptions) -> Re
     let preferred: &[Pixel] = if opts.lossless {
         // Full-range 4:4:4: gray survives exactly, colour nearly.
         &[Pixel::YUVJ444P, Pixel::YUV444P, Pixel::YUV420P]
+    } else if codec.name() == "mjpeg" {
+        // FFmpeg's MJPEG encoder lists limited-range formats but refuses them
+        // unless told to be non-compliant; JPEG is full range.
+        &[Pixel::YUVJ420P, Pixel::YUVJ444P]
     } else {
         &[Pixel::YUV420P, Pixel::YUVJ420P]
     };
