@@ -91,8 +91,47 @@ fn print_dataset(ds: &Dataset, json: bool) -> anyhow::Result<()> {
     if ds.truth.is_empty() {
         println!("truth:     none found");
     }
+    let mut first: Option<(String, Vec<Vec<bool>>)> = None;
     for t in &ds.truth {
         println!("truth:     {} ({})", t.path.display(), t.description);
+        match ds.load_truth(t, &test) {
+            Ok(gt) => {
+                let labels: Vec<Vec<bool>> = test
+                    .iter()
+                    .map(|(name, n)| gt.video(name).map(|v| v.labels(*n)).unwrap_or_default())
+                    .collect();
+                let total: usize = labels
+                    .iter()
+                    .map(|l| l.iter().filter(|&&b| b).count())
+                    .sum();
+                let frames: usize = test.iter().map(|(_, n)| n).sum();
+                let agreement = match &first {
+                    None => String::new(),
+                    Some((name, reference)) => {
+                        let differ: usize = reference
+                            .iter()
+                            .zip(&labels)
+                            .map(|(a, b)| a.iter().zip(b).filter(|(x, y)| x != y).count())
+                            .sum();
+                        format!("; {differ} frames differ from {name}")
+                    }
+                };
+                println!(
+                    "           {} videos, {total} of {frames} test frames anomalous{agreement}",
+                    gt.videos.len()
+                );
+                if first.is_none() {
+                    first = Some((file_name(&t.path), labels));
+                }
+            }
+            Err(e) => println!("           unreadable: {e}"),
+        }
     }
     Ok(())
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

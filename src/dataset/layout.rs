@@ -172,9 +172,6 @@ fn ucsd(root: &Path) -> Result<Option<Dataset>> {
     for p in files_with_ext(&test_dir, "m")? {
         truth.push(source(p, "UCSD .m frame ranges"));
     }
-    if videos.iter().any(|v| v.masks.is_some()) {
-        truth.push(source(test_dir.clone(), "UCSD TestNNN_gt mask folders"));
-    }
     root_truth(root, &mut truth)?;
     // UCSD was recorded at 10 fps.
     Ok(Some(Dataset {

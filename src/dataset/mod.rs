@@ -16,6 +16,7 @@ pub use clips::{clips, Clip, ClipReader};
 pub use layout::open;
 
 use crate::error::Result;
+use crate::truth::{self, GroundTruth, ReadOptions};
 
 /// The layouts recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,6 +106,21 @@ impl Dataset {
     /// The videos of one split.
     pub fn split(&self, split: Split) -> impl Iterator<Item = &VideoEntry> {
         self.videos.iter().filter(move |v| v.split == split)
+    }
+
+    /// Reads one of the dataset's ground-truth sources, naming and splitting
+    /// its videos by the test split's names and frame counts (from
+    /// [`Dataset::frame_counts`]).
+    pub fn load_truth(
+        &self,
+        source: &TruthSource,
+        test_counts: &[(String, usize)],
+    ) -> Result<GroundTruth> {
+        let opts = ReadOptions {
+            videos: Some(test_counts.to_vec()),
+            skip_masks: true,
+        };
+        truth::read(&source.path, &opts)
     }
 
     /// Frame counts of the videos of one split (opens each video; frame folders are cheap).
