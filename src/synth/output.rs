@@ -11,15 +11,14 @@ use super::rng::hash2;
 use super::{AnomalyKind, Scene, SceneConfig};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::save::atomic_write;
 use crate::truth::dense::bit;
 use crate::truth::{GroundTruth, Masks, VideoTruth};
 use crate::video::encode::{EncodeOptions, VideoWriter};
 
-/// The `"format"` value of ground-truth JSON files.
-pub const TRUTH_FORMAT: &str = "vadscope-truth";
+/// The `"format"` tag of ground-truth JSON files.
+pub const TRUTH_FORMAT: &str = crate::truth::JSON_FORMAT_TAG;
 /// The `"version"` of ground-truth JSON files written here.
-pub const TRUTH_VERSION: u32 = 1;
+pub const TRUTH_VERSION: u64 = crate::truth::JSON_VERSION;
 
 /// A small benchmark to generate with [`write_dataset`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,28 +226,11 @@ pub fn write_video(
     writer.finish()
 }
 
-/// The JSON document of a ground truth: `{"format": "vadscope-truth",
-/// "version": 1, "videos": [...], "provenance": ...}`.
-#[derive(Serialize)]
-struct TruthFile<'a> {
-    format: &'static str,
-    version: u32,
-    #[serde(flatten)]
-    truth: &'a GroundTruth,
-}
-
-/// Writes `truth` to `path` as JSON (atomically). Dense masks are not stored
-/// in JSON (only their size); write them with [`write_masks`] and reference the
-/// folder with [`Masks::Folder`] instead.
+/// Writes `truth` to `path` as vadscope's ground-truth JSON (atomically; see
+/// [`crate::truth::Format::Json`]). Dense masks are not stored in JSON; write
+/// them with [`write_masks`] and reference the folder with [`Masks::Folder`].
 pub fn write_truth_json(path: &Path, truth: &GroundTruth) -> Result<()> {
-    let doc = TruthFile {
-        format: TRUTH_FORMAT,
-        version: TRUTH_VERSION,
-        truth,
-    };
-    let bytes = serde_json::to_vec_pretty(&doc)
-        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
-    atomic_write(path, &bytes)
+    crate::truth::write(truth, path, crate::truth::Format::Json)
 }
 
 /// Writes a benchmark in the MNAD layout under `root`:
@@ -292,10 +274,21 @@ pub fn write_dataset(
             frames_into(&frames, &scene, progress)?;
             let mut video = scene.truth(&name(k));
             masks_into(&tmp.join(&masks_rel), &video)?;
-            video.masks = Some(Masks::Folder { path: masks_rel });
+            // Absolute here so the JSON writer stores it relative to truth.json.
+            video.masks = Some(Masks::Folder {
+                path: tmp.join(&masks_rel),
+            });
             truth.videos.push(video);
         }
         write_truth_json(&tmp.join("truth.json"), &truth)?;
+        // What we return points where the folder will be once renamed into place.
+        for v in &mut truth.videos {
+            if let Some(Masks::Folder { path }) = &mut v.masks {
+                if let Ok(rel) = path.strip_prefix(tmp) {
+                    *path = root.join(rel);
+                }
+            }
+        }
         Ok(truth)
     })
 }

@@ -31,9 +31,9 @@ use super::{GroundTruth, Masks, VideoTruth};
 use crate::error::{Error, Result};
 
 /// The `format` tag.
-pub(crate) const FORMAT_TAG: &str = "vadscope-truth";
+pub const FORMAT_TAG: &str = "vadscope-truth";
 /// The version this code writes and reads.
-pub(crate) const VERSION: u64 = 1;
+pub const VERSION: u64 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct FileV1 {

@@ -32,6 +32,7 @@ mod ucsd_m;
 pub use io::{
     read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
 };
+pub use json::{FORMAT_TAG as JSON_FORMAT_TAG, VERSION as JSON_VERSION};
 /// Ground truth of a set of videos (a test split, or a single video).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GroundTruth {
