@@ -131,8 +131,11 @@ impl FileSource {
         let last_dur = durations.last().copied().filter(|&d| d > 0);
         let span = (index.pts[n - 1] - index.pts[0]) as f64 * tb;
         let variable_frame_rate = index.seekable && is_variable(&index.pts);
-        let fps = rate_of(avg_rate)
-            .or_else(|| (span > 0.0).then(|| (n - 1) as f64 / span))
+        // With variable timing the header's rate is a nominal one: measure instead.
+        let measured = (span > 0.0).then(|| (n - 1) as f64 / span);
+        let fps = (if variable_frame_rate { measured } else { None })
+            .or_else(|| rate_of(avg_rate))
+            .or(measured)
             .or_else(|| rate_of(real_rate))
             .unwrap_or(super::FOLDER_DEFAULT_FPS);
         let duration_secs = if index.seekable && n > 1 {
