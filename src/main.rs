@@ -25,6 +25,8 @@ enum Command {
     },
     /// Ground truth: convert between formats, compare sources, show intervals.
     Truth(cli::truth::TruthArgs),
+    /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
+    Eval(cli::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some(Command::Info(args)) => cli::info::run(args),
         Some(Command::Bench { command }) => cli::bench::run(command),
         Some(Command::Truth(args)) => cli::truth::run(args),
+        Some(Command::Eval(args)) => cli::eval::run(args),
         None => cli::demo::run(),
     };
     match result {

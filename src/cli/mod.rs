@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod bench_video;
 pub mod demo;
+pub mod eval;
 pub mod info;
 pub mod truth;

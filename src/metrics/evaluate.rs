@@ -1,6 +1,7 @@
 //! Frame-level evaluation of scored videos against ground truth under a [`Protocol`].
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,8 @@ pub struct VideoScores {
     pub first_frame: usize,
     /// Columns by name, all of one length.
     pub columns: BTreeMap<String, Vec<f64>>,
+    /// The file the scores came from, for messages.
+    pub source: Option<PathBuf>,
 }
 
 impl VideoScores {
@@ -28,12 +31,21 @@ impl VideoScores {
             name: name.into(),
             first_frame: 0,
             columns: BTreeMap::from([("score".to_owned(), score)]),
+            source: None,
         }
     }
 
     /// Number of scored frames.
     pub fn len(&self) -> usize {
         self.columns.values().next().map_or(0, Vec::len)
+    }
+
+    /// `video "NAME"`, with its file when known (the start of error messages).
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Some(p) => format!("video {:?} ({})", self.name, p.display()),
+            None => format!("video {:?}", self.name),
+        }
     }
 
     /// Whether no frame is scored.
@@ -151,8 +163,8 @@ fn prepare(v: &VideoScores, n: usize, protocol: &Protocol) -> Result<Vec<f64>> {
         let col = v.columns.get(&term).ok_or_else(|| {
             let have: Vec<&str> = v.columns.keys().map(String::as_str).collect();
             Error::invalid(format!(
-                "video {:?}: no {term:?} column (it has: {})",
-                v.name,
+                "{}: no {term:?} column (it has: {})",
+                v.describe(),
                 have.join(", ")
             ))
         })?;
@@ -182,10 +194,10 @@ pub fn evaluate(
     if by_name.len() != scores.len() {
         return Err(Error::invalid("two score entries have the same video name"));
     }
-    let unknown: Vec<&str> = by_name
-        .keys()
-        .copied()
-        .filter(|n| truth.video(n).is_none())
+    let unknown: Vec<String> = scores
+        .iter()
+        .filter(|v| truth.video(&v.name).is_none())
+        .map(VideoScores::describe)
         .collect();
     if !unknown.is_empty() {
         return Err(Error::invalid(format!(
@@ -201,8 +213,8 @@ pub fn evaluate(
             .ok_or_else(|| Error::invalid(format!("no scores for video {:?}", vt.name)))?;
         if let Some((k, c)) = v.columns.iter().find(|(_, c)| c.len() != v.len()) {
             return Err(Error::invalid(format!(
-                "video {:?}: column {k:?} has {} values, others {}",
-                v.name,
+                "{}: column {k:?} has {} values, others {}",
+                v.describe(),
                 c.len(),
                 v.len()
             )));
@@ -211,8 +223,8 @@ pub fn evaluate(
         let n = vt.num_frames.unwrap_or(end);
         if end != n {
             return Err(Error::invalid(format!(
-                "video {:?}: scores cover frames {}..{} (0-based, end exclusive) but the ground truth has {n} frames",
-                v.name, v.first_frame, end
+                "{}: scores cover frames {}..{} (0-based, end exclusive) but the ground truth has {n} frames",
+                v.describe(), v.first_frame, end
             )));
         }
         let s = prepare(v, n, protocol)?;
@@ -221,8 +233,7 @@ pub fn evaluate(
         let (metrics, roc) = if s.is_empty() {
             (Metrics::default(), None)
         } else {
-            metrics_of(&s, &labels)
-                .map_err(|e| Error::invalid(format!("video {:?}: {e}", v.name)))?
+            metrics_of(&s, &labels).map_err(|e| Error::invalid(format!("{}: {e}", v.describe())))?
         };
         if metrics.auc.is_none() {
             let reason = match (metrics.frames, metrics.anomalous) {

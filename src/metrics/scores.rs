@@ -103,7 +103,10 @@ fn split(values: Vec<f64>, counts: &[(String, usize)], path: &Path) -> Result<Ve
     let mut it = values.into_iter();
     Ok(counts
         .iter()
-        .map(|(name, n)| VideoScores::single(name.clone(), it.by_ref().take(*n).collect()))
+        .map(|(name, n)| VideoScores {
+            source: Some(path.to_path_buf()),
+            ..VideoScores::single(name.clone(), it.by_ref().take(*n).collect())
+        })
         .collect())
 }
 
@@ -161,8 +164,11 @@ fn read_folder(dir: &Path) -> Result<ScoreSet> {
     } else {
         for p in files_with(dir, "npy")? {
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            set.videos
-                .push(VideoScores::single(stem(&p), read_npy(&bytes, &p)?));
+            let v = VideoScores::single(stem(&p), read_npy(&bytes, &p)?);
+            set.videos.push(VideoScores {
+                source: Some(p),
+                ..v
+            });
         }
         set.form = "folder of per-video .npy".into();
     }
@@ -272,6 +278,7 @@ impl Table {
         let frame_col = header.iter().position(|h| h == "frame");
         let mut v = VideoScores {
             name: name.to_owned(),
+            source: Some(path.to_path_buf()),
             ..VideoScores::default()
         };
         for (ci, h) in header.iter().enumerate() {

@@ -73,6 +73,7 @@ fn weights_combine_normalised_terms() {
     let a = VideoScores {
         name: "a".into(),
         first_frame: 0,
+        source: None,
         columns: cols(
             vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0],
             vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
@@ -81,6 +82,7 @@ fn weights_combine_normalised_terms() {
     let b = VideoScores {
         name: "b".into(),
         first_frame: 0,
+        source: None,
         columns: cols(vec![1.0; 4], vec![1.0; 4]),
     };
     let mut p = Protocol {
@@ -181,19 +183,26 @@ fn score_files_in_every_form_agree() {
     std::fs::write(npys.join("a.npy"), npy_f32(&[0.0, 0.5, 0.25])).unwrap();
     let n = read_scores(&npys, None).unwrap();
     assert_eq!(n.videos[1].columns["score"], [0.75, 1.0]);
+    assert!(n.videos[1].describe().contains("b.npy"));
 
     let one = d.path().join("all.npy");
     std::fs::write(&one, npy_f32(&[0.0, 0.5, 0.25, 0.75, 1.0])).unwrap();
-    let c = read_scores(&one, Some(&counts)).unwrap();
-    assert_eq!(c.videos, n.videos);
+    let plain = |s: ScoreSet| -> Vec<_> {
+        s.videos
+            .into_iter()
+            .map(|v| (v.name, v.first_frame, v.columns))
+            .collect()
+    };
+    let n = plain(n);
+    assert_eq!(plain(read_scores(&one, Some(&counts)).unwrap()), n);
     let csv = write(d.path(), "all.csv", "0\n0.5\n0.25\n0.75\n1\n");
-    assert_eq!(read_scores(&csv, Some(&counts)).unwrap().videos, n.videos);
+    assert_eq!(plain(read_scores(&csv, Some(&counts)).unwrap()), n);
     let long = write(
         d.path(),
         "long.csv",
         "video,score\na,0\na,0.5\na,0.25\nb,0.75\nb,1\n",
     );
-    assert_eq!(read_scores(&long, None).unwrap().videos, n.videos);
+    assert_eq!(plain(read_scores(&long, None).unwrap()), n);
     let e = read_scores(&csv, Some(&counts[..1]))
         .unwrap_err()
         .to_string();
