@@ -39,7 +39,7 @@ impl FromStr for Stats {
 
 /// How scores are normalised before they are combined and evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
 pub enum Normalize {
     /// Per video, `(s - min) / (max - min)`; a constant video maps to 0.
     #[default]

@@ -129,7 +129,7 @@ fn report_serialises_with_protocol() {
     let r = evaluate(&scores, &truth(), &p).unwrap();
     let json = serde_json::to_string(&r).unwrap();
     assert!(
-        json.contains("\"normalize\":\"min_max\"") && json.contains("\"kind\":\"median\""),
+        json.contains("\"normalize\":\"minmax\"") && json.contains("\"kind\":\"median\""),
         "{json}"
     );
     let back: Report = serde_json::from_str(&json).unwrap();
