@@ -21,7 +21,7 @@ mod smooth;
 pub use evaluate::{delta_s, evaluate, Metrics, Report, Skipped, VideoRow, VideoScores};
 pub use normalize::{Normalize, Stats};
 pub use pixel::PixelAuc;
-pub use plot::{roc_png, Curve};
+pub use plot::{render_roc, roc_png, Curve};
 pub use protocol::{parse_weights, Protocol};
 pub use rbdc::{rbdc_tbdc, Detection, RbdcParams, RbdcResult, VideoRegions};
 pub use roc::{average_precision, eer, eer_from_roc, roc_auc, roc_curve, Eer, Roc};
