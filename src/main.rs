@@ -27,6 +27,8 @@ enum Command {
     Truth(cli::truth::TruthArgs),
     /// Generate procedural scenes with labelled anomalies: frames, a video or a dataset.
     Synth(cli::synth::SynthArgs),
+    /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
+    Eval(cli::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Bench { command }) => cli::bench::run(command),
         Some(Command::Truth(args)) => cli::truth::run(args),
         Some(Command::Synth(args)) => cli::synth::run(args),
+        Some(Command::Eval(args)) => cli::eval::run(args),
         None => cli::demo::run(),
     };
     match result {

@@ -1,0 +1,223 @@
+//! Temporal smoothing of per-frame scores: Gaussian (σ in frames) or median (k frames).
+//!
+//! Conventions follow SciPy's `ndimage` so numbers can be checked against it: the
+//! Gaussian kernel is truncated at `round(4σ)` frames each side and normalised;
+//! edges are padded by reflection (`d c b a | a b c d | d c b a`) or by repeating
+//! the edge value.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How samples past either end of a video are made up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    /// Mirror including the edge sample (SciPy `reflect`).
+    #[default]
+    Reflect,
+    /// Repeat the edge sample (SciPy `nearest`).
+    Nearest,
+}
+
+/// A temporal smoothing filter.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Smooth {
+    /// No smoothing (the default).
+    #[default]
+    None,
+    /// Gaussian of standard deviation `sigma` frames.
+    Gaussian {
+        /// Standard deviation in frames (> 0).
+        sigma: f64,
+        /// Edge handling.
+        #[serde(default)]
+        edge: Edge,
+    },
+    /// Running median over `k` frames (odd).
+    Median {
+        /// Window length in frames (odd, >= 1).
+        k: usize,
+        /// Edge handling.
+        #[serde(default)]
+        edge: Edge,
+    },
+}
+
+/// Index `i` (possibly outside `0..n`) mapped into `0..n` by `edge`.
+fn fold(i: isize, n: usize, edge: Edge) -> usize {
+    let n = n as isize;
+    match edge {
+        Edge::Nearest => i.clamp(0, n - 1) as usize,
+        Edge::Reflect => {
+            // Period 2n: 0..n forward, n..2n backward.
+            let m = i.rem_euclid(2 * n);
+            (if m < n { m } else { 2 * n - 1 - m }) as usize
+        }
+    }
+}
+
+impl Smooth {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Smooth::Gaussian { sigma, .. } if !(sigma > 0.0 && sigma.is_finite()) => Err(
+                Error::invalid(format!("Gaussian smoothing needs sigma > 0, got {sigma}")),
+            ),
+            Smooth::Median { k, .. } if k == 0 || k % 2 == 0 => Err(Error::invalid(format!(
+                "median smoothing needs an odd window, got {k}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The smoothed series (same length).
+    pub fn apply(&self, x: &[f64]) -> Result<Vec<f64>> {
+        self.validate()?;
+        if x.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = x.len();
+        Ok(match *self {
+            Smooth::None => x.to_vec(),
+            Smooth::Gaussian { sigma, edge } => {
+                let r = (4.0 * sigma + 0.5) as isize;
+                let w: Vec<f64> = (-r..=r)
+                    .map(|j| (-0.5 * (j as f64 / sigma).powi(2)).exp())
+                    .collect();
+                let total: f64 = w.iter().sum();
+                (0..n as isize)
+                    .map(|i| {
+                        let s: f64 = (-r..=r)
+                            .zip(&w)
+                            .map(|(j, wj)| wj * x[fold(i + j, n, edge)])
+                            .sum();
+                        s / total
+                    })
+                    .collect()
+            }
+            Smooth::Median { k, edge } => {
+                let r = (k / 2) as isize;
+                let mut win = Vec::with_capacity(k);
+                (0..n as isize)
+                    .map(|i| {
+                        win.clear();
+                        win.extend((-r..=r).map(|j| x[fold(i + j, n, edge)]));
+                        let (_, m, _) = win.select_nth_unstable_by(k / 2, f64::total_cmp);
+                        *m
+                    })
+                    .collect()
+            }
+        })
+    }
+}
+
+impl fmt::Display for Smooth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = |edge: Edge| match edge {
+            Edge::Reflect => "",
+            Edge::Nearest => ",nearest",
+        };
+        match *self {
+            Smooth::None => f.write_str("none"),
+            Smooth::Gaussian { sigma, edge } => write!(f, "gaussian:{sigma}{}", e(edge)),
+            Smooth::Median { k, edge } => write!(f, "median:{k}{}", e(edge)),
+        }
+    }
+}
+
+impl FromStr for Smooth {
+    type Err = Error;
+
+    /// `none`, `gaussian:SIGMA` or `median:K`, optionally followed by `,reflect`
+    /// or `,nearest` (edge handling; reflect by default).
+    fn from_str(s: &str) -> Result<Smooth> {
+        let bad = || {
+            Error::invalid(format!(
+                "smoothing {s:?}: expected none, gaussian:SIGMA or median:K (optionally ,nearest)"
+            ))
+        };
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("none") {
+            return Ok(Smooth::None);
+        }
+        let (kind, rest) = s.split_once(':').ok_or_else(bad)?;
+        let (value, edge) = match rest.split_once(',') {
+            Some((v, "reflect")) => (v, Edge::Reflect),
+            Some((v, "nearest")) => (v, Edge::Nearest),
+            Some(_) => return Err(bad()),
+            None => (rest, Edge::Reflect),
+        };
+        let out = match kind.to_ascii_lowercase().as_str() {
+            "gaussian" => Smooth::Gaussian {
+                sigma: value.trim().parse().map_err(|_| bad())?,
+                edge,
+            },
+            "median" => Smooth::Median {
+                k: value.trim().parse().map_err(|_| bad())?,
+                edge,
+            },
+            _ => return Err(bad()),
+        };
+        out.validate()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_reflects_and_clamps() {
+        let r: Vec<usize> = (-3..7).map(|i| fold(i, 4, Edge::Reflect)).collect();
+        assert_eq!(r, [2, 1, 0, 0, 1, 2, 3, 3, 2, 1]);
+        let c: Vec<usize> = (-2..6).map(|i| fold(i, 4, Edge::Nearest)).collect();
+        assert_eq!(c, [0, 0, 0, 1, 2, 3, 3, 3]);
+        // A window wider than the series still folds into range.
+        assert_eq!(fold(-9, 2, Edge::Reflect), 0);
+    }
+
+    #[test]
+    fn median_removes_a_spike_and_gaussian_keeps_constants() {
+        let m = Smooth::Median {
+            k: 3,
+            edge: Edge::Nearest,
+        };
+        assert_eq!(
+            m.apply(&[1.0, 1.0, 9.0, 1.0, 2.0]).unwrap(),
+            [1.0, 1.0, 1.0, 2.0, 2.0]
+        );
+        let g = Smooth::Gaussian {
+            sigma: 2.0,
+            edge: Edge::Reflect,
+        };
+        for v in g.apply(&[3.0; 5]).unwrap() {
+            assert!((v - 3.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn parses_and_prints() {
+        let s: Smooth = "gaussian:1.5,nearest".parse().unwrap();
+        assert_eq!(
+            s,
+            Smooth::Gaussian {
+                sigma: 1.5,
+                edge: Edge::Nearest
+            }
+        );
+        assert_eq!(s.to_string(), "gaussian:1.5,nearest");
+        assert_eq!(
+            "median:5".parse::<Smooth>().unwrap().to_string(),
+            "median:5"
+        );
+        assert!("median:4".parse::<Smooth>().is_err());
+        assert!("gaussian:0".parse::<Smooth>().is_err());
+        assert!("box:3".parse::<Smooth>().is_err());
+    }
+}
