@@ -18,12 +18,22 @@ struct Cli {
 enum Command {
     /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
     Info(cli::info::InfoArgs),
+    /// Dense optical flow between two images: `.flo` output, optional colour-coded PNG.
+    Flow(cli::flow::FlowArgs),
+    /// Benchmarks (flow speed and accuracy).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        command: cli::bench::BenchCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
+        Some(Command::Flow(args)) => cli::flow::run_flow(args),
+        Some(Command::Bench { command }) => cli::bench::run(command),
         None => cli::demo::run(),
     };
     match result {

@@ -21,6 +21,7 @@ mod color;
 mod io;
 mod pyramid;
 mod search;
+mod simd;
 mod variational;
 
 use crate::error::{Error, Result};
@@ -332,6 +333,24 @@ impl FlowEstimator {
                 p.patch_size
             )));
         }
+        // Run on a pool thread: parallel loops started from there that do not
+        // split (small levels) run inline instead of waking the pool.
+        rayon::scope(|_| self.run_levels(prev, next));
+        let l0 = &self.levels[0];
+        out.width = w;
+        out.height = h;
+        out.data.resize(w * h * 2, 0.0);
+        for ((o, &u), &v) in out.data.chunks_exact_mut(2).zip(&l0.u).zip(&l0.v) {
+            o[0] = u;
+            o[1] = v;
+        }
+        Ok(())
+    }
+
+    /// The coarse-to-fine loop, leaving the flow in `levels[0]`.
+    fn run_levels(&mut self, prev: &Frame<f32>, next: &Frame<f32>) {
+        let p = &self.params;
+        let (w, h) = (prev.width, prev.height);
         let nlev = level_count(w, h, p);
         pyramid::build(&mut self.levels, prev, next, nlev, p.patch_size);
         let finest = p.finest_level.min(nlev - 1);
@@ -355,15 +374,6 @@ impl FlowEstimator {
                 variational::refine(level, &mut self.scratch, p, refine);
             }
         }
-        let l0 = &self.levels[0];
-        out.width = w;
-        out.height = h;
-        out.data.resize(w * h * 2, 0.0);
-        for ((o, &u), &v) in out.data.chunks_exact_mut(2).zip(&l0.u).zip(&l0.v) {
-            o[0] = u;
-            o[1] = v;
-        }
-        Ok(())
     }
 }
 

@@ -19,7 +19,11 @@ const ZETA2: f32 = 0.1 * 0.1;
 /// Regulariser of the robust penalty.
 const EPS2: f32 = 0.001 * 0.001;
 
-/// Work buffers of the refinement, reused across levels and pairs.
+/// Work buffers of the refinement, reused across levels and pairs. Derivative
+/// and coefficient planes are `w * h`; flow planes and smoothness weights are
+/// padded by one pixel on each side (`(w + 2) * (h + 2)`), so that every pixel
+/// has four neighbours and the inner loops need no border branches: weights
+/// towards the border are zero.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scratch {
     warped: Vec<f32>,
@@ -33,22 +37,30 @@ pub(crate) struct Scratch {
     iyy: Vec<f32>,
     ixz: Vec<f32>,
     iyz: Vec<f32>,
-    du: Vec<f32>,
-    dv: Vec<f32>,
+    /// Inverse of the diagonal term for `du`.
     a11: Vec<f32>,
     a12: Vec<f32>,
+    /// Inverse of the diagonal term for `dv`.
     a22: Vec<f32>,
     b1: Vec<f32>,
     b2: Vec<f32>,
-    smooth: Vec<f32>,
+    tmp_u: Vec<f32>,
+    tmp_v: Vec<f32>,
+    // Padded planes.
+    uu: Vec<f32>,
+    vv: Vec<f32>,
+    du: Vec<f32>,
+    dv: Vec<f32>,
+    /// Smoothness weight between a pixel and its right neighbour.
+    sr: Vec<f32>,
+    /// Smoothness weight between a pixel and the one below.
+    sd: Vec<f32>,
 }
 
-/// A raw pointer that rayon tasks may share. Red-black SOR writes pixels of one
-/// colour while reading only pixels of the other, so tasks never touch the same
-/// element concurrently; access goes through raw pointers, never references.
+/// A raw pointer that rayon tasks may share (see `sor_half_sweep`).
 #[derive(Clone, Copy)]
 struct Shared(*mut f32);
-// SAFETY: see the type's doc: concurrent accesses are to distinct elements.
+// SAFETY: tasks only build slices of disjoint rows from it (see `sor_half_sweep`).
 unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
@@ -57,6 +69,7 @@ unsafe impl Sync for Shared {}
 pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations: usize) {
     let (w, h) = (level.w, level.h);
     let n = w * h;
+    let np = (w + 2) * (h + 2);
     for buf in [
         &mut s.warped,
         &mut s.gxw,
@@ -74,34 +87,45 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
         &mut s.a22,
         &mut s.b1,
         &mut s.b2,
-        &mut s.smooth,
+        &mut s.tmp_u,
+        &mut s.tmp_v,
     ] {
         buf.resize(n, 0.0);
     }
-    s.du.clear();
-    s.du.resize(n, 0.0);
-    s.dv.clear();
-    s.dv.resize(n, 0.0);
+    for buf in [&mut s.du, &mut s.dv, &mut s.sr, &mut s.sd] {
+        buf.clear();
+        buf.resize(np, 0.0);
+    }
+    pad_copy(&level.u, w, h, &mut s.uu);
+    pad_copy(&level.v, w, h, &mut s.vv);
     derivatives(level, s);
     for _ in 0..iterations {
-        coefficients(level, s, p);
+        coefficients(w, h, s, p);
         for _ in 0..p.sor_iterations {
             sor_half_sweep(s, w, h, 0);
             sor_half_sweep(s, w, h, 1);
         }
     }
-    level
-        .u
-        .par_iter_mut()
-        .zip(&s.du)
-        .with_min_len(w * ROWS_PER_TASK)
-        .for_each(|(u, d)| *u += d);
-    level
-        .v
-        .par_iter_mut()
-        .zip(&s.dv)
-        .with_min_len(w * ROWS_PER_TASK)
-        .for_each(|(v, d)| *v += d);
+    let ws = w + 2;
+    for (f, d) in [(&mut level.u, &s.du), (&mut level.v, &s.dv)] {
+        for (y, row) in f.chunks_exact_mut(w).enumerate() {
+            let d = &d[(y + 1) * ws + 1..][..w];
+            row.iter_mut().zip(d).for_each(|(f, d)| *f += d);
+        }
+    }
+}
+
+/// Copies a `w` x `h` plane into a one-pixel padded plane, replicating edges.
+fn pad_copy(src: &[f32], w: usize, h: usize, dst: &mut Vec<f32>) {
+    let ws = w + 2;
+    dst.resize(ws * (h + 2), 0.0);
+    for y in 0..h + 2 {
+        let sy = y.clamp(1, h) - 1;
+        let row = &mut dst[y * ws..(y + 1) * ws];
+        row[1..=w].copy_from_slice(&src[sy * w..(sy + 1) * w]);
+        row[0] = row[1];
+        row[w + 1] = row[w];
+    }
 }
 
 /// Warps the second image by the current flow and computes the derivatives of
@@ -156,33 +180,46 @@ fn derivatives(level: &Level, s: &mut Scratch) {
 
 /// Robust weights frozen at the current increment, folded into the per-pixel
 /// linear system `A [du dv] = b` (smoothness of the base flow included in `b`).
-fn coefficients(level: &Level, s: &mut Scratch, p: &Params) {
-    let (w, h) = (level.w, level.h);
-    let (u, v) = (&level.u, &level.v);
-    let (du, dv) = (&s.du, &s.dv);
-    // Smoothness weights from forward differences of the total flow.
-    s.smooth
-        .par_chunks_mut(w)
+fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
+    let ws = w + 2;
+    let (uu, vv, du, dv) = (&s.uu, &s.vv, &s.du, &s.dv);
+    let half_alpha = 0.5 * p.alpha;
+    // Smoothness weights from forward differences of the total flow; zero
+    // towards the padding.
+    s.sr.par_chunks_mut(ws)
+        .zip(s.sd.par_chunks_mut(ws))
+        .skip(1)
+        .take(h)
         .enumerate()
         .with_min_len(ROWS_PER_TASK)
-        .for_each(|(y, row)| {
-            for (x, o) in row.iter_mut().enumerate() {
-                let i = y * w + x;
-                let (tu, tv) = (u[i] + du[i], v[i] + dv[i]);
-                let (mut g, r, d) = (0.0, i + 1, i + w);
-                if x + 1 < w {
-                    g += (u[r] + du[r] - tu).powi(2) + (v[r] + dv[r] - tv).powi(2);
+        .for_each(|(y, (sr, sd))| {
+            let c = (y + 1) * ws + 1;
+            let (u0, u1, ud) = (&uu[c..][..w], &uu[c + 1..][..w], &uu[c + ws..][..w]);
+            let (v0, v1, vd) = (&vv[c..][..w], &vv[c + 1..][..w], &vv[c + ws..][..w]);
+            let (d0, d1, dd) = (&du[c..][..w], &du[c + 1..][..w], &du[c + ws..][..w]);
+            let (e0, e1, ed) = (&dv[c..][..w], &dv[c + 1..][..w], &dv[c + ws..][..w]);
+            let (sr, sd) = (&mut sr[1..=w], &mut sd[1..=w]);
+            super::simd::wide(|| {
+                for x in 0..w {
+                    let (tu, tv) = (u0[x] + d0[x], v0[x] + e0[x]);
+                    let (ux, vx) = (u1[x] + d1[x] - tu, v1[x] + e1[x] - tv);
+                    let (uy, vy) = (ud[x] + dd[x] - tu, vd[x] + ed[x] - tv);
+                    let g = ux * ux + vx * vx + uy * uy + vy * vy;
+                    let psi = half_alpha / (g + EPS2).sqrt();
+                    sr[x] = psi;
+                    sd[x] = psi;
                 }
-                if y + 1 < h {
-                    g += (u[d] + du[d] - tu).powi(2) + (v[d] + dv[d] - tv).powi(2);
-                }
-                *o = p.alpha * 0.5 / (g + EPS2).sqrt();
+            });
+            sr[w - 1] = 0.0;
+            if y + 1 == h {
+                sd.fill(0.0);
             }
         });
-    let sm = &s.smooth;
+    let (sr, sd) = (&s.sr, &s.sd);
     let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) = (
         &s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz,
     );
+    let (delta, gamma) = (p.delta, p.gamma);
     s.a11
         .par_chunks_mut(w)
         .zip(s.a12.par_chunks_mut(w))
@@ -192,93 +229,178 @@ fn coefficients(level: &Level, s: &mut Scratch, p: &Params) {
         .enumerate()
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(y, ((((a11, a12), a22), b1), b2))| {
-            for x in 0..w {
-                let i = y * w + x;
-                let (d_u, d_v) = (du[i], dv[i]);
-                // Brightness constancy, normalised by the gradient magnitude.
-                let nd = ix[i] * ix[i] + iy[i] * iy[i] + ZETA2;
-                let rd = iz[i] + ix[i] * d_u + iy[i] * d_v;
-                let wd = p.delta / (rd * rd / nd + EPS2).sqrt() / nd;
-                // Gradient constancy, each component normalised.
-                let ngx = ixx[i] * ixx[i] + ixy[i] * ixy[i] + ZETA2;
-                let ngy = ixy[i] * ixy[i] + iyy[i] * iyy[i] + ZETA2;
-                let rgx = ixz[i] + ixx[i] * d_u + ixy[i] * d_v;
-                let rgy = iyz[i] + ixy[i] * d_u + iyy[i] * d_v;
-                let wg = p.gamma / (rgx * rgx / ngx + rgy * rgy / ngy + EPS2).sqrt();
-                let (wgx, wgy) = (wg / ngx, wg / ngy);
-                // Smoothness: neighbour weights and the base flow's Laplacian.
-                let sl = if x > 0 { sm[i - 1] } else { 0.0 };
-                let sr = if x + 1 < w { sm[i] } else { 0.0 };
-                let su = if y > 0 { sm[i - w] } else { 0.0 };
-                let sd = if y + 1 < h { sm[i] } else { 0.0 };
-                let ssum = sl + sr + su + sd;
-                let nb = |f: &[f32]| {
-                    let mut acc = -ssum * f[i];
-                    if x > 0 {
-                        acc += sl * f[i - 1];
-                    }
-                    if x + 1 < w {
-                        acc += sr * f[i + 1];
-                    }
-                    if y > 0 {
-                        acc += su * f[i - w];
-                    }
-                    if y + 1 < h {
-                        acc += sd * f[i + w];
-                    }
-                    acc
-                };
-                a11[x] = wd * ix[i] * ix[i] + wgx * ixx[i] * ixx[i] + wgy * ixy[i] * ixy[i] + ssum + 1e-6;
-                a12[x] = wd * ix[i] * iy[i] + wgx * ixx[i] * ixy[i] + wgy * ixy[i] * iyy[i];
-                a22[x] = wd * iy[i] * iy[i] + wgx * ixy[i] * ixy[i] + wgy * iyy[i] * iyy[i] + ssum + 1e-6;
-                b1[x] = -(wd * ix[i] * iz[i] + wgx * ixx[i] * ixz[i] + wgy * ixy[i] * iyz[i]) + nb(u);
-                b2[x] = -(wd * iy[i] * iz[i] + wgx * ixy[i] * ixz[i] + wgy * iyy[i] * iyz[i]) + nb(v);
-            }
+            let r = y * w;
+            let (ix, iy, iz) = (&ix[r..][..w], &iy[r..][..w], &iz[r..][..w]);
+            let (ixx, ixy, iyy) = (&ixx[r..][..w], &ixy[r..][..w], &iyy[r..][..w]);
+            let (ixz, iyz) = (&ixz[r..][..w], &iyz[r..][..w]);
+            let c = (y + 1) * ws + 1;
+            let (d_u, d_v) = (&du[c..][..w], &dv[c..][..w]);
+            let (sl, sr0, su, sd0) = (
+                &sr[c - 1..][..w],
+                &sr[c..][..w],
+                &sd[c - ws..][..w],
+                &sd[c..][..w],
+            );
+            let [u0, ul, ur, uu, ud] = neighbour_rows(uu, c, w, ws);
+            let [v0, vl, vr, vu, vd] = neighbour_rows(vv, c, w, ws);
+            let inp = [
+                ix, iy, iz, ixx, ixy, iyy, ixz, iyz, d_u, d_v, sl, sr0, su, sd0, u0, ul, ur, uu,
+                ud, v0, vl, vr, vu, vd,
+            ];
+            let mut out = [a11, a12, a22, b1, b2];
+            super::simd::wide(|| {
+                // Blocks of 8 lanes on fixed-size arrays vectorise reliably; the
+                // tail goes one pixel at a time through the same code.
+                let mut x = 0;
+                while x + 8 <= w {
+                    coefficient_block::<8>(x, &inp, &mut out, delta, gamma);
+                    x += 8;
+                }
+                while x < w {
+                    coefficient_block::<1>(x, &inp, &mut out, delta, gamma);
+                    x += 1;
+                }
+            });
         });
 }
 
+/// The linear system's coefficients for pixels `x..x + N` of a row. `inp` holds
+/// the row slices of: Ix Iy Iz Ixx Ixy Iyy Ixz Iyz du dv, the smoothness
+/// weights left right up down, then u and v (centre left right up down);
+/// `out` those of a11 a12 a22 b1 b2.
+#[inline(always)]
+fn coefficient_block<const N: usize>(
+    x: usize,
+    inp: &[&[f32]; 24],
+    out: &mut [&mut [f32]; 5],
+    delta: f32,
+    gamma: f32,
+) {
+    let ld = |k: usize| -> [f32; N] {
+        let mut a = [0.0; N];
+        a.copy_from_slice(&inp[k][x..x + N]);
+        a
+    };
+    let (ix, iy, iz, ixx, ixy, iyy) = (ld(0), ld(1), ld(2), ld(3), ld(4), ld(5));
+    let (ixz, iyz, du, dv) = (ld(6), ld(7), ld(8), ld(9));
+    let (sl, sr, su, sd) = (ld(10), ld(11), ld(12), ld(13));
+    let (u0, ul, ur, uu, ud) = (ld(14), ld(15), ld(16), ld(17), ld(18));
+    let (v0, vl, vr, vu, vd) = (ld(19), ld(20), ld(21), ld(22), ld(23));
+    let mut o = [[0f32; N]; 5];
+    for l in 0..N {
+        // Brightness constancy, normalised by the gradient magnitude.
+        let nd = ix[l] * ix[l] + iy[l] * iy[l] + ZETA2;
+        let rd = iz[l] + ix[l] * du[l] + iy[l] * dv[l];
+        let wd = delta / ((rd * rd / nd + EPS2).sqrt() * nd);
+        // Gradient constancy, each component normalised.
+        let ngx = ixx[l] * ixx[l] + ixy[l] * ixy[l] + ZETA2;
+        let ngy = ixy[l] * ixy[l] + iyy[l] * iyy[l] + ZETA2;
+        let rgx = ixz[l] + ixx[l] * du[l] + ixy[l] * dv[l];
+        let rgy = iyz[l] + ixy[l] * du[l] + iyy[l] * dv[l];
+        let wg = gamma / (rgx * rgx / ngx + rgy * rgy / ngy + EPS2).sqrt();
+        let (wgx, wgy) = (wg / ngx, wg / ngy);
+        let ssum = sl[l] + sr[l] + su[l] + sd[l];
+        // The diagonal is stored inverted: SOR multiplies instead of dividing.
+        o[0][l] = 1.0
+            / (wd * ix[l] * ix[l] + wgx * ixx[l] * ixx[l] + wgy * ixy[l] * ixy[l] + ssum + 1e-6);
+        o[1][l] = wd * ix[l] * iy[l] + wgx * ixx[l] * ixy[l] + wgy * ixy[l] * iyy[l];
+        o[2][l] = 1.0
+            / (wd * iy[l] * iy[l] + wgx * ixy[l] * ixy[l] + wgy * iyy[l] * iyy[l] + ssum + 1e-6);
+        let nbu = sl[l] * ul[l] + sr[l] * ur[l] + su[l] * uu[l] + sd[l] * ud[l];
+        let nbv = sl[l] * vl[l] + sr[l] * vr[l] + su[l] * vu[l] + sd[l] * vd[l];
+        o[3][l] = nbu - ssum * u0[l]
+            - (wd * ix[l] * iz[l] + wgx * ixx[l] * ixz[l] + wgy * ixy[l] * iyz[l]);
+        o[4][l] = nbv - ssum * v0[l]
+            - (wd * iy[l] * iz[l] + wgx * ixy[l] * ixz[l] + wgy * iyy[l] * iyz[l]);
+    }
+    for (dst, src) in out.iter_mut().zip(&o) {
+        dst[x..x + N].copy_from_slice(src);
+    }
+}
+
+/// Row slices of a padded plane around index `c`: centre, left, right, up, down.
+#[inline(always)]
+fn neighbour_rows(f: &[f32], c: usize, w: usize, ws: usize) -> [&[f32]; 5] {
+    [
+        &f[c..][..w],
+        &f[c - 1..][..w],
+        &f[c + 1..][..w],
+        &f[c - ws..][..w],
+        &f[c + ws..][..w],
+    ]
+}
+
 /// One SOR half-sweep over the pixels with `(x + y) % 2 == color`.
+///
+/// A row's new values depend only on pixels of the other colour, which this
+/// half-sweep does not change, so rows can be updated in any order. Each row is
+/// computed whole (vectorised) into `tmp`, then its pixels of `color` are copied
+/// back. To keep tasks from reading rows that others write, even rows are done
+/// first (reading only odd rows as neighbours), then odd rows.
 fn sor_half_sweep(s: &mut Scratch, w: usize, h: usize, color: usize) {
-    let du = Shared(s.du.as_mut_ptr());
-    let dv = Shared(s.dv.as_mut_ptr());
-    let (a11, a12, a22, b1, b2, sm) = (&s.a11, &s.a12, &s.a22, &s.b1, &s.b2, &s.smooth);
-    (0..h)
-        .into_par_iter()
-        .with_min_len(ROWS_PER_TASK)
-        .for_each(move |y| {
-            let (du, dv) = (du, dv);
-            // SAFETY: indices stay inside the `w * h` buffers; this task writes
-            // only row `y`'s pixels of `color` and reads pixels of the other
-            // colour (neighbours) or its own, so no element is written by one
-            // task while another accesses it.
-            unsafe {
-                let get = |p: Shared, i: usize| p.0.add(i).read();
-                for x in ((y + color) & 1..w).step_by(2) {
-                    let i = y * w + x;
-                    let (mut nu, mut nv) = (0.0, 0.0);
-                    if x > 0 {
-                        nu += sm[i - 1] * get(du, i - 1);
-                        nv += sm[i - 1] * get(dv, i - 1);
+    let ws = w + 2;
+    let (du, dv) = (Shared(s.du.as_mut_ptr()), Shared(s.dv.as_mut_ptr()));
+    let (tu, tv) = (Shared(s.tmp_u.as_mut_ptr()), Shared(s.tmp_v.as_mut_ptr()));
+    let (a11, a12, a22, b1, b2) = (&s.a11, &s.a12, &s.a22, &s.b1, &s.b2);
+    let (sr, sd) = (&s.sr, &s.sd);
+    let np = ws * (h + 2);
+    for parity in 0..2 {
+        (parity..h)
+            .into_par_iter()
+            .step_by(2)
+            .with_min_len(ROWS_PER_TASK / 2)
+            .for_each(move |y| {
+                let (du, dv, tu, tv) = (du, dv, tu, tv);
+                let c = (y + 1) * ws + 1;
+                let r = y * w;
+                // SAFETY: `c - ws - 1 ..= c + ws + w` lies inside the padded planes
+                // (`np` values) and `r..r + w` inside the tmp planes. Within one
+                // parity phase, tasks write only their own row `y` (of `du`/`dv`
+                // and of the tmp planes) and read rows `y - 1`, `y + 1`, which
+                // have the other parity and are not written in this phase; the
+                // shared slices of row `y` end before its mutable ones are made.
+                unsafe {
+                    debug_assert!(c + ws + w < np);
+                    let row = |p: Shared, at: usize| std::slice::from_raw_parts(p.0.add(at), w);
+                    let (tmp_u, tmp_v) = (
+                        std::slice::from_raw_parts_mut(tu.0.add(r), w),
+                        std::slice::from_raw_parts_mut(tv.0.add(r), w),
+                    );
+                    let (ul, u0, ur, uu, ud) = (
+                        row(du, c - 1),
+                        row(du, c),
+                        row(du, c + 1),
+                        row(du, c - ws),
+                        row(du, c + ws),
+                    );
+                    let (vl, v0, vr, vu, vd) = (
+                        row(dv, c - 1),
+                        row(dv, c),
+                        row(dv, c + 1),
+                        row(dv, c - ws),
+                        row(dv, c + ws),
+                    );
+                    let (sl, s0, su, sdd) =
+                        (&sr[c - 1..][..w], &sr[c..][..w], &sd[c - ws..][..w], &sd[c..][..w]);
+                    let (a11, a12, a22) = (&a11[r..][..w], &a12[r..][..w], &a22[r..][..w]);
+                    let (b1, b2) = (&b1[r..][..w], &b2[r..][..w]);
+                    super::simd::wide(|| {
+                        for x in 0..w {
+                            let nu = sl[x] * ul[x] + s0[x] * ur[x] + su[x] * uu[x] + sdd[x] * ud[x];
+                            let nv = sl[x] * vl[x] + s0[x] * vr[x] + su[x] * vu[x] + sdd[x] * vd[x];
+                            let new_u = u0[x] + OMEGA * ((b1[x] + nu - a12[x] * v0[x]) * a11[x] - u0[x]);
+                            let new_v = v0[x] + OMEGA * ((b2[x] + nv - a12[x] * new_u) * a22[x] - v0[x]);
+                            tmp_u[x] = new_u;
+                            tmp_v[x] = new_v;
+                        }
+                    });
+                    let out_u = std::slice::from_raw_parts_mut(du.0.add(c), w);
+                    let out_v = std::slice::from_raw_parts_mut(dv.0.add(c), w);
+                    for x in ((y + color) & 1..w).step_by(2) {
+                        out_u[x] = tmp_u[x];
+                        out_v[x] = tmp_v[x];
                     }
-                    if x + 1 < w {
-                        nu += sm[i] * get(du, i + 1);
-                        nv += sm[i] * get(dv, i + 1);
-                    }
-                    if y > 0 {
-                        nu += sm[i - w] * get(du, i - w);
-                        nv += sm[i - w] * get(dv, i - w);
-                    }
-                    if y + 1 < h {
-                        nu += sm[i] * get(du, i + w);
-                        nv += sm[i] * get(dv, i + w);
-                    }
-                    let (old_u, old_v) = (get(du, i), get(dv, i));
-                    let new_u = (b1[i] + nu - a12[i] * old_v) / a11[i];
-                    let upd_u = old_u + OMEGA * (new_u - old_u);
-                    du.0.add(i).write(upd_u);
-                    let new_v = (b2[i] + nv - a12[i] * upd_u) / a22[i];
-                    dv.0.add(i).write(old_v + OMEGA * (new_v - old_v));
                 }
-            }
-        });
+            });
+    }
 }
