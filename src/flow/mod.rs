@@ -22,6 +22,7 @@ mod io;
 mod pyramid;
 mod search;
 mod simd;
+mod sor;
 mod variational;
 
 use crate::error::{Error, Result};

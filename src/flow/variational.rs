@@ -5,11 +5,12 @@
 //! with `Psi(s^2) = sqrt(s^2 + eps^2)`, data terms normalised by the local
 //! gradient magnitude. The robust weights are frozen for each fixed-point
 //! iteration, and the linear system that remains is solved by a few red-black
-//! SOR sweeps, parallel over rows.
+//! SOR sweeps (`sor`), parallel over rows.
 
 use rayon::prelude::*;
 
 use super::pyramid::{gradient, sample, Level, ROWS_PER_TASK};
+use super::sor::{RedBlack, System};
 use super::Params;
 
 /// Over-relaxation factor of the SOR sweeps.
@@ -44,8 +45,6 @@ pub(crate) struct Scratch {
     a22: Vec<f32>,
     b1: Vec<f32>,
     b2: Vec<f32>,
-    tmp_u: Vec<f32>,
-    tmp_v: Vec<f32>,
     // Padded planes.
     uu: Vec<f32>,
     vv: Vec<f32>,
@@ -55,15 +54,8 @@ pub(crate) struct Scratch {
     sr: Vec<f32>,
     /// Smoothness weight between a pixel and the one below.
     sd: Vec<f32>,
+    solver: RedBlack,
 }
-
-/// A raw pointer that rayon tasks may share (see `sor_half_sweep`).
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: tasks only build slices of disjoint rows from it (see `sor_half_sweep`).
-unsafe impl Send for Shared {}
-// SAFETY: as above.
-unsafe impl Sync for Shared {}
 
 /// Refines `level.u`/`level.v` in place with `iterations` fixed-point iterations.
 pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations: usize) {
@@ -87,8 +79,6 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
         &mut s.a22,
         &mut s.b1,
         &mut s.b2,
-        &mut s.tmp_u,
-        &mut s.tmp_v,
     ] {
         buf.resize(n, 0.0);
     }
@@ -99,12 +89,23 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
     pad_copy(&level.u, w, h, &mut s.uu);
     pad_copy(&level.v, w, h, &mut s.vv);
     derivatives(level, s);
+    s.solver.reset(w, h);
     for _ in 0..iterations {
         coefficients(w, h, s, p);
+        s.solver.load(&System {
+            a11: &s.a11,
+            a12: &s.a12,
+            a22: &s.a22,
+            b1: &s.b1,
+            b2: &s.b2,
+            sr: &s.sr,
+            sd: &s.sd,
+        });
         for _ in 0..p.sor_iterations {
-            sor_half_sweep(s, w, h, 0);
-            sor_half_sweep(s, w, h, 1);
+            s.solver.half_sweep(0, OMEGA);
+            s.solver.half_sweep(1, OMEGA);
         }
+        s.solver.store(&mut s.du, &mut s.dv);
     }
     let ws = w + 2;
     for (f, d) in [(&mut level.u, &s.du), (&mut level.v, &s.dv)] {
@@ -328,79 +329,4 @@ fn neighbour_rows(f: &[f32], c: usize, w: usize, ws: usize) -> [&[f32]; 5] {
         &f[c - ws..][..w],
         &f[c + ws..][..w],
     ]
-}
-
-/// One SOR half-sweep over the pixels with `(x + y) % 2 == color`.
-///
-/// A row's new values depend only on pixels of the other colour, which this
-/// half-sweep does not change, so rows can be updated in any order. Each row is
-/// computed whole (vectorised) into `tmp`, then its pixels of `color` are copied
-/// back. To keep tasks from reading rows that others write, even rows are done
-/// first (reading only odd rows as neighbours), then odd rows.
-fn sor_half_sweep(s: &mut Scratch, w: usize, h: usize, color: usize) {
-    let ws = w + 2;
-    let (du, dv) = (Shared(s.du.as_mut_ptr()), Shared(s.dv.as_mut_ptr()));
-    let (tu, tv) = (Shared(s.tmp_u.as_mut_ptr()), Shared(s.tmp_v.as_mut_ptr()));
-    let (a11, a12, a22, b1, b2) = (&s.a11, &s.a12, &s.a22, &s.b1, &s.b2);
-    let (sr, sd) = (&s.sr, &s.sd);
-    let np = ws * (h + 2);
-    for parity in 0..2 {
-        (parity..h)
-            .into_par_iter()
-            .step_by(2)
-            .with_min_len(ROWS_PER_TASK / 2)
-            .for_each(move |y| {
-                let (du, dv, tu, tv) = (du, dv, tu, tv);
-                let c = (y + 1) * ws + 1;
-                let r = y * w;
-                // SAFETY: `c - ws - 1 ..= c + ws + w` lies inside the padded planes
-                // (`np` values) and `r..r + w` inside the tmp planes. Within one
-                // parity phase, tasks write only their own row `y` (of `du`/`dv`
-                // and of the tmp planes) and read rows `y - 1`, `y + 1`, which
-                // have the other parity and are not written in this phase; the
-                // shared slices of row `y` end before its mutable ones are made.
-                unsafe {
-                    debug_assert!(c + ws + w < np);
-                    let row = |p: Shared, at: usize| std::slice::from_raw_parts(p.0.add(at), w);
-                    let (tmp_u, tmp_v) = (
-                        std::slice::from_raw_parts_mut(tu.0.add(r), w),
-                        std::slice::from_raw_parts_mut(tv.0.add(r), w),
-                    );
-                    let (ul, u0, ur, uu, ud) = (
-                        row(du, c - 1),
-                        row(du, c),
-                        row(du, c + 1),
-                        row(du, c - ws),
-                        row(du, c + ws),
-                    );
-                    let (vl, v0, vr, vu, vd) = (
-                        row(dv, c - 1),
-                        row(dv, c),
-                        row(dv, c + 1),
-                        row(dv, c - ws),
-                        row(dv, c + ws),
-                    );
-                    let (sl, s0, su, sdd) =
-                        (&sr[c - 1..][..w], &sr[c..][..w], &sd[c - ws..][..w], &sd[c..][..w]);
-                    let (a11, a12, a22) = (&a11[r..][..w], &a12[r..][..w], &a22[r..][..w]);
-                    let (b1, b2) = (&b1[r..][..w], &b2[r..][..w]);
-                    super::simd::wide(|| {
-                        for x in 0..w {
-                            let nu = sl[x] * ul[x] + s0[x] * ur[x] + su[x] * uu[x] + sdd[x] * ud[x];
-                            let nv = sl[x] * vl[x] + s0[x] * vr[x] + su[x] * vu[x] + sdd[x] * vd[x];
-                            let new_u = u0[x] + OMEGA * ((b1[x] + nu - a12[x] * v0[x]) * a11[x] - u0[x]);
-                            let new_v = v0[x] + OMEGA * ((b2[x] + nv - a12[x] * new_u) * a22[x] - v0[x]);
-                            tmp_u[x] = new_u;
-                            tmp_v[x] = new_v;
-                        }
-                    });
-                    let out_u = std::slice::from_raw_parts_mut(du.0.add(c), w);
-                    let out_v = std::slice::from_raw_parts_mut(dv.0.add(c), w);
-                    for x in ((y + color) & 1..w).step_by(2) {
-                        out_u[x] = tmp_u[x];
-                        out_v[x] = tmp_v[x];
-                    }
-                }
-            });
-    }
 }
