@@ -18,7 +18,9 @@ struct Cli {
 enum Command {
     /// Describe a video, a frame folder or a dataset: frames, fps, size, splits, ground truth.
     Info(cli::info::InfoArgs),
-    /// Benchmarks (decode, seek, …); each prints its figures.
+    /// Dense optical flow between two images: `.flo` output, optional colour-coded PNG.
+    Flow(cli::flow::FlowArgs),
+    /// Benchmarks (decode, seek, flow, …); each prints its figures.
     Bench {
         #[command(subcommand)]
         command: cli::bench::BenchCommand,
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Truth(args)) => cli::truth::run(args),
         Some(Command::Synth(args)) => cli::synth::run(args),
         Some(Command::Eval(args)) => cli::eval::run(args),
+        Some(Command::Flow(args)) => cli::flow::run_flow(args),
         None => cli::demo::run(),
     };
     match result {

@@ -11,6 +11,10 @@ pub enum BenchCommand {
     Decode(bench_video::DecodeArgs),
     /// Random reads checked against sequential decoding; latency per read.
     Seek(bench_video::SeekArgs),
+    /// Dense flow speed on consecutive frames; the last line is `P pairs, F pairs/s`.
+    Flow(super::flow::BenchFlowArgs),
+    /// Dense flow EPE and speed on pairs with known flow (see benches/reference/flow_opencv.py).
+    FlowEpe(super::flow::BenchFlowEpeArgs),
 }
 
 /// Runs a benchmark.
@@ -18,5 +22,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Decode(a) => bench_video::decode(a),
         BenchCommand::Seek(a) => bench_video::seek(a),
+        BenchCommand::Flow(args) => super::flow::run_bench(args),
+        BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
     }
 }

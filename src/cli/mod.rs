@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_video;
 pub mod demo;
 pub mod eval;
+pub mod flow;
 pub mod info;
 pub mod synth;
 pub mod truth;

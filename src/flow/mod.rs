@@ -1,1 +1,400 @@
 //! Dense optical flow between consecutive frames (coarse-to-fine, DIS family).
+//!
+//! The estimator follows the structure of DIS (Kroeger et al. 2016): on each level
+//! of an image pyramid, from coarse to fine, a grid of overlapping patches is
+//! aligned by inverse-compositional Gauss-Newton search (one Hessian per patch,
+//! mean-normalised patches), the patch flows are densified by a weighted average
+//! (weights from each patch's photometric error at the pixel), and the dense field
+//! is refined variationally (brightness and gradient constancy, robust
+//! smoothness, red-black SOR). Everything is `f32`, parallel over rows/patches
+//! with rayon, and [`FlowEstimator`] keeps its buffers between calls, so
+//! estimating flow for a stream of frames of one size allocates nothing after
+//! the first pair.
+//!
+//! **Units.** Flow vectors are in pixels of the frames given to [`dense`]: if the
+//! model sees 256x256 frames, compute flow on the 256x256 frames (or compute it
+//! at another size and call [`Flow::resized`], which rescales the vectors).
+//! `u` points right (+x), `v` points down (+y): pixel `(x, y)` of `prev` moved
+//! to `(x + u, y + v)` in `next`.
+
+mod color;
+mod io;
+mod pyramid;
+mod search;
+mod simd;
+mod sor;
+mod variational;
+
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+
+pub use color::{flow_to_rgb, flow_to_rgb_with_max, wheel_color};
+pub use io::{decode_flo, encode_flo, read_flo, write_flo};
+
+/// A dense flow field: one `(u, v)` vector per pixel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Flow {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height * 2` values, row-major, `u` and `v` interleaved
+    /// (the layout of Middlebury `.flo` files).
+    pub data: Vec<f32>,
+}
+
+impl Flow {
+    /// A zero flow field.
+    pub fn zeros(width: usize, height: usize) -> Self {
+        Flow {
+            width,
+            height,
+            data: vec![0.0; width * height * 2],
+        }
+    }
+
+    /// The vector `(u, v)` at pixel `(x, y)`.
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> (f32, f32) {
+        let i = 2 * (y * self.width + x);
+        (self.data[i], self.data[i + 1])
+    }
+
+    /// The field resampled (bilinear) to `width` x `height`, with its vectors
+    /// rescaled to pixels of the new size (`u` by `width / self.width`, `v` by
+    /// `height / self.height`).
+    pub fn resized(&self, width: usize, height: usize) -> Result<Flow> {
+        if self.width == 0 || self.height == 0 || width == 0 || height == 0 {
+            return Err(Error::invalid(format!(
+                "cannot resize a {}x{} flow to {width}x{height}",
+                self.width, self.height
+            )));
+        }
+        let (sx, sy) = (
+            self.width as f32 / width as f32,
+            self.height as f32 / height as f32,
+        );
+        let mut out = Flow::zeros(width, height);
+        for y in 0..height {
+            // Pixel centres map onto pixel centres.
+            let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (self.height - 1) as f32);
+            let y0 = fy as usize;
+            let y1 = (y0 + 1).min(self.height - 1);
+            let ty = fy - y0 as f32;
+            for x in 0..width {
+                let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, (self.width - 1) as f32);
+                let x0 = fx as usize;
+                let x1 = (x0 + 1).min(self.width - 1);
+                let tx = fx - x0 as f32;
+                for c in 0..2 {
+                    let g = |xx: usize, yy: usize| self.data[2 * (yy * self.width + xx) + c];
+                    let top = g(x0, y0) * (1.0 - tx) + g(x1, y0) * tx;
+                    let bottom = g(x0, y1) * (1.0 - tx) + g(x1, y1) * tx;
+                    let val = top * (1.0 - ty) + bottom * ty;
+                    out.data[2 * (y * width + x) + c] = val / if c == 0 { sx } else { sy };
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Average end-point error against `truth`, over pixels where `mask` (if
+    /// given, one value per pixel) is true.
+    pub fn epe(&self, truth: &Flow, mask: Option<&[bool]>) -> Result<f64> {
+        if self.width != truth.width || self.height != truth.height {
+            return Err(Error::invalid(format!(
+                "flow sizes differ: {}x{} vs {}x{}",
+                self.width, self.height, truth.width, truth.height
+            )));
+        }
+        if mask.is_some_and(|m| m.len() != self.width * self.height) {
+            return Err(Error::invalid("EPE mask size does not match the flow"));
+        }
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        for (i, (a, b)) in self
+            .data
+            .chunks_exact(2)
+            .zip(truth.data.chunks_exact(2))
+            .enumerate()
+        {
+            if mask.is_none_or(|m| m[i]) {
+                sum += (((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)) as f64).sqrt();
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Err(Error::invalid("EPE over an empty mask"));
+        }
+        Ok(sum / n as f64)
+    }
+}
+
+/// Speed/accuracy presets of [`Params`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// Patch search down to quarter resolution, light refinement: the quickest.
+    Fast,
+    /// Patch search down to half resolution, refinement at every level,
+    /// including full resolution: the default.
+    #[default]
+    Balanced,
+    /// Patch search at full resolution with denser patches and more iterations.
+    Accurate,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "fast" => Ok(Preset::Fast),
+            "balanced" => Ok(Preset::Balanced),
+            "accurate" => Ok(Preset::Accurate),
+            _ => Err(Error::invalid(format!(
+                "unknown flow preset {s:?} (fast, balanced, accurate)"
+            ))),
+        }
+    }
+}
+
+/// Parameters of the estimator. Start from [`Params::preset`] (or `default()`,
+/// which is [`Preset::Balanced`]) and adjust fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Side of the square patches aligned by inverse search: 8, 12 or 16.
+    pub patch_size: usize,
+    /// Distance between neighbouring patches in pixels (1..=patch_size).
+    pub patch_stride: usize,
+    /// Gauss-Newton iterations per patch (stops early once converged).
+    pub search_iterations: usize,
+    /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
+    pub finest_level: usize,
+    /// Coarsest level; `None` picks it so that the coarsest image is about
+    /// four patches wide.
+    pub coarsest_level: Option<usize>,
+    /// Fixed-point iterations of the variational refinement on levels with patch
+    /// search (0 = no refinement).
+    pub refine_iterations: usize,
+    /// Fixed-point iterations on levels below `finest_level`, where the flow is
+    /// only upsampled and refined (0 = upsample only).
+    pub upsample_refine_iterations: usize,
+    /// SOR sweeps per fixed-point iteration.
+    pub sor_iterations: usize,
+    /// Smoothness weight of the refinement.
+    pub alpha: f32,
+    /// Brightness-constancy weight of the refinement.
+    pub delta: f32,
+    /// Gradient-constancy weight of the refinement.
+    pub gamma: f32,
+}
+
+impl Params {
+    /// The parameters of a preset.
+    pub fn preset(preset: Preset) -> Self {
+        let base = Params {
+            patch_size: 8,
+            patch_stride: 4,
+            search_iterations: 16,
+            finest_level: 1,
+            coarsest_level: None,
+            refine_iterations: 5,
+            upsample_refine_iterations: 1,
+            sor_iterations: 5,
+            alpha: 20.0,
+            delta: 5.0,
+            gamma: 10.0,
+        };
+        match preset {
+            Preset::Fast => Params {
+                search_iterations: 12,
+                finest_level: 2,
+                refine_iterations: 3,
+                upsample_refine_iterations: 0,
+                ..base
+            },
+            Preset::Balanced => base,
+            Preset::Accurate => Params {
+                patch_stride: 3,
+                search_iterations: 25,
+                finest_level: 0,
+                ..base
+            },
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if ![8, 12, 16].contains(&self.patch_size) {
+            return Err(Error::invalid(format!(
+                "flow patch size must be 8, 12 or 16, not {}",
+                self.patch_size
+            )));
+        }
+        if self.patch_stride == 0 || self.patch_stride > self.patch_size {
+            return Err(Error::invalid(format!(
+                "flow patch stride must be in 1..={}, not {}",
+                self.patch_size, self.patch_stride
+            )));
+        }
+        for (name, v) in [
+            ("alpha", self.alpha),
+            ("delta", self.delta),
+            ("gamma", self.gamma),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(format!(
+                    "flow {name} must be finite and >= 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params::preset(Preset::Balanced)
+    }
+}
+
+/// Dense flow from `prev` to `next`, both gray `f32` frames (values in `[0, 1]`)
+/// of the same size, at least `patch_size` pixels on each side. Vectors are in
+/// pixels of that size. For many pairs, keep a [`FlowEstimator`] instead: it
+/// reuses its buffers.
+pub fn dense(prev: &Frame<f32>, next: &Frame<f32>, params: &Params) -> Result<Flow> {
+    let mut flow = Flow::default();
+    FlowEstimator::new(params.clone())?.estimate_into(prev, next, &mut flow)?;
+    Ok(flow)
+}
+
+/// A flow estimator that owns its pyramids and work buffers, so that successive
+/// pairs of one size allocate nothing.
+#[derive(Debug, Clone)]
+pub struct FlowEstimator {
+    params: Params,
+    levels: Vec<pyramid::Level>,
+    scratch: variational::Scratch,
+    patches: search::PatchField,
+}
+
+impl FlowEstimator {
+    /// An estimator with these parameters (checked here).
+    pub fn new(params: Params) -> Result<Self> {
+        params.validate()?;
+        Ok(FlowEstimator {
+            params,
+            levels: Vec::new(),
+            scratch: variational::Scratch::default(),
+            patches: search::PatchField::default(),
+        })
+    }
+
+    /// The parameters in use.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Flow from `prev` to `next` (see [`dense`]).
+    pub fn estimate(&mut self, prev: &Frame<f32>, next: &Frame<f32>) -> Result<Flow> {
+        let mut flow = Flow::default();
+        self.estimate_into(prev, next, &mut flow)?;
+        Ok(flow)
+    }
+
+    /// Flow from `prev` to `next`, written into `out` (its allocation is reused).
+    pub fn estimate_into(
+        &mut self,
+        prev: &Frame<f32>,
+        next: &Frame<f32>,
+        out: &mut Flow,
+    ) -> Result<()> {
+        let p = &self.params;
+        for (name, f) in [("previous", prev), ("next", next)] {
+            if f.channels != 1 {
+                return Err(Error::invalid(format!(
+                    "flow needs gray frames; the {name} frame has {} channels",
+                    f.channels
+                )));
+            }
+            if f.data.len() != f.width * f.height {
+                return Err(Error::invalid(format!(
+                    "the {name} frame's data does not match its {}x{} size",
+                    f.width, f.height
+                )));
+            }
+        }
+        if (prev.width, prev.height) != (next.width, next.height) {
+            return Err(Error::invalid(format!(
+                "flow frames differ in size: {}x{} and {}x{}",
+                prev.width, prev.height, next.width, next.height
+            )));
+        }
+        let (w, h) = (prev.width, prev.height);
+        if w < p.patch_size || h < p.patch_size {
+            return Err(Error::invalid(format!(
+                "frames of {w}x{h} are too small for flow: at least {0}x{0} pixels",
+                p.patch_size
+            )));
+        }
+        // Run on a pool thread: parallel loops started from there that do not
+        // split (small levels) run inline instead of waking the pool.
+        rayon::scope(|_| self.run_levels(prev, next));
+        let l0 = &self.levels[0];
+        out.width = w;
+        out.height = h;
+        out.data.resize(w * h * 2, 0.0);
+        for ((o, &u), &v) in out.data.chunks_exact_mut(2).zip(&l0.u).zip(&l0.v) {
+            o[0] = u;
+            o[1] = v;
+        }
+        Ok(())
+    }
+
+    /// The coarse-to-fine loop, leaving the flow in `levels[0]`.
+    fn run_levels(&mut self, prev: &Frame<f32>, next: &Frame<f32>) {
+        let p = &self.params;
+        let (w, h) = (prev.width, prev.height);
+        let nlev = level_count(w, h, p);
+        pyramid::build(&mut self.levels, prev, next, nlev, p.patch_size);
+        let finest = p.finest_level.min(nlev - 1);
+        for l in (0..nlev).rev() {
+            let (upper, rest) = self.levels.split_at_mut(l + 1);
+            let level = &mut upper[l];
+            match rest.first() {
+                Some(coarser) => pyramid::upsample_flow(coarser, level),
+                None => {
+                    level.u.fill(0.0);
+                    level.v.fill(0.0);
+                }
+            }
+            let refine = if l >= finest {
+                search::search_and_densify(level, &mut self.patches, p);
+                p.refine_iterations
+            } else {
+                p.upsample_refine_iterations
+            };
+            if refine > 0 {
+                variational::refine(level, &mut self.scratch, p, refine);
+            }
+        }
+    }
+}
+
+/// Levels in the pyramid: the coarsest is about four patches wide, and no level
+/// is smaller than one patch.
+fn level_count(w: usize, h: usize, p: &Params) -> usize {
+    let mut max_by_size = 0;
+    while (w >> (max_by_size + 1)) >= p.patch_size && (h >> (max_by_size + 1)) >= p.patch_size {
+        max_by_size += 1;
+    }
+    let auto = {
+        let ratio = w.max(h) as f32 / (4 * p.patch_size) as f32;
+        if ratio > 1.0 {
+            ratio.log2().round() as usize
+        } else {
+            0
+        }
+    };
+    p.coarsest_level.unwrap_or(auto).min(max_by_size) + 1
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! Patch inverse search on a grid and densification (the core of DIS).
+//!
+//! Each patch of the first image is aligned with the second image by
+//! inverse-compositional Gauss-Newton on a translation: the patch's Hessian is
+//! built once from the first image's mean-centred gradients, so an iteration is
+//! one bilinear warp of the patch (the same four weights for every pixel, since
+//! the motion is a translation) and two dot products. Patches are then blended
+//! into a dense field, each weighted per pixel by the inverse of its photometric
+//! error there.
+
+use rayon::prelude::*;
+
+use super::pyramid::{Level, ROWS_PER_TASK};
+use super::Params;
+
+/// Patch grid and per-patch flows of the current level (reused across levels and pairs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PatchField {
+    xs: Vec<usize>,
+    ys: Vec<usize>,
+    u: Vec<f32>,
+    v: Vec<f32>,
+    weight: Vec<f32>,
+}
+
+/// Grid positions along one axis: every `stride` pixels, the last one flush with
+/// the far edge so that every pixel is covered.
+fn grid(positions: &mut Vec<usize>, len: usize, patch: usize, stride: usize) {
+    positions.clear();
+    let last = len - patch;
+    let n = last.div_ceil(stride) + 1;
+    positions.extend((0..n).map(|i| (i * stride).min(last)));
+}
+
+/// Aligns all patches of `level` (starting from its current dense flow) and
+/// replaces that flow by the densified patch flows.
+pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Params) {
+    let ps = p.patch_size;
+    grid(&mut f.xs, level.w, ps, p.patch_stride);
+    grid(&mut f.ys, level.h, ps, p.patch_stride);
+    let (nx, ny) = (f.xs.len(), f.ys.len());
+    f.u.resize(nx * ny, 0.0);
+    f.v.resize(nx * ny, 0.0);
+    let lev = &*level;
+    let (xs, ys) = (&f.xs, &f.ys);
+    let iters = p.search_iterations;
+    f.u.par_chunks_mut(nx)
+        .zip(f.v.par_chunks_mut(nx))
+        .enumerate()
+        .for_each(|(j, (ru, rv))| {
+            let py = ys[j];
+            for (i, &px) in xs.iter().enumerate() {
+                let c = (py + ps / 2) * lev.w + px + ps / 2;
+                let init = (lev.u[c], lev.v[c]);
+                let (u, v) = match ps {
+                    8 => align::<8>(lev, px, py, init, iters),
+                    12 => align::<12>(lev, px, py, init, iters),
+                    _ => align::<16>(lev, px, py, init, iters),
+                };
+                ru[i] = u;
+                rv[i] = v;
+            }
+        });
+    densify(level, f, ps);
+}
+
+/// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`.
+fn align<const P: usize>(
+    lev: &Level,
+    px: usize,
+    py: usize,
+    init: (f32, f32),
+    iters: usize,
+) -> (f32, f32) {
+    let w = lev.w;
+    let mut t = [[0f32; P]; P];
+    let mut gx = [[0f32; P]; P];
+    let mut gy = [[0f32; P]; P];
+    let (mut mx, mut my) = (0f32, 0f32);
+    for r in 0..P {
+        let o = (py + r) * w + px;
+        t[r].copy_from_slice(&lev.i0[o..o + P]);
+        gx[r].copy_from_slice(&lev.gx[o..o + P]);
+        gy[r].copy_from_slice(&lev.gy[o..o + P]);
+        mx += gx[r].iter().sum::<f32>();
+        my += gy[r].iter().sum::<f32>();
+    }
+    // Mean-normalised patches: the residual's Jacobian is the centred gradient,
+    // and because centred gradients sum to zero the residual's mean drops out of
+    // the update, so brightness offsets between the frames cost nothing.
+    let n = (P * P) as f32;
+    let (mx, my) = (mx / n, my / n);
+    let (mut h11, mut h12, mut h22) = ([0f32; P], [0f32; P], [0f32; P]);
+    for r in 0..P {
+        for c in 0..P {
+            gx[r][c] -= mx;
+            gy[r][c] -= my;
+            h11[c] += gx[r][c] * gx[r][c];
+            h12[c] += gx[r][c] * gy[r][c];
+            h22[c] += gy[r][c] * gy[r][c];
+        }
+    }
+    let (h11, h12, h22): (f32, f32, f32) = (h11.iter().sum(), h12.iter().sum(), h22.iter().sum());
+    // A small ridge keeps textureless patches (zero Hessian) where they started.
+    let ridge = 1e-2 * n;
+    let (h11, h22) = (h11 + ridge, h22 + ridge);
+    let det = h11 * h22 - h12 * h12;
+    if det <= 1e-6 {
+        return init;
+    }
+    let (i11, i12, i22) = (h22 / det, -h12 / det, h11 / det);
+
+    let pw = lev.pw();
+    let pad = lev.pad as f32;
+    let max_x = (pw - P - 1) as f32;
+    let max_y = (lev.ph() - P - 1) as f32;
+    let (mut u, mut v) = init;
+    for _ in 0..iters {
+        let x = (px as f32 + u + pad).clamp(0.0, max_x);
+        let y = (py as f32 + v + pad).clamp(0.0, max_y);
+        let (x0, y0) = (x as usize, y as usize);
+        let (tx, ty) = (x - x0 as f32, y - y0 as f32);
+        let (a00, a01, a10, a11) = (
+            (1.0 - tx) * (1.0 - ty),
+            tx * (1.0 - ty),
+            (1.0 - tx) * ty,
+            tx * ty,
+        );
+        let (mut bx, mut by) = ([0f32; P], [0f32; P]);
+        let mut below = &lev.i1[y0 * pw + x0..][..P + 1];
+        for r in 0..P {
+            let above = below;
+            below = &lev.i1[(y0 + r + 1) * pw + x0..][..P + 1];
+            for c in 0..P {
+                let warped =
+                    a00 * above[c] + a01 * above[c + 1] + a10 * below[c] + a11 * below[c + 1];
+                let d = warped - t[r][c];
+                bx[c] += gx[r][c] * d;
+                by[c] += gy[r][c] * d;
+            }
+        }
+        let (bx, by): (f32, f32) = (bx.iter().sum(), by.iter().sum());
+        let du = i11 * bx + i12 * by;
+        let dv = i12 * bx + i22 * by;
+        u -= du;
+        v -= dv;
+        if du * du + dv * dv < 1e-4 {
+            break;
+        }
+    }
+    // A patch that wandered farther than its own size from its start has locked
+    // onto something else: trust the coarser estimate instead.
+    let lim = P as f32;
+    if (u - init.0).powi(2) + (v - init.1).powi(2) > lim * lim {
+        return init;
+    }
+    (u, v)
+}
+
+/// Blends the patch flows into `level.u`/`level.v`.
+fn densify(level: &mut Level, f: &mut PatchField, ps: usize) {
+    let (w, pw, pad) = (level.w, level.pw(), level.pad);
+    let ph = level.ph();
+    f.weight.resize(w * level.h, 0.0);
+    let (xs, ys, pu, pv) = (&f.xs, &f.ys, &f.u, &f.v);
+    let weight = &mut f.weight;
+    let nx = xs.len();
+    let (i0, i1) = (&level.i0, &level.i1);
+    let max_x = (pw - ps - 1) as f32;
+    let max_y = (ph - 2) as f32;
+    level
+        .u
+        .par_chunks_mut(w)
+        .zip(level.v.par_chunks_mut(w))
+        .zip(weight.par_chunks_mut(w))
+        .enumerate()
+        .with_min_len(ROWS_PER_TASK / 2)
+        .for_each(
+            |(y, ((ru, rv), den))| {
+                ru.fill(0.0);
+                rv.fill(0.0);
+                den.fill(0.0);
+                let t = &i0[y * w..(y + 1) * w];
+                for (j, &py) in ys.iter().enumerate() {
+                    if py > y || py + ps <= y {
+                        continue;
+                    }
+                    for (i, &px) in xs.iter().enumerate() {
+                        let (u, v) = (pu[j * nx + i], pv[j * nx + i]);
+                        let sx = (px as f32 + u + pad as f32).clamp(0.0, max_x);
+                        let sy = (y as f32 + v + pad as f32).clamp(0.0, max_y);
+                        let (x0, y0) = (sx as usize, sy as usize);
+                        let (tx, ty) = (sx - x0 as f32, sy - y0 as f32);
+                        let a = &i1[y0 * pw + x0..][..ps + 1];
+                        let b = &i1[(y0 + 1) * pw + x0..][..ps + 1];
+                        let (ru, rv, den, t) = (
+                            &mut ru[px..px + ps],
+                            &mut rv[px..px + ps],
+                            &mut den[px..px + ps],
+                            &t[px..px + ps],
+                        );
+                        for c in 0..ps {
+                            let top = a[c] + tx * (a[c + 1] - a[c]);
+                            let bottom = b[c] + tx * (b[c + 1] - b[c]);
+                            let d = (top + ty * (bottom - top) - t[c]).abs();
+                            let wgt = 1.0 / d.max(1.0);
+                            ru[c] += wgt * u;
+                            rv[c] += wgt * v;
+                            den[c] += wgt;
+                        }
+                    }
+                }
+                for ((u, v), &d) in ru.iter_mut().zip(rv.iter_mut()).zip(den.iter()) {
+                    let inv = 1.0 / d;
+                    *u *= inv;
+                    *v *= inv;
+                }
+            },
+        );
+}
