@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use vadscope::dataset::{self, clips, ClipReader, Layout, Split};
+use vadscope::flow::{Params, Preset};
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 use vadscope::video::OutputSpec;
 
@@ -202,4 +203,47 @@ fn clip_reader_serves_overlapping_windows() {
     // Going back (random access) works too.
     reader.read(&cs[0], &mut out).unwrap();
     assert!(out[0].data[0].abs() < 1e-6);
+}
+
+#[test]
+fn clip_flows_are_computed_once_per_pair_and_follow_motion() {
+    // A textured square moving 2 px right per frame over a textured background.
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v");
+    std::fs::create_dir_all(&v).unwrap();
+    let tex = |x: u32, y: u32| ((x * 37 + y * 91 + (x * y) % 23) % 97) as u8;
+    for i in 0..8u32 {
+        let img = image::GrayImage::from_fn(48, 40, |x, y| {
+            let sx = x.wrapping_sub(10 + 2 * i);
+            if sx < 12 && (14..26).contains(&y) {
+                image::Luma([120 + tex(sx, y)])
+            } else {
+                image::Luma([tex(x, y) / 3])
+            }
+        });
+        img.save(v.join(format!("{i:02}.png"))).unwrap();
+    }
+    let cs = clips(&[8], 5, 1).unwrap();
+    let params = Params::preset(Preset::Balanced);
+    let mut reader = ClipReader::with_flow(vec![v], OutputSpec::gray(), params).unwrap();
+    let (mut frames, mut flows) = (Vec::new(), Vec::new());
+    for c in &cs {
+        reader.read_with_flow(c, &mut frames, &mut flows).unwrap();
+        assert_eq!((frames.len(), flows.len()), (5, 4));
+        for (k, f) in flows.iter().enumerate() {
+            assert_eq!((f.width, f.height), (48, 40));
+            // The square's centre in the flow's first frame.
+            let (u, vv) = f.at(16 + 2 * (c.start + k), 20);
+            assert!(
+                (u - 2.0).abs() < 0.75 && vv.abs() < 0.75,
+                "flow at the square: ({u}, {vv})"
+            );
+        }
+    }
+    // 4 clips of 5 frames over 8 frames: 7 pairs, each computed once.
+    assert_eq!(reader.pairs_computed(), 7);
+    let mut plain = ClipReader::new(vec![dir.path().join("v")], OutputSpec::gray());
+    assert!(plain
+        .read_with_flow(&cs[0], &mut frames, &mut flows)
+        .is_err());
 }

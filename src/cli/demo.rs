@@ -25,7 +25,12 @@ fn scene_config() -> SceneConfig {
         fps: 10.0,
         seed: 2026,
         pedestrians: 7.0,
-        anomalies: vec![AnomalyKind::Runner, AnomalyKind::Cyclist, AnomalyKind::ThrownObject, AnomalyKind::Vehicle],
+        anomalies: vec![
+            AnomalyKind::Runner,
+            AnomalyKind::Cyclist,
+            AnomalyKind::ThrownObject,
+            AnomalyKind::Vehicle,
+        ],
         ..Default::default()
     }
 }
@@ -50,19 +55,40 @@ pub fn run() -> anyhow::Result<()> {
     if !video_path.exists() {
         eprintln!("generating the demo scene: {}", video_path.display());
         let bar = progress(cfg.frames as u64, "encode");
-        synth::write_video(&video_path, &scene, &EncodeOptions::default(), &|| bar.inc(1))?;
+        synth::write_video(&video_path, &scene, &EncodeOptions::default(), &|| {
+            bar.inc(1)
+        })?;
         bar.finish_and_clear();
     }
 
     let mut v = video::open(&video_path)?;
     let info = v.info().clone();
-    println!("vadscope demo: a synthetic street scene with {} staged anomalies", cfg.anomalies.len());
-    println!("  video  {} ({} frames, {:.0} fps, {}x{})", info.path.display(), info.num_frames, info.fps, info.width, info.height);
-    println!("  truth  {} anomalous frames in {} intervals ({})", truth.anomalous_frames(), truth.anomalous.len(), truth.notes);
+    println!(
+        "vadscope demo: a synthetic street scene with {} staged anomalies",
+        cfg.anomalies.len()
+    );
+    println!(
+        "  video  {} ({} frames, {:.0} fps, {}x{})",
+        info.path.display(),
+        info.num_frames,
+        info.fps,
+        info.width,
+        info.height
+    );
+    println!(
+        "  truth  {} anomalous frames in {} intervals ({})",
+        truth.anomalous_frames(),
+        truth.anomalous.len(),
+        truth.notes
+    );
 
     // Motion baseline: per frame, the mean of the fastest 1% of flow vectors.
     let mut estimator = FlowEstimator::new(Params::preset(Preset::Fast))?;
-    let (mut prev, mut next, mut scratch) = (Frame::<f32>::default(), Frame::<f32>::default(), Frame::default());
+    let (mut prev, mut next, mut scratch) = (
+        Frame::<f32>::default(),
+        Frame::<f32>::default(),
+        Frame::default(),
+    );
     let mut flow = Default::default();
     let n = v.len();
     let mut scores = vec![0.0f64; n];
@@ -81,7 +107,10 @@ pub fn run() -> anyhow::Result<()> {
     let labels = truth.labels(n);
     print_timeline(&scores, &labels, 96);
     match metrics::roc_auc(&scores[1..], &labels[1..]) {
-        Ok(auc) => println!("frame-level AUC of the motion baseline: {:.3} (frame 0 excluded, no smoothing)", auc),
+        Ok(auc) => println!(
+            "frame-level AUC of the motion baseline: {:.3} (frame 0 excluded, no smoothing)",
+            auc
+        ),
         Err(e) => println!("AUC not defined: {e}"),
     }
     println!("the inspection app and the hybrid model are in progress; see README.md for the CLI");
@@ -90,7 +119,10 @@ pub fn run() -> anyhow::Result<()> {
 
 /// Mean magnitude of the fastest `fraction` of flow vectors.
 fn fastest_motion(uv: &[f32], fraction: f64) -> f64 {
-    let mut mags: Vec<f32> = uv.chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt()).collect();
+    let mut mags: Vec<f32> = uv
+        .chunks_exact(2)
+        .map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt())
+        .collect();
     let k = ((mags.len() as f64 * fraction).ceil() as usize).clamp(1, mags.len().max(1));
     if mags.is_empty() {
         return 0.0;
@@ -112,7 +144,11 @@ fn print_timeline(scores: &[f64], labels: &[bool], columns: usize) {
         let (a, b) = (c * n / cols, ((c + 1) * n / cols).max(c * n / cols + 1));
         let peak = scores[a..b].iter().cloned().fold(0.0, f64::max);
         line.push(BARS[((peak / max) * 7.0).round().clamp(0.0, 7.0) as usize]);
-        gt.push(if labels[a..b].iter().any(|&l| l) { '█' } else { '·' });
+        gt.push(if labels[a..b].iter().any(|&l| l) {
+            '█'
+        } else {
+            '·'
+        });
     }
     println!("  motion {line}");
     println!("  truth  {gt}");

@@ -73,8 +73,14 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    let w: usize = w.trim().parse().map_err(|_| format!("bad width in {s:?}"))?;
-    let h: usize = h.trim().parse().map_err(|_| format!("bad height in {s:?}"))?;
+    let w: usize = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in {s:?}"))?;
+    let h: usize = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in {s:?}"))?;
     if w == 0 || h == 0 {
         return Err(format!("{s:?}: sides must be positive"));
     }
@@ -111,7 +117,12 @@ fn load_gray(path: &Path, size: Option<(usize, usize)>) -> anyhow::Result<Frame<
 
 /// Resizes a gray frame (bilinear convolution, which averages when shrinking).
 fn resize_gray(f: &Frame<u8>, w: usize, h: usize) -> anyhow::Result<Frame<u8>> {
-    let src = Image::from_vec_u8(f.width as u32, f.height as u32, f.data.clone(), PixelType::U8)?;
+    let src = Image::from_vec_u8(
+        f.width as u32,
+        f.height as u32,
+        f.data.clone(),
+        PixelType::U8,
+    )?;
     let mut dst = Image::new(w as u32, h as u32, PixelType::U8);
     let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     Resizer::new().resize(&src, &mut dst, &opts)?;

@@ -203,7 +203,6 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         if args.video { "encoding" } else { "rendering" },
     );
     if args.video {
-        ffmpeg_next::log::set_level(ffmpeg_next::log::Level::Error);
         let mut opts = EncodeOptions {
             codec: args.codec.clone(),
             lossless: args.lossless,

@@ -1,11 +1,13 @@
 //! Clips: windows of `t + 1` consecutive frames of one video (t inputs and the
-//! frame to predict), read resized and normalised for the model.
+//! frame to predict), read resized and normalised for the model, with the
+//! optical flow between consecutive frames when asked for.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::flow::{Flow, FlowEstimator, Params};
+use crate::frame::{Frame, PixelFormat};
 use crate::video::{self, OutputSpec, Video};
 
 /// A window of `len` consecutive frames of video `video`, starting at `start`.
@@ -45,15 +47,30 @@ pub fn clips(frame_counts: &[usize], len: usize, stride: usize) -> Result<Vec<Cl
     Ok(out)
 }
 
-/// Reads clips as `f32` frames in `[0, 1]` at the output spec's size. Keeps the
-/// frames of the current window, so consecutive overlapping clips (stride 1, as
-/// in scoring) decode each frame once.
+/// One frame of the current window, with the flow from the frame before it
+/// (when that frame was in the window when this one was read).
+struct Slot {
+    index: usize,
+    frame: Frame<f32>,
+    flow: Option<Flow>,
+}
+
+/// Reads clips as `f32` frames in `[0, 1]` at the output spec's size, and
+/// optionally the dense flow between consecutive frames. Keeps the frames (and
+/// flows) of the current window, so consecutive overlapping clips (stride 1, as
+/// in scoring) decode each frame and compute each pair's flow once.
+///
+/// Flow vectors are in pixels of the output size (the size the model sees),
+/// computed on the gray frames even when the output is RGB.
 pub struct ClipReader {
     paths: Vec<PathBuf>,
     spec: OutputSpec,
     current: Option<(usize, Video)>,
-    window: VecDeque<(usize, Frame<f32>)>,
+    window: VecDeque<Slot>,
     scratch: Frame<u8>,
+    flow: Option<FlowEstimator>,
+    gray: (Frame<f32>, Frame<f32>),
+    pairs_computed: usize,
 }
 
 impl ClipReader {
@@ -66,11 +83,61 @@ impl ClipReader {
             current: None,
             window: VecDeque::new(),
             scratch: Frame::default(),
+            flow: None,
+            gray: Default::default(),
+            pairs_computed: 0,
         }
+    }
+
+    /// A reader that also computes flow with `params` (see [`ClipReader::read_with_flow`]).
+    pub fn with_flow(paths: Vec<PathBuf>, spec: OutputSpec, params: Params) -> Result<Self> {
+        let mut r = ClipReader::new(paths, spec);
+        r.flow = Some(FlowEstimator::new(params)?);
+        Ok(r)
     }
 
     /// Reads `clip` into `out` (one frame per element, reused).
     pub fn read(&mut self, clip: &Clip, out: &mut Vec<Frame<f32>>) -> Result<()> {
+        self.fill(clip)?;
+        out.clear();
+        out.extend(self.window.iter().take(clip.len).map(|s| s.frame.clone()));
+        Ok(())
+    }
+
+    /// Reads `clip` into `frames` and the `clip.len - 1` flows between its
+    /// consecutive frames into `flows` (flow `k` goes from frame `k` to `k + 1`).
+    /// Needs a reader made with [`ClipReader::with_flow`].
+    pub fn read_with_flow(
+        &mut self,
+        clip: &Clip,
+        frames: &mut Vec<Frame<f32>>,
+        flows: &mut Vec<Flow>,
+    ) -> Result<()> {
+        if self.flow.is_none() {
+            return Err(Error::invalid(
+                "this clip reader computes no flow: make it with ClipReader::with_flow",
+            ));
+        }
+        self.read(clip, frames)?;
+        flows.clear();
+        for slot in self.window.iter().skip(1).take(clip.len.saturating_sub(1)) {
+            let f = slot
+                .flow
+                .as_ref()
+                .ok_or_else(|| Error::invalid("flow missing for a frame pair of the window"))?;
+            flows.push(f.clone());
+        }
+        Ok(())
+    }
+
+    /// How many frame pairs' flow this reader has computed so far.
+    pub fn pairs_computed(&self) -> usize {
+        self.pairs_computed
+    }
+
+    /// Makes the window hold exactly the frames the clip needs (and a flow for
+    /// each pair), reading only what it lacks.
+    fn fill(&mut self, clip: &Clip) -> Result<()> {
         let path = self.paths.get(clip.video).ok_or_else(|| {
             Error::invalid(format!(
                 "clip refers to video {} of {}",
@@ -83,7 +150,7 @@ impl ClipReader {
             self.window.clear();
         }
         let (_, video) = self.current.as_mut().expect("opened above");
-        if clip.start + clip.len > video.len() {
+        if clip.len == 0 || clip.start + clip.len > video.len() {
             return Err(Error::invalid(format!(
                 "{}: clip {}..{} past the last frame ({})",
                 path.display(),
@@ -93,22 +160,49 @@ impl ClipReader {
             )));
         }
         // Keep the frames this clip shares with the previous one.
-        while self.window.front().is_some_and(|(i, _)| *i < clip.start) {
+        while self.window.front().is_some_and(|s| s.index < clip.start) {
             self.window.pop_front();
         }
-        if self.window.front().is_some_and(|(i, _)| *i != clip.start) {
+        if self.window.front().is_some_and(|s| s.index != clip.start) {
             self.window.clear();
         }
-        let mut next = self.window.back().map_or(clip.start, |(i, _)| i + 1);
+        while self.window.len() > clip.len {
+            self.window.pop_back();
+        }
+        let mut next = self.window.back().map_or(clip.start, |s| s.index + 1);
         while next < clip.start + clip.len {
-            let mut f = Frame::default();
-            video.read_f32_into(next, &mut self.scratch, &mut f)?;
-            self.window.push_back((next, f));
+            let mut frame = Frame::default();
+            video.read_f32_into(next, &mut self.scratch, &mut frame)?;
+            let flow = match (&mut self.flow, self.window.back()) {
+                (Some(est), Some(prev)) => {
+                    to_gray(&prev.frame, &mut self.gray.0);
+                    to_gray(&frame, &mut self.gray.1);
+                    self.pairs_computed += 1;
+                    Some(est.estimate(&self.gray.0, &self.gray.1)?)
+                }
+                _ => None,
+            };
+            self.window.push_back(Slot {
+                index: next,
+                frame,
+                flow,
+            });
             next += 1;
         }
-        out.clear();
-        out.extend(self.window.iter().take(clip.len).map(|(_, f)| f.clone()));
         Ok(())
+    }
+}
+
+/// Gray copy of a frame (Rec. 601 luma for RGB).
+fn to_gray(src: &Frame<f32>, out: &mut Frame<f32>) {
+    match src.pixel_format() {
+        Some(PixelFormat::Rgb) => {
+            out.resize(src.width, src.height, 1);
+            for (o, p) in out.data.iter_mut().zip(src.data.chunks_exact(3)) {
+                *o = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            }
+        }
+        _ => out.clone_from(src),
     }
 }
 

@@ -139,7 +139,8 @@ fn pad_border(img: &mut [f32], w: usize, h: usize, pad: usize) {
     }
     let (top, rest) = img.split_at_mut(pad * pw);
     let first = &rest[..pw];
-    top.chunks_exact_mut(pw).for_each(|r| r.copy_from_slice(first));
+    top.chunks_exact_mut(pw)
+        .for_each(|r| r.copy_from_slice(first));
     let last_start = (pad + h - 1) * pw;
     let (upper, bottom) = img.split_at_mut((pad + h) * pw);
     let last = &upper[last_start..];
@@ -198,9 +199,15 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
                 let w11 = tx * ty;
                 let (a, b, c, d) = (y0 * cw + x0, y0 * cw + x1, y1 * cw + x0, y1 * cw + x1);
                 ru[x] = 2.0
-                    * (w00 * coarse.u[a] + w01 * coarse.u[b] + w10 * coarse.u[c] + w11 * coarse.u[d]);
+                    * (w00 * coarse.u[a]
+                        + w01 * coarse.u[b]
+                        + w10 * coarse.u[c]
+                        + w11 * coarse.u[d]);
                 rv[x] = 2.0
-                    * (w00 * coarse.v[a] + w01 * coarse.v[b] + w10 * coarse.v[c] + w11 * coarse.v[d]);
+                    * (w00 * coarse.v[a]
+                        + w01 * coarse.v[b]
+                        + w10 * coarse.v[c]
+                        + w11 * coarse.v[d]);
             }
         });
 }

@@ -175,46 +175,44 @@ fn densify(level: &mut Level, f: &mut PatchField, ps: usize) {
         .zip(weight.par_chunks_mut(w))
         .enumerate()
         .with_min_len(ROWS_PER_TASK / 2)
-        .for_each(
-            |(y, ((ru, rv), den))| {
-                ru.fill(0.0);
-                rv.fill(0.0);
-                den.fill(0.0);
-                let t = &i0[y * w..(y + 1) * w];
-                for (j, &py) in ys.iter().enumerate() {
-                    if py > y || py + ps <= y {
-                        continue;
-                    }
-                    for (i, &px) in xs.iter().enumerate() {
-                        let (u, v) = (pu[j * nx + i], pv[j * nx + i]);
-                        let sx = (px as f32 + u + pad as f32).clamp(0.0, max_x);
-                        let sy = (y as f32 + v + pad as f32).clamp(0.0, max_y);
-                        let (x0, y0) = (sx as usize, sy as usize);
-                        let (tx, ty) = (sx - x0 as f32, sy - y0 as f32);
-                        let a = &i1[y0 * pw + x0..][..ps + 1];
-                        let b = &i1[(y0 + 1) * pw + x0..][..ps + 1];
-                        let (ru, rv, den, t) = (
-                            &mut ru[px..px + ps],
-                            &mut rv[px..px + ps],
-                            &mut den[px..px + ps],
-                            &t[px..px + ps],
-                        );
-                        for c in 0..ps {
-                            let top = a[c] + tx * (a[c + 1] - a[c]);
-                            let bottom = b[c] + tx * (b[c + 1] - b[c]);
-                            let d = (top + ty * (bottom - top) - t[c]).abs();
-                            let wgt = 1.0 / d.max(1.0);
-                            ru[c] += wgt * u;
-                            rv[c] += wgt * v;
-                            den[c] += wgt;
-                        }
+        .for_each(|(y, ((ru, rv), den))| {
+            ru.fill(0.0);
+            rv.fill(0.0);
+            den.fill(0.0);
+            let t = &i0[y * w..(y + 1) * w];
+            for (j, &py) in ys.iter().enumerate() {
+                if py > y || py + ps <= y {
+                    continue;
+                }
+                for (i, &px) in xs.iter().enumerate() {
+                    let (u, v) = (pu[j * nx + i], pv[j * nx + i]);
+                    let sx = (px as f32 + u + pad as f32).clamp(0.0, max_x);
+                    let sy = (y as f32 + v + pad as f32).clamp(0.0, max_y);
+                    let (x0, y0) = (sx as usize, sy as usize);
+                    let (tx, ty) = (sx - x0 as f32, sy - y0 as f32);
+                    let a = &i1[y0 * pw + x0..][..ps + 1];
+                    let b = &i1[(y0 + 1) * pw + x0..][..ps + 1];
+                    let (ru, rv, den, t) = (
+                        &mut ru[px..px + ps],
+                        &mut rv[px..px + ps],
+                        &mut den[px..px + ps],
+                        &t[px..px + ps],
+                    );
+                    for c in 0..ps {
+                        let top = a[c] + tx * (a[c + 1] - a[c]);
+                        let bottom = b[c] + tx * (b[c + 1] - b[c]);
+                        let d = (top + ty * (bottom - top) - t[c]).abs();
+                        let wgt = 1.0 / d.max(1.0);
+                        ru[c] += wgt * u;
+                        rv[c] += wgt * v;
+                        den[c] += wgt;
                     }
                 }
-                for ((u, v), &d) in ru.iter_mut().zip(rv.iter_mut()).zip(den.iter()) {
-                    let inv = 1.0 / d;
-                    *u *= inv;
-                    *v *= inv;
-                }
-            },
-        );
+            }
+            for ((u, v), &d) in ru.iter_mut().zip(rv.iter_mut()).zip(den.iter()) {
+                let inv = 1.0 / d;
+                *u *= inv;
+                *v *= inv;
+            }
+        });
 }

@@ -217,9 +217,8 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
             }
         });
     let (sr, sd) = (&s.sr, &s.sd);
-    let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) = (
-        &s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz,
-    );
+    let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) =
+        (&s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz);
     let (delta, gamma) = (p.delta, p.gamma);
     s.a11
         .par_chunks_mut(w)
@@ -309,9 +308,11 @@ fn coefficient_block<const N: usize>(
             / (wd * iy[l] * iy[l] + wgx * ixy[l] * ixy[l] + wgy * iyy[l] * iyy[l] + ssum + 1e-6);
         let nbu = sl[l] * ul[l] + sr[l] * ur[l] + su[l] * uu[l] + sd[l] * ud[l];
         let nbv = sl[l] * vl[l] + sr[l] * vr[l] + su[l] * vu[l] + sd[l] * vd[l];
-        o[3][l] = nbu - ssum * u0[l]
+        o[3][l] = nbu
+            - ssum * u0[l]
             - (wd * ix[l] * iz[l] + wgx * ixx[l] * ixz[l] + wgy * ixy[l] * iyz[l]);
-        o[4][l] = nbv - ssum * v0[l]
+        o[4][l] = nbv
+            - ssum * v0[l]
             - (wd * iy[l] * iz[l] + wgx * ixy[l] * ixz[l] + wgy * iyy[l] * iyz[l]);
     }
     for (dst, src) in out.iter_mut().zip(&o) {

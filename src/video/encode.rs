@@ -145,7 +145,7 @@ impl VideoWriter {
                 path.display()
             )));
         }
-        ffmpeg::init().map_err(|e| fail(path, "cannot initialise FFmpeg", e))?;
+        super::init_ffmpeg();
         let codec = match &opts.codec {
             Some(name) => encoder::find_by_name(name).ok_or_else(|| {
                 Error::invalid(format!(

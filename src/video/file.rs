@@ -7,27 +7,17 @@
 //! with the wanted timestamp; a read of the next frame just keeps decoding.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
 
-use super::{FrameSource, OutputSpec, SourceKind, VideoInfo};
+use super::{init_ffmpeg, FrameSource, OutputSpec, SourceKind, VideoInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
 
 /// How far ahead (in frames) decoding forward is preferred to seeking.
 const FORWARD_DECODE_LIMIT: usize = 48;
-
-fn init_ffmpeg() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // Errors are reported through our own results; FFmpeg's console chatter is not.
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
-        let _ = ffmpeg::init();
-    });
-}
 
 /// Source format and size, target format and size of a scaler.
 type ScalerKey = (Pixel, u32, u32, Pixel, u32, u32);

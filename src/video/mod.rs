@@ -38,6 +38,16 @@ pub(crate) fn has_extension(path: &Path, exts: &[&str]) -> bool {
         .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
+/// Initialises FFmpeg once per process and silences its console log: errors
+/// reach users through our own results, naming the file, not as libav chatter.
+pub(crate) fn init_ffmpeg() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+        let _ = ffmpeg_next::init();
+    });
+}
+
 /// What a frame read produces: pixel format and, optionally, a size to resize to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutputSpec {
