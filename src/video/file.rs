@@ -95,6 +95,7 @@ impl FileSource {
         let time_base = stream.time_base();
         let avg_rate = stream.avg_frame_rate();
         let real_rate = stream.rate();
+        let announced = stream.frames();
         let decoder = open_decoder(path, &input, stream_index)?;
         let codec = decoder
             .codec()
@@ -133,6 +134,12 @@ impl FileSource {
         } else {
             n as f64 / fps
         };
+        if announced > n as i64 {
+            // The container's header promised more: the file was cut short or damaged.
+            warnings.push(format!(
+                "the header announces {announced} frames but only {n} are readable (truncated or damaged file?)"
+            ));
+        }
         if !index.seekable {
             warnings
                 .push("the stream has no timestamps: random access decodes from the start".into());
