@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod error;
 pub mod flow;
 pub mod frame;
+pub mod model;
 pub mod save;
 pub mod synth;
 pub mod truth;
