@@ -11,10 +11,10 @@
 //! sees x̂ only and the decoder z only.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::config::{ModelConfig, Variant};
-use super::ops::{self, ConvBlock};
+use super::ops::{self, Conv, ConvBlock};
 
 /// A 4-level convolutional encoder with 2x max pooling between levels.
 #[derive(Debug, Clone)]
@@ -47,18 +47,18 @@ impl Encoder {
 /// The CVAE (or, for [`Variant::Vae`], the flow-free VAE).
 #[derive(Debug, Clone)]
 pub struct Cvae {
-    prior: Option<(Encoder, Conv2d, Conv2d)>,
+    prior: Option<(Encoder, Conv, Conv)>,
     posterior: Encoder,
-    post_mu: Conv2d,
-    post_logvar: Conv2d,
+    post_mu: Conv,
+    post_logvar: Conv,
     dec4: ConvBlock,
-    up3: Conv2d,
+    up3: Conv,
     dec3: ConvBlock,
-    up2: Conv2d,
+    up2: Conv,
     dec2: ConvBlock,
-    up1: Conv2d,
+    up1: Conv,
     dec1: ConvBlock,
-    out: Conv2d,
+    out: Conv,
     latent: usize,
     skips: bool,
 }

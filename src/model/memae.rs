@@ -8,11 +8,11 @@
 //! that it lets the decoder bypass the memory and the model then fails to converge.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::config::{MemoryLayers, ModelConfig};
 use super::memory::{Memory, MemoryRead, MemorySettings};
-use super::ops::{self, ConvBlock};
+use super::ops::{self, Conv, ConvBlock};
 
 /// Names of the memory layers, in the order of [`MemAeOutput::reads`].
 pub const MEMORY_NAMES: [&str; 3] = ["bottleneck", "skip3", "skip2"];
@@ -21,13 +21,13 @@ pub const MEMORY_NAMES: [&str; 3] = ["bottleneck", "skip3", "skip2"];
 #[derive(Debug, Clone)]
 pub struct MemAe {
     enc: [ConvBlock; 4],
-    up3: Conv2d,
+    up3: Conv,
     dec3: ConvBlock,
-    up2: Conv2d,
+    up2: Conv,
     dec2: ConvBlock,
-    up1: Conv2d,
+    up1: Conv,
     dec1: ConvBlock,
-    out: Conv2d,
+    out: Conv,
     memories: Vec<Memory>,
     skips: bool,
 }

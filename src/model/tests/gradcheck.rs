@@ -214,3 +214,37 @@ fn gradcheck_catches_a_wrong_gradient() {
     let err = gradcheck(std::slice::from_ref(&x), 5, wrong);
     assert!(err > 0.4, "a halved gradient went unnoticed: {err}");
 }
+
+#[test]
+fn im2col_conv_matches_candle_and_has_exact_gradient() {
+    for k in [1, 3] {
+        let (vars, dtype) = f64_vars();
+        let conv = ops::Conv::new(3, 4, k, builder(&vars, dtype)).unwrap();
+        seed_vars(&vars, 44);
+        let x = var(45, &[2, 3, 5, 6]);
+        // Same output as Candle's conv2d with the same weights.
+        let data = vars.data().lock().unwrap();
+        let reference = candle_nn::Conv2d::new(
+            data["weight"].as_tensor().clone(),
+            Some(data["bias"].as_tensor().clone()),
+            Conv2dConfig {
+                padding: k / 2,
+                ..Default::default()
+            },
+        );
+        drop(data);
+        let diff = (conv.forward(&x).unwrap() - reference.forward(&x).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(diff < 1e-12, "k={k}: differs from conv2d by {diff}");
+        let mut all = vars.all_vars();
+        all.push(x.clone());
+        let err = gradcheck(&all, 40, || project(&conv.forward(&x)?, 46));
+        report(&format!("Conv (im2col) {k}x{k}"), err, OP_TOL);
+    }
+}
