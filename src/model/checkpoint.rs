@@ -32,6 +32,36 @@ pub struct TermStats {
     pub max: f64,
 }
 
+impl TermStats {
+    /// Statistics of `values` (all zero when empty; non-finite values are skipped).
+    pub fn from_values(values: &[f64]) -> TermStats {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if finite.is_empty() {
+            return TermStats::default();
+        }
+        let n = finite.len() as f64;
+        let mean = finite.iter().sum::<f64>() / n;
+        let var = finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        TermStats {
+            mean,
+            std: var.sqrt(),
+            min: finite.iter().copied().fold(f64::INFINITY, f64::min),
+            max: finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// Min-max normalisation of `value` to [0, 1] by these statistics (0 when
+    /// the range is empty); values outside the training range fall outside [0, 1].
+    pub fn min_max(&self, value: f64) -> f64 {
+        let range = self.max - self.min;
+        if range > 0.0 {
+            (value - self.min) / range
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Training-set statistics of the three score terms [12].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScoreStats {

@@ -133,6 +133,18 @@ impl Hybrid {
         self.memae.update_memories(&out.memae)
     }
 
+    /// Scores a batch at test time: posterior mean, and a memory update afterwards
+    /// only when `memory.update_at_test` is set (off by default: frozen memory).
+    /// Use a model from [`super::Checkpoint::inference_model`] so no gradient
+    /// graph is recorded.
+    pub fn score(&mut self, input: &Input) -> Result<HybridOutput> {
+        let out = self.forward(input, &Sampling::Mean)?;
+        if self.cfg.memory.update_at_test {
+            self.update_memories(&out)?;
+        }
+        Ok(out)
+    }
+
     /// Runs both branches and computes every loss and score term.
     pub fn forward(&self, input: &Input, sampling: &Sampling) -> Result<HybridOutput> {
         let memae = self.memae.forward(&input.frames)?;

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cvae;
 pub mod hybrid;
+mod im2col;
 pub mod losses;
 pub mod memae;
 pub mod memory;

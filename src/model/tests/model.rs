@@ -408,3 +408,29 @@ fn adamw_steps_reduce_the_loss_on_a_synth_clip() {
     eprintln!("demo profile, 15 AdamW steps: total loss {first:.4} -> {last:.4}");
     assert!(last < 0.7 * first, "loss {first} -> {last}");
 }
+
+#[test]
+fn score_updates_memory_only_when_configured() {
+    for update in [false, true] {
+        let mut cfg = super::tiny_config(Variant::Cvae);
+        cfg.memory.update_at_test = update;
+        let vars = VarMap::new();
+        let mut model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+        let before = model.memae().memories()[0].items().clone();
+        let out = model.score(&scene_input(&cfg, 2)).unwrap();
+        assert!(out.cvae.is_some());
+        let after = model.memae().memories()[0].items();
+        let moved = max_abs(&(after - &before).unwrap()) > 0.0;
+        assert_eq!(moved, update, "update_at_test = {update}");
+    }
+}
+
+#[test]
+fn term_stats_summarise_and_normalise() {
+    let s = TermStats::from_values(&[1.0, 3.0, f64::NAN, 2.0]);
+    assert_eq!((s.min, s.max, s.mean), (1.0, 3.0, 2.0));
+    assert!((s.std - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    assert_eq!(s.min_max(2.5), 0.75);
+    assert_eq!(TermStats::from_values(&[]), TermStats::default());
+    assert_eq!(TermStats::from_values(&[4.0]).min_max(5.0), 0.0);
+}
