@@ -434,3 +434,39 @@ fn term_stats_summarise_and_normalise() {
     assert_eq!(TermStats::from_values(&[]), TermStats::default());
     assert_eq!(TermStats::from_values(&[4.0]).min_max(5.0), 0.0);
 }
+
+#[test]
+fn rgb_input_and_paper_profile_build() {
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    cfg.input.channels = 3;
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let input = Input {
+        frames: randn(50, &[2, 6, 16, 16]).to_dtype(DType::F32).unwrap(),
+        next: randn(51, &[2, 3, 16, 16]).to_dtype(DType::F32).unwrap(),
+        flow: randn(52, &[2, 4, 16, 16]).to_dtype(DType::F32).unwrap(),
+    };
+    let out = model.forward(&input, &Sampling::Random).unwrap();
+    assert_eq!(out.memae.recon.dims(), &[2, 6, 16, 16]);
+    assert_eq!(out.cvae.unwrap().pred.dims(), &[2, 3, 16, 16]);
+
+    // The paper profile only builds here (a forward at 256x256 is GPU work).
+    let cfg = ModelConfig::profile("paper").unwrap();
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let params: usize = vars.all_vars().iter().map(|v| v.elem_count()).sum();
+    eprintln!("paper profile: {params} parameters");
+    assert!((1_000_000..200_000_000).contains(&params), "{params}");
+    assert_eq!(model.memae().memories()[0].items().dims(), &[100, 512]);
+}
+
+#[test]
+fn device_selection_falls_back_to_the_cpu() {
+    let (device, note) = crate::model::select_device(false);
+    assert!(device.is_cpu() && note.is_none());
+    let (device, note) = crate::model::select_device(true);
+    if device.is_cpu() {
+        // No CUDA in this build or on this machine: the reason is given.
+        assert!(note.is_some_and(|n| n.contains("CPU")));
+    }
+}
