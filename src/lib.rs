@@ -11,6 +11,7 @@ pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod metrics;
+pub mod model;
 pub mod save;
 pub mod synth;
 pub mod truth;

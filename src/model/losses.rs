@@ -1,0 +1,50 @@
+//! Training losses of the hybrid model (Long et al., [16–17]): MSE, the KL
+//! divergence between two diagonal Gaussians, and the image-gradient loss of
+//! future-frame prediction. All return scalar (0-dimensional) tensors.
+
+use candle_core::{Result, Tensor};
+
+/// Mean squared error over all elements.
+pub fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    (a - b)?.sqr()?.mean_all()
+}
+
+/// KL(q ‖ p) for diagonal Gaussians given means and log-variances [16], averaged
+/// over all latent elements:
+/// ½ (log σ²_p − log σ²_q + (σ²_q + (μ_q − μ_p)²) / σ²_p − 1).
+pub fn kl_gaussians(
+    mu_q: &Tensor,
+    logvar_q: &Tensor,
+    mu_p: &Tensor,
+    logvar_p: &Tensor,
+) -> Result<Tensor> {
+    let var_ratio = (logvar_q - logvar_p)?.exp()?;
+    let mean_term = ((mu_q - mu_p)?.sqr()? * (logvar_p.neg()?.exp()?))?;
+    let inner = (((logvar_p - logvar_q)? + var_ratio)? + mean_term)?;
+    ((inner - 1.0)? * 0.5)?.mean_all()
+}
+
+/// KL(q ‖ N(0, I)), averaged over all latent elements (the VAE ablation's prior).
+pub fn kl_standard(mu_q: &Tensor, logvar_q: &Tensor) -> Result<Tensor> {
+    let inner = ((logvar_q.exp()? + mu_q.sqr()?)? - logvar_q)?;
+    ((inner - 1.0)? * 0.5)?.mean_all()
+}
+
+/// Image-gradient loss on (B, C, H, W) [17]: mean of | |∂x p| − |∂x t| | plus the
+/// same along y, with forward differences; sharpens predicted frames.
+pub fn gradient_loss(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+    let (_, _, h, w) = pred.dims4()?;
+    let dx =
+        |x: &Tensor| -> Result<Tensor> { (x.narrow(3, 1, w - 1)? - x.narrow(3, 0, w - 1)?)?.abs() };
+    let dy =
+        |x: &Tensor| -> Result<Tensor> { (x.narrow(2, 1, h - 1)? - x.narrow(2, 0, h - 1)?)?.abs() };
+    let gx = (dx(pred)? - dx(target)?)?.abs()?.mean_all()?;
+    let gy = (dy(pred)? - dy(target)?)?.abs()?.mean_all()?;
+    gx + gy
+}
+
+/// Per-sample mean squared error of (B, …) tensors: (B,). Used for scoring.
+pub fn mse_per_sample(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let batch = a.dims()[0];
+    (a - b)?.sqr()?.reshape((batch, ()))?.mean(1)
+}

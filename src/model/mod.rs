@@ -1,0 +1,57 @@
+//! The hybrid anomaly-detection model of Long et al., "Video Sequence Anomaly
+//! Detection with Multi-Layer Memory-Augmented Autoencoder", in Candle.
+//!
+//! - [`config`]: the versioned JSON configuration and its profiles (`demo`, `cpu`, `paper`).
+//! - [`memory`]: memory read, update and losses [2–12].
+//! - [`memae`]: the multi-layer memory-augmented U-Net (Fig. 3).
+//! - [`cvae`]: the flow-conditioned CVAE predicting the next frame [13–17].
+//! - [`hybrid`]: both end to end, with every loss and score term.
+//! - [`losses`], [`ops`]: losses and gradient-safe stand-ins for broken Candle ops.
+//! - [`checkpoint`]: safetensors weights + config + training-set score statistics.
+//!
+//! Candle 0.11.1 has gradient bugs (see `ops`); the test suite checks every op and
+//! block used here against finite differences.
+
+pub mod checkpoint;
+pub mod config;
+pub mod cvae;
+pub mod hybrid;
+mod im2col;
+pub mod losses;
+pub mod memae;
+pub mod memory;
+pub mod ops;
+
+#[cfg(test)]
+mod tests;
+
+pub use checkpoint::{Checkpoint, ScoreStats, TermStats};
+pub use config::{ModelConfig, Variant};
+pub use hybrid::{Hybrid, HybridOutput, Input, Losses, Sampling, ScoreTerms};
+pub use memory::{Memory, MemoryRead};
+
+use candle_core::Device;
+
+/// The device to run the model on: CUDA device 0 when `prefer_gpu` is set, the
+/// crate was built with the `cuda` feature and a GPU answers; the CPU otherwise.
+/// The second value says why the CPU was chosen when a GPU was asked for.
+pub fn select_device(prefer_gpu: bool) -> (Device, Option<String>) {
+    if !prefer_gpu {
+        return (Device::Cpu, None);
+    }
+    if !candle_core::utils::cuda_is_available() {
+        return (
+            Device::Cpu,
+            Some(
+                "this build has no CUDA support (build with --features cuda); using the CPU".into(),
+            ),
+        );
+    }
+    match Device::new_cuda(0) {
+        Ok(device) => (device, None),
+        Err(e) => (
+            Device::Cpu,
+            Some(format!("CUDA device 0 is not usable ({e}); using the CPU")),
+        ),
+    }
+}
