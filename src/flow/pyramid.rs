@@ -182,25 +182,25 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
         .enumerate()
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(y, (ru, rv))| {
-            // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by x/2 - 1/4.
+            // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by
+            // x/2 - 1/4, so fine pixel 2k sits between coarse k-1 and k (weights
+            // 1/4, 3/4) and 2k+1 between k and k+1 (3/4, 1/4), clamped at edges.
             let fy = (y as f32 * 0.5 - 0.25).clamp(0.0, (ch - 1) as f32);
             let y0 = fy as usize;
             let y1 = (y0 + 1).min(ch - 1);
             let ty = fy - y0 as f32;
-            for x in 0..fw {
-                let fx = (x as f32 * 0.5 - 0.25).clamp(0.0, (cw - 1) as f32);
-                let x0 = fx as usize;
-                let x1 = (x0 + 1).min(cw - 1);
-                let tx = fx - x0 as f32;
-                let w00 = (1.0 - tx) * (1.0 - ty);
-                let w01 = tx * (1.0 - ty);
-                let w10 = (1.0 - tx) * ty;
-                let w11 = tx * ty;
-                let (a, b, c, d) = (y0 * cw + x0, y0 * cw + x1, y1 * cw + x0, y1 * cw + x1);
-                ru[x] = 2.0
-                    * (w00 * coarse.u[a] + w01 * coarse.u[b] + w10 * coarse.u[c] + w11 * coarse.u[d]);
-                rv[x] = 2.0
-                    * (w00 * coarse.v[a] + w01 * coarse.v[b] + w10 * coarse.v[c] + w11 * coarse.v[d]);
+            for (out, src) in [(ru, &coarse.u), (rv, &coarse.v)] {
+                let (a, b) = (&src[y0 * cw..][..cw], &src[y1 * cw..][..cw]);
+                let col = |k: usize| 2.0 * (a[k] + ty * (b[k] - a[k]));
+                for (x, o) in out.iter_mut().enumerate() {
+                    let k = x / 2;
+                    let (k0, k1, t) = if x % 2 == 0 {
+                        (k.saturating_sub(1), k.min(cw - 1), if k == 0 { 1.0 } else { 0.75 })
+                    } else {
+                        (k.min(cw - 1), (k + 1).min(cw - 1), 0.25)
+                    };
+                    *o = col(k0) + t * (col(k1) - col(k0));
+                }
             }
         });
 }
