@@ -284,6 +284,7 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
                 "ri" => params.refine_iterations = v.parse()?,
                 "ui" => params.upsample_refine_iterations = v.parse()?,
                 "sor" => params.sor_iterations = v.parse()?,
+                "us" => params.upsample_sor_iterations = v.parse()?,
                 "a" => params.alpha = v.parse()?,
                 "d" => params.delta = v.parse()?,
                 "g" => params.gamma = v.parse()?,

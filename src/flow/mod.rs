@@ -179,6 +179,9 @@ pub struct Params {
     pub upsample_refine_iterations: usize,
     /// SOR sweeps per fixed-point iteration.
     pub sor_iterations: usize,
+    /// SOR sweeps per fixed-point iteration on levels below `finest_level`
+    /// (they start from a good upsampled flow, and are the largest).
+    pub upsample_sor_iterations: usize,
     /// Smoothness weight of the refinement.
     pub alpha: f32,
     /// Brightness-constancy weight of the refinement.
@@ -199,6 +202,7 @@ impl Params {
             refine_iterations: 5,
             upsample_refine_iterations: 1,
             sor_iterations: 5,
+            upsample_sor_iterations: 5,
             alpha: 20.0,
             delta: 5.0,
             gamma: 10.0,
@@ -365,14 +369,14 @@ impl FlowEstimator {
                     level.v.fill(0.0);
                 }
             }
-            let refine = if l >= finest {
+            let (refine, sor) = if l >= finest {
                 search::search_and_densify(level, &mut self.patches, p);
-                p.refine_iterations
+                (p.refine_iterations, p.sor_iterations)
             } else {
-                p.upsample_refine_iterations
+                (p.upsample_refine_iterations, p.upsample_sor_iterations)
             };
-            if refine > 0 {
-                variational::refine(level, &mut self.scratch, p, refine);
+            if refine > 0 && sor > 0 {
+                variational::refine(level, &mut self.scratch, p, refine, sor);
             }
         }
     }

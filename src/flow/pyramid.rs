@@ -207,7 +207,7 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
 
 /// Bilinear sample of a padded image at interior coordinates `(x, y)`, clamped to
 /// the padded area.
-#[inline]
+#[inline(always)]
 pub(crate) fn sample(img: &[f32], pw: usize, ph: usize, pad: usize, x: f32, y: f32) -> f32 {
     let x = (x + pad as f32).clamp(0.0, (pw - 2) as f32);
     let y = (y + pad as f32).clamp(0.0, (ph - 2) as f32);

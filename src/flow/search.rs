@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::pyramid::{Level, ROWS_PER_TASK};
+use super::simd::avx2_dispatch;
 use super::Params;
 
 /// Patch grid and per-patch flows of the current level (reused across levels and pairs).
@@ -48,23 +49,38 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
         .zip(f.v.par_chunks_mut(nx))
         .enumerate()
         .for_each(|(j, (ru, rv))| {
-            let py = ys[j];
-            for (i, &px) in xs.iter().enumerate() {
-                let c = (py + ps / 2) * lev.w + px + ps / 2;
-                let init = (lev.u[c], lev.v[c]);
-                let (u, v) = match ps {
-                    8 => align::<8>(lev, px, py, init, iters),
-                    12 => align::<12>(lev, px, py, init, iters),
-                    _ => align::<16>(lev, px, py, init, iters),
-                };
-                ru[i] = u;
-                rv[i] = v;
-            }
+            search_row(lev, xs, ys[j], ps, iters, ru, rv);
         });
     densify(level, f, ps);
 }
 
+avx2_dispatch! {
+    /// Aligns the patches of one grid row (top edge `py`), writing their flows.
+    fn search_row(
+        lev: &Level,
+        xs: &[usize],
+        py: usize,
+        ps: usize,
+        iters: usize,
+        ru: &mut [f32],
+        rv: &mut [f32],
+    ) {
+        for (i, &px) in xs.iter().enumerate() {
+            let c = (py + ps / 2) * lev.w + px + ps / 2;
+            let init = (lev.u[c], lev.v[c]);
+            let (u, v) = match ps {
+                8 => align::<8>(lev, px, py, init, iters),
+                12 => align::<12>(lev, px, py, init, iters),
+                _ => align::<16>(lev, px, py, init, iters),
+            };
+            ru[i] = u;
+            rv[i] = v;
+        }
+    }
+}
+
 /// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`.
+#[inline(always)]
 fn align<const P: usize>(
     lev: &Level,
     px: usize,

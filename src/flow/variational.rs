@@ -58,8 +58,15 @@ pub(crate) struct Scratch {
     solver: RedBlack,
 }
 
-/// Refines `level.u`/`level.v` in place with `iterations` fixed-point iterations.
-pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations: usize) {
+/// Refines `level.u`/`level.v` in place with `iterations` fixed-point
+/// iterations of `sor_iterations` SOR sweeps each.
+pub(crate) fn refine(
+    level: &mut Level,
+    s: &mut Scratch,
+    p: &Params,
+    iterations: usize,
+    sor_iterations: usize,
+) {
     let (w, h) = (level.w, level.h);
     let n = w * h;
     let np = (w + 2) * (h + 2);
@@ -114,7 +121,7 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
             sr: &s.sr,
             sd: &s.sd,
         });
-        for _ in 0..p.sor_iterations {
+        for _ in 0..sor_iterations {
             s.solver.half_sweep(0, OMEGA);
             s.solver.half_sweep(1, OMEGA);
         }
