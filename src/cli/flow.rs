@@ -73,8 +73,14 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    let w: usize = w.trim().parse().map_err(|_| format!("bad width in {s:?}"))?;
-    let h: usize = h.trim().parse().map_err(|_| format!("bad height in {s:?}"))?;
+    let w: usize = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in {s:?}"))?;
+    let h: usize = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in {s:?}"))?;
     if w == 0 || h == 0 {
         return Err(format!("{s:?}: sides must be positive"));
     }
@@ -111,7 +117,12 @@ fn load_gray(path: &Path, size: Option<(usize, usize)>) -> anyhow::Result<Frame<
 
 /// Resizes a gray frame (bilinear convolution, which averages when shrinking).
 fn resize_gray(f: &Frame<u8>, w: usize, h: usize) -> anyhow::Result<Frame<u8>> {
-    let src = Image::from_vec_u8(f.width as u32, f.height as u32, f.data.clone(), PixelType::U8)?;
+    let src = Image::from_vec_u8(
+        f.width as u32,
+        f.height as u32,
+        f.data.clone(),
+        PixelType::U8,
+    )?;
     let mut dst = Image::new(w as u32, h as u32, PixelType::U8);
     let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     Resizer::new().resize(&src, &mut dst, &opts)?;
@@ -272,27 +283,7 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
         let mask: Vec<bool> = mask.data.iter().map(|&m| m > 0.5).collect();
         pairs.push((prev, next, truth, mask));
     }
-    let mut params = Params::preset(args.preset);
-    if let Ok(spec) = std::env::var("TMP_FLOW") {
-        for kv in spec.split(',') {
-            let (k, v) = kv.split_once('=').unwrap();
-            match k {
-                "ps" => params.patch_size = v.parse()?,
-                "st" => params.patch_stride = v.parse()?,
-                "it" => params.search_iterations = v.parse()?,
-                "fl" => params.finest_level = v.parse()?,
-                "ri" => params.refine_iterations = v.parse()?,
-                "ui" => params.upsample_refine_iterations = v.parse()?,
-                "sor" => params.sor_iterations = v.parse()?,
-                "us" => params.upsample_sor_iterations = v.parse()?,
-                "a" => params.alpha = v.parse()?,
-                "d" => params.delta = v.parse()?,
-                "g" => params.gamma = v.parse()?,
-                _ => bail!("key {k}"),
-            }
-        }
-        eprintln!("{params:?}");
-    }
+    let params = Params::preset(args.preset);
     let mut est = FlowEstimator::new(params)?;
     let mut out = Flow::default();
     let mut epe = 0.0;

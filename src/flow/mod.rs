@@ -132,13 +132,14 @@ impl Flow {
 /// Speed/accuracy presets of [`Params`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Preset {
-    /// Patch search down to quarter resolution, light refinement: the quickest.
+    /// Patch search and refinement down to half resolution, then bilinear
+    /// upsampling: the quickest.
     Fast,
-    /// Patch search down to half resolution, refinement at every level,
-    /// including full resolution: the default.
+    /// Denser patches down to half resolution, refined there, plus one light
+    /// refinement at full resolution: the default.
     #[default]
     Balanced,
-    /// Patch search at full resolution with denser patches and more iterations.
+    /// Patch search and refinement at every level down to full resolution.
     Accurate,
 }
 
@@ -195,31 +196,30 @@ impl Params {
     pub fn preset(preset: Preset) -> Self {
         let base = Params {
             patch_size: 8,
-            patch_stride: 4,
-            search_iterations: 16,
+            patch_stride: 3,
+            search_iterations: 6,
             finest_level: 1,
             coarsest_level: None,
-            refine_iterations: 5,
+            refine_iterations: 2,
             upsample_refine_iterations: 1,
             sor_iterations: 5,
-            upsample_sor_iterations: 5,
+            upsample_sor_iterations: 3,
             alpha: 20.0,
             delta: 5.0,
             gamma: 10.0,
         };
         match preset {
             Preset::Fast => Params {
-                search_iterations: 12,
-                finest_level: 2,
-                refine_iterations: 3,
+                patch_stride: 4,
                 upsample_refine_iterations: 0,
                 ..base
             },
             Preset::Balanced => base,
             Preset::Accurate => Params {
-                patch_stride: 3,
-                search_iterations: 25,
+                search_iterations: 12,
                 finest_level: 0,
+                refine_iterations: 3,
+                upsample_refine_iterations: 0,
                 ..base
             },
         }

@@ -139,7 +139,8 @@ fn pad_border(img: &mut [f32], w: usize, h: usize, pad: usize) {
     }
     let (top, rest) = img.split_at_mut(pad * pw);
     let first = &rest[..pw];
-    top.chunks_exact_mut(pw).for_each(|r| r.copy_from_slice(first));
+    top.chunks_exact_mut(pw)
+        .for_each(|r| r.copy_from_slice(first));
     let last_start = (pad + h - 1) * pw;
     let (upper, bottom) = img.split_at_mut((pad + h) * pw);
     let last = &upper[last_start..];
@@ -195,7 +196,11 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
                 for (x, o) in out.iter_mut().enumerate() {
                     let k = x / 2;
                     let (k0, k1, t) = if x % 2 == 0 {
-                        (k.saturating_sub(1), k.min(cw - 1), if k == 0 { 1.0 } else { 0.75 })
+                        (
+                            k.saturating_sub(1),
+                            k.min(cw - 1),
+                            if k == 0 { 1.0 } else { 0.75 },
+                        )
                     } else {
                         (k.min(cw - 1), (k + 1).min(cw - 1), 0.25)
                     };

@@ -139,7 +139,15 @@ impl RedBlack {
                 let pl = |p: usize| &coef[(p - 2) * hw + lo..][..n];
                 let (a11, a12, a22, b1, b2) = (pl(A11), pl(A12), pl(A22), pl(B1), pl(B2));
                 let (wl, wr, wu, wd) = (pl(WL), pl(WR), pl(WU), pl(WD));
-                sor_row(du, dv, [ul, ur, uu, ud], [vl, vr, vu, vd], [a11, a12, a22, b1, b2], [wl, wr, wu, wd], omega);
+                sor_row(
+                    du,
+                    dv,
+                    [ul, ur, uu, ud],
+                    [vl, vr, vu, vd],
+                    [a11, a12, a22, b1, b2],
+                    [wl, wr, wu, wd],
+                    omega,
+                );
             });
     }
 

@@ -157,7 +157,10 @@ fn resized_rescales_vectors() {
     let r = f.resized(8, 6).unwrap();
     assert_eq!((r.width, r.height), (8, 6));
     for p in r.data.chunks_exact(2) {
-        assert!((p[0] - 2.0).abs() < 1e-6 && (p[1] + 6.0).abs() < 1e-6, "{p:?}");
+        assert!(
+            (p[0] - 2.0).abs() < 1e-6 && (p[1] + 6.0).abs() < 1e-6,
+            "{p:?}"
+        );
     }
     assert!(f.resized(0, 3).is_err());
 }
@@ -173,7 +176,10 @@ fn flo_round_trip_and_errors() {
     write_flo(&path, &f).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..4], b"PIEH");
-    assert_eq!(f32::from_le_bytes(bytes[..4].try_into().unwrap()), 202021.25);
+    assert_eq!(
+        f32::from_le_bytes(bytes[..4].try_into().unwrap()),
+        202021.25
+    );
     assert_eq!(read_flo(&path).unwrap(), f);
 
     std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
@@ -188,7 +194,10 @@ fn colour_wheel_matches_middlebury_coding() {
     assert_eq!(wheel_color(0.0, 0.0), [255, 255, 255]);
     // Rightward motion is red, downward is yellow-green, leftward cyan-ish, upward blue-magenta.
     let right = wheel_color(1.0, 0.0);
-    assert!(right[0] == 255 && right[1] < 30 && right[2] < 60, "{right:?}");
+    assert!(
+        right[0] == 255 && right[1] < 30 && right[2] < 60,
+        "{right:?}"
+    );
     let down = wheel_color(0.0, 1.0);
     assert!(down[1] > 200 && down[2] < 30, "{down:?}");
     let left = wheel_color(-1.0, 0.0);

@@ -160,7 +160,14 @@ fn derivatives(level: &Level, s: &mut Scratch) {
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(y, row)| {
             let r = y * w;
-            warp_row(row, &level.i1, &level.u[r..r + w], &level.v[r..r + w], y, [pw, ph, pad]);
+            warp_row(
+                row,
+                &level.i1,
+                &level.u[r..r + w],
+                &level.v[r..r + w],
+                y,
+                [pw, ph, pad],
+            );
         });
     gradient(&s.warped, w, h, &mut s.gxw, &mut s.gyw);
     let (wf, hf) = ((w - 1) as f32, (h - 1) as f32);
@@ -222,16 +229,23 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
             let (d0, d1, dd) = (&du[c..][..w], &du[c + 1..][..w], &du[c + ws..][..w]);
             let (e0, e1, ed) = (&dv[c..][..w], &dv[c + 1..][..w], &dv[c + ws..][..w]);
             let (sr, sd) = (&mut sr[1..=w], &mut sd[1..=w]);
-            smooth_row(sr, sd, [u0, u1, ud], [v0, v1, vd], [d0, d1, dd], [e0, e1, ed], half_alpha);
+            smooth_row(
+                sr,
+                sd,
+                [u0, u1, ud],
+                [v0, v1, vd],
+                [d0, d1, dd],
+                [e0, e1, ed],
+                half_alpha,
+            );
             sr[w - 1] = 0.0;
             if y + 1 == h {
                 sd.fill(0.0);
             }
         });
     let (sr, sd) = (&s.sr, &s.sd);
-    let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) = (
-        &s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz,
-    );
+    let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) =
+        (&s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz);
     let (delta, gamma) = (p.delta, p.gamma);
     s.a11
         .par_chunks_mut(w)
@@ -363,9 +377,11 @@ fn coefficient_block<const N: usize>(
             / (wd * iy[l] * iy[l] + wgx * ixy[l] * ixy[l] + wgy * iyy[l] * iyy[l] + ssum + 1e-6);
         let nbu = sl[l] * ul[l] + sr[l] * ur[l] + su[l] * uu[l] + sd[l] * ud[l];
         let nbv = sl[l] * vl[l] + sr[l] * vr[l] + su[l] * vu[l] + sd[l] * vd[l];
-        o[3][l] = nbu - ssum * u0[l]
+        o[3][l] = nbu
+            - ssum * u0[l]
             - (wd * ix[l] * iz[l] + wgx * ixx[l] * ixz[l] + wgy * ixy[l] * iyz[l]);
-        o[4][l] = nbv - ssum * v0[l]
+        o[4][l] = nbv
+            - ssum * v0[l]
             - (wd * iy[l] * iz[l] + wgx * ixy[l] * ixz[l] + wgy * iyy[l] * iyz[l]);
     }
     for (dst, src) in out.iter_mut().zip(&o) {
