@@ -163,10 +163,10 @@ impl RedBlack {
             .take(h)
             .with_min_len(ROWS_PER_TASK)
             .for_each(|(y, (ru, rv))| {
-                for c in 0..2 {
+                for (c, plane) in planes.iter().enumerate() {
                     let (lo, hi) = span(w, y, c);
                     let o = (y + c) & 1;
-                    let row = &planes[c][y * NPL * hw..];
+                    let row = &plane[y * NPL * hw..];
                     for k in lo..hi {
                         ru[2 * k + o] = row[DU * hw + k];
                         rv[2 * k + o] = row[DV * hw + k];
