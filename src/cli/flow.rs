@@ -212,6 +212,9 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
 /// `vadscope bench flow VIDEO --size WxH --pairs P`.
 pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
     init_threads(args.threads)?;
+    if !args.video.exists() {
+        bail!("{}: no such file or folder", args.video.display());
+    }
     if !args.video.is_dir() {
         bail!(
             "{}: video files need the FFmpeg decoder, which is not wired into bench yet; \
