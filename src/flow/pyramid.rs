@@ -5,9 +5,16 @@ use rayon::prelude::*;
 
 use crate::frame::Frame;
 
-/// Rows per rayon task in row-parallel loops: small enough to balance two to a
-/// few dozen threads, large enough that task overhead stays negligible.
-pub(crate) const ROWS_PER_TASK: usize = 16;
+/// Pixels per rayon task in row-parallel loops: enough that task overhead
+/// stays small next to the work (coarse levels run as one task, inline),
+/// few enough that full-size levels still spread over many threads.
+const PIXELS_PER_TASK: usize = 4096;
+
+/// Minimum rows per rayon task for rows of `w` pixels.
+#[inline]
+pub(crate) fn min_rows(w: usize) -> usize {
+    (PIXELS_PER_TASK / w.max(1)).max(1)
+}
 
 /// One pyramid level: both images, the first one's gradients and the flow.
 /// Intensities are scaled to `[0, 255]`, the scale the robust-penalty constants
@@ -80,14 +87,15 @@ pub(crate) fn build(
     l0.reshape(w, h, pad);
     let pw = l0.pw();
     l0.i0
-        .par_chunks_mut(w * ROWS_PER_TASK)
-        .zip(prev.data.par_chunks(w * ROWS_PER_TASK))
+        .par_chunks_mut(w * min_rows(w))
+        .zip(prev.data.par_chunks(w * min_rows(w)))
         .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &s)| *o = s * 255.0));
     l0.i1
         .par_chunks_mut(pw)
         .skip(pad)
         .take(h)
         .zip(next.data.par_chunks(w))
+        .with_min_len(min_rows(w))
         .for_each(|(o, s)| {
             o[pad..pad + w]
                 .iter_mut()
@@ -100,15 +108,19 @@ pub(crate) fn build(
         let c = &mut coarse[0];
         c.reshape(f.w / 2, f.h / 2, pad);
         let (cw, cpw) = (c.w, c.pw());
-        c.i0.par_chunks_mut(cw).enumerate().for_each(|(y, row)| {
-            let (a, b) = (&f.i0[2 * y * f.w..], &f.i0[(2 * y + 1) * f.w..]);
-            downsample_row(row, a, b);
-        });
+        c.i0.par_chunks_mut(cw)
+            .enumerate()
+            .with_min_len(min_rows(cw))
+            .for_each(|(y, row)| {
+                let (a, b) = (&f.i0[2 * y * f.w..], &f.i0[(2 * y + 1) * f.w..]);
+                downsample_row(row, a, b);
+            });
         let fpw = f.pw();
         c.i1.par_chunks_mut(cpw)
             .skip(pad)
             .take(c.h)
             .enumerate()
+            .with_min_len(min_rows(cw))
             .for_each(|(y, row)| {
                 let a = &f.i1[(2 * y + pad) * fpw + pad..];
                 let b = &f.i1[(2 * y + 1 + pad) * fpw + pad..];
@@ -154,7 +166,7 @@ pub(crate) fn gradient(img: &[f32], w: usize, h: usize, gx: &mut [f32], gy: &mut
     gx.par_chunks_mut(w)
         .zip(gy.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, (rx, ry))| {
             let row = &img[y * w..(y + 1) * w];
             let up = &img[y.saturating_sub(1) * w..][..w];
@@ -181,7 +193,7 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
         .par_chunks_mut(fw)
         .zip(fine.v.par_chunks_mut(fw))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(fw))
         .for_each(|(y, (ru, rv))| {
             // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by
             // x/2 - 1/4, so fine pixel 2k sits between coarse k-1 and k (weights

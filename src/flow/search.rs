@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::{Level, ROWS_PER_TASK};
+use super::pyramid::{min_rows, Level};
 use super::simd::avx2_dispatch;
 use super::Params;
 
@@ -48,6 +48,7 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
     f.u.par_chunks_mut(nx)
         .zip(f.v.par_chunks_mut(nx))
         .enumerate()
+        .with_min_len((64 / nx).max(1))
         .for_each(|(j, (ru, rv))| {
             search_row(lev, xs, ys[j], ps, iters, ru, rv);
         });
@@ -193,7 +194,7 @@ fn densify(level: &mut Level, f: &mut PatchField, ps: usize) {
         .zip(level.v.par_chunks_mut(w))
         .zip(weight.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK / 2)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((ru, rv), den))| {
             densify_row(y, &patches, &i0[y * w..(y + 1) * w], i1, dims, ru, rv, den);
         });

@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::ROWS_PER_TASK;
+use super::pyramid::min_rows;
 use super::simd::avx2_dispatch;
 
 const DU: usize = 0;
@@ -86,7 +86,7 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, (b0, b1))| {
                 for (c, blk) in [(0, b0), (1, b1)] {
                     let (lo, hi) = span(w, y, c);
@@ -118,7 +118,7 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, blk)| {
                 let (lo, hi) = span(w, y, c);
                 if hi <= lo {
@@ -161,7 +161,7 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, (ru, rv))| {
                 for (c, plane) in planes.iter().enumerate() {
                     let (lo, hi) = span(w, y, c);

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::{gradient, sample, Level, ROWS_PER_TASK};
+use super::pyramid::{gradient, min_rows, sample, Level};
 use super::simd::avx2_dispatch;
 use super::sor::{RedBlack, System};
 use super::Params;
@@ -157,7 +157,7 @@ fn derivatives(level: &Level, s: &mut Scratch) {
     s.warped
         .par_chunks_mut(w)
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, row)| {
             let r = y * w;
             warp_row(
@@ -177,7 +177,7 @@ fn derivatives(level: &Level, s: &mut Scratch) {
         .zip(s.ixz.par_chunks_mut(w))
         .zip(s.iyz.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((((ix, iy), iz), ixz), iyz))| {
             for x in 0..w {
                 let i = y * w + x;
@@ -221,7 +221,7 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
         .skip(1)
         .take(h)
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, (sr, sd))| {
             let c = (y + 1) * ws + 1;
             let (u0, u1, ud) = (&uu[c..][..w], &uu[c + 1..][..w], &uu[c + ws..][..w]);
@@ -254,7 +254,7 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
         .zip(s.b1.par_chunks_mut(w))
         .zip(s.b2.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((((a11, a12), a22), b1), b2))| {
             let r = y * w;
             let (ix, iy, iz) = (&ix[r..][..w], &iy[r..][..w], &iz[r..][..w]);
