@@ -135,11 +135,13 @@ pub enum Preset {
     /// Patch search and refinement down to half resolution, then bilinear
     /// upsampling: the quickest.
     Fast,
-    /// Denser patches down to half resolution, refined there, plus one light
-    /// refinement at full resolution: the default.
+    /// As `Fast`, plus one light refinement at full resolution: the default
+    /// (more accurate and quicker than OpenCV's DIS "medium", see
+    /// `benches/reference/flow_opencv.py`).
     #[default]
     Balanced,
-    /// Patch search and refinement at every level down to full resolution.
+    /// Denser patches (every 3 px), patch search and refinement at every level
+    /// down to full resolution.
     Accurate,
 }
 
@@ -196,7 +198,7 @@ impl Params {
     pub fn preset(preset: Preset) -> Self {
         let base = Params {
             patch_size: 8,
-            patch_stride: 3,
+            patch_stride: 4,
             search_iterations: 6,
             finest_level: 1,
             coarsest_level: None,
@@ -210,12 +212,12 @@ impl Params {
         };
         match preset {
             Preset::Fast => Params {
-                patch_stride: 4,
                 upsample_refine_iterations: 0,
                 ..base
             },
             Preset::Balanced => base,
             Preset::Accurate => Params {
+                patch_stride: 3,
                 search_iterations: 12,
                 finest_level: 0,
                 refine_iterations: 3,
