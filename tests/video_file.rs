@@ -133,7 +133,10 @@ fn truncated_file_yields_the_frames_before_the_break() {
     let n = v.len();
     assert!(n > 5 && n < 40, "{n} frames in a truncated file");
     let warnings = v.info().warnings.join("; ");
-    assert!(warnings.contains("40 frames"), "no truncation warning: {warnings:?}");
+    assert!(
+        warnings.contains("40 frames"),
+        "no truncation warning: {warnings:?}"
+    );
     for i in 0..n {
         // Every indexed frame decodes, or fails with an error naming the file: no panic.
         if let Err(e) = v.read(i) {

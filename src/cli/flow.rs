@@ -212,6 +212,9 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
 /// `vadscope bench flow VIDEO --size WxH --pairs P`.
 pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
     init_threads(args.threads)?;
+    if !args.video.exists() {
+        bail!("{}: no such file or folder", args.video.display());
+    }
     if !args.video.is_dir() {
         bail!(
             "{}: video files need the FFmpeg decoder, which is not wired into bench yet; \
@@ -283,26 +286,7 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
         let mask: Vec<bool> = mask.data.iter().map(|&m| m > 0.5).collect();
         pairs.push((prev, next, truth, mask));
     }
-    let mut params = Params::preset(args.preset);
-    if let Ok(spec) = std::env::var("TMP_FLOW") {
-        for kv in spec.split(',') {
-            let (k, v) = kv.split_once('=').unwrap();
-            match k {
-                "ps" => params.patch_size = v.parse()?,
-                "st" => params.patch_stride = v.parse()?,
-                "it" => params.search_iterations = v.parse()?,
-                "fl" => params.finest_level = v.parse()?,
-                "ri" => params.refine_iterations = v.parse()?,
-                "ui" => params.upsample_refine_iterations = v.parse()?,
-                "sor" => params.sor_iterations = v.parse()?,
-                "a" => params.alpha = v.parse()?,
-                "d" => params.delta = v.parse()?,
-                "g" => params.gamma = v.parse()?,
-                _ => bail!("key {k}"),
-            }
-        }
-        eprintln!("{params:?}");
-    }
+    let params = Params::preset(args.preset);
     let mut est = FlowEstimator::new(params)?;
     let mut out = Flow::default();
     let mut epe = 0.0;

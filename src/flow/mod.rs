@@ -132,13 +132,16 @@ impl Flow {
 /// Speed/accuracy presets of [`Params`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Preset {
-    /// Patch search down to quarter resolution, light refinement: the quickest.
+    /// Patch search and refinement down to half resolution, then bilinear
+    /// upsampling: the quickest.
     Fast,
-    /// Patch search down to half resolution, refinement at every level,
-    /// including full resolution: the default.
+    /// As `Fast`, plus one light refinement at full resolution: the default
+    /// (more accurate and quicker than OpenCV's DIS "medium", see
+    /// `benches/reference/flow_opencv.py`).
     #[default]
     Balanced,
-    /// Patch search at full resolution with denser patches and more iterations.
+    /// Denser patches (every 3 px), patch search and refinement at every level
+    /// down to full resolution.
     Accurate,
 }
 
@@ -179,6 +182,9 @@ pub struct Params {
     pub upsample_refine_iterations: usize,
     /// SOR sweeps per fixed-point iteration.
     pub sor_iterations: usize,
+    /// SOR sweeps per fixed-point iteration on levels below `finest_level`
+    /// (they start from a good upsampled flow, and are the largest).
+    pub upsample_sor_iterations: usize,
     /// Smoothness weight of the refinement.
     pub alpha: f32,
     /// Brightness-constancy weight of the refinement.
@@ -193,29 +199,29 @@ impl Params {
         let base = Params {
             patch_size: 8,
             patch_stride: 4,
-            search_iterations: 16,
+            search_iterations: 6,
             finest_level: 1,
             coarsest_level: None,
-            refine_iterations: 5,
+            refine_iterations: 2,
             upsample_refine_iterations: 1,
             sor_iterations: 5,
+            upsample_sor_iterations: 3,
             alpha: 20.0,
             delta: 5.0,
             gamma: 10.0,
         };
         match preset {
             Preset::Fast => Params {
-                search_iterations: 12,
-                finest_level: 2,
-                refine_iterations: 3,
                 upsample_refine_iterations: 0,
                 ..base
             },
             Preset::Balanced => base,
             Preset::Accurate => Params {
                 patch_stride: 3,
-                search_iterations: 25,
+                search_iterations: 12,
                 finest_level: 0,
+                refine_iterations: 3,
+                upsample_refine_iterations: 0,
                 ..base
             },
         }
@@ -365,14 +371,14 @@ impl FlowEstimator {
                     level.v.fill(0.0);
                 }
             }
-            let refine = if l >= finest {
+            let (refine, sor) = if l >= finest {
                 search::search_and_densify(level, &mut self.patches, p);
-                p.refine_iterations
+                (p.refine_iterations, p.sor_iterations)
             } else {
-                p.upsample_refine_iterations
+                (p.upsample_refine_iterations, p.upsample_sor_iterations)
             };
-            if refine > 0 {
-                variational::refine(level, &mut self.scratch, p, refine);
+            if refine > 0 && sor > 0 {
+                variational::refine(level, &mut self.scratch, p, refine, sor);
             }
         }
     }

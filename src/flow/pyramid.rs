@@ -5,9 +5,16 @@ use rayon::prelude::*;
 
 use crate::frame::Frame;
 
-/// Rows per rayon task in row-parallel loops: small enough to balance two to a
-/// few dozen threads, large enough that task overhead stays negligible.
-pub(crate) const ROWS_PER_TASK: usize = 16;
+/// Pixels per rayon task in row-parallel loops: enough that task overhead
+/// stays small next to the work (coarse levels run as one task, inline),
+/// few enough that full-size levels still spread over many threads.
+const PIXELS_PER_TASK: usize = 4096;
+
+/// Minimum rows per rayon task for rows of `w` pixels.
+#[inline]
+pub(crate) fn min_rows(w: usize) -> usize {
+    (PIXELS_PER_TASK / w.max(1)).max(1)
+}
 
 /// One pyramid level: both images, the first one's gradients and the flow.
 /// Intensities are scaled to `[0, 255]`, the scale the robust-penalty constants
@@ -80,14 +87,15 @@ pub(crate) fn build(
     l0.reshape(w, h, pad);
     let pw = l0.pw();
     l0.i0
-        .par_chunks_mut(w * ROWS_PER_TASK)
-        .zip(prev.data.par_chunks(w * ROWS_PER_TASK))
+        .par_chunks_mut(w * min_rows(w))
+        .zip(prev.data.par_chunks(w * min_rows(w)))
         .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &s)| *o = s * 255.0));
     l0.i1
         .par_chunks_mut(pw)
         .skip(pad)
         .take(h)
         .zip(next.data.par_chunks(w))
+        .with_min_len(min_rows(w))
         .for_each(|(o, s)| {
             o[pad..pad + w]
                 .iter_mut()
@@ -100,15 +108,19 @@ pub(crate) fn build(
         let c = &mut coarse[0];
         c.reshape(f.w / 2, f.h / 2, pad);
         let (cw, cpw) = (c.w, c.pw());
-        c.i0.par_chunks_mut(cw).enumerate().for_each(|(y, row)| {
-            let (a, b) = (&f.i0[2 * y * f.w..], &f.i0[(2 * y + 1) * f.w..]);
-            downsample_row(row, a, b);
-        });
+        c.i0.par_chunks_mut(cw)
+            .enumerate()
+            .with_min_len(min_rows(cw))
+            .for_each(|(y, row)| {
+                let (a, b) = (&f.i0[2 * y * f.w..], &f.i0[(2 * y + 1) * f.w..]);
+                downsample_row(row, a, b);
+            });
         let fpw = f.pw();
         c.i1.par_chunks_mut(cpw)
             .skip(pad)
             .take(c.h)
             .enumerate()
+            .with_min_len(min_rows(cw))
             .for_each(|(y, row)| {
                 let a = &f.i1[(2 * y + pad) * fpw + pad..];
                 let b = &f.i1[(2 * y + 1 + pad) * fpw + pad..];
@@ -154,7 +166,7 @@ pub(crate) fn gradient(img: &[f32], w: usize, h: usize, gx: &mut [f32], gy: &mut
     gx.par_chunks_mut(w)
         .zip(gy.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, (rx, ry))| {
             let row = &img[y * w..(y + 1) * w];
             let up = &img[y.saturating_sub(1) * w..][..w];
@@ -181,40 +193,38 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
         .par_chunks_mut(fw)
         .zip(fine.v.par_chunks_mut(fw))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(fw))
         .for_each(|(y, (ru, rv))| {
-            // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by x/2 - 1/4.
+            // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by
+            // x/2 - 1/4, so fine pixel 2k sits between coarse k-1 and k (weights
+            // 1/4, 3/4) and 2k+1 between k and k+1 (3/4, 1/4), clamped at edges.
             let fy = (y as f32 * 0.5 - 0.25).clamp(0.0, (ch - 1) as f32);
             let y0 = fy as usize;
             let y1 = (y0 + 1).min(ch - 1);
             let ty = fy - y0 as f32;
-            for x in 0..fw {
-                let fx = (x as f32 * 0.5 - 0.25).clamp(0.0, (cw - 1) as f32);
-                let x0 = fx as usize;
-                let x1 = (x0 + 1).min(cw - 1);
-                let tx = fx - x0 as f32;
-                let w00 = (1.0 - tx) * (1.0 - ty);
-                let w01 = tx * (1.0 - ty);
-                let w10 = (1.0 - tx) * ty;
-                let w11 = tx * ty;
-                let (a, b, c, d) = (y0 * cw + x0, y0 * cw + x1, y1 * cw + x0, y1 * cw + x1);
-                ru[x] = 2.0
-                    * (w00 * coarse.u[a]
-                        + w01 * coarse.u[b]
-                        + w10 * coarse.u[c]
-                        + w11 * coarse.u[d]);
-                rv[x] = 2.0
-                    * (w00 * coarse.v[a]
-                        + w01 * coarse.v[b]
-                        + w10 * coarse.v[c]
-                        + w11 * coarse.v[d]);
+            for (out, src) in [(ru, &coarse.u), (rv, &coarse.v)] {
+                let (a, b) = (&src[y0 * cw..][..cw], &src[y1 * cw..][..cw]);
+                let col = |k: usize| 2.0 * (a[k] + ty * (b[k] - a[k]));
+                for (x, o) in out.iter_mut().enumerate() {
+                    let k = x / 2;
+                    let (k0, k1, t) = if x % 2 == 0 {
+                        (
+                            k.saturating_sub(1),
+                            k.min(cw - 1),
+                            if k == 0 { 1.0 } else { 0.75 },
+                        )
+                    } else {
+                        (k.min(cw - 1), (k + 1).min(cw - 1), 0.25)
+                    };
+                    *o = col(k0) + t * (col(k1) - col(k0));
+                }
             }
         });
 }
 
 /// Bilinear sample of a padded image at interior coordinates `(x, y)`, clamped to
 /// the padded area.
-#[inline]
+#[inline(always)]
 pub(crate) fn sample(img: &[f32], pw: usize, ph: usize, pad: usize, x: f32, y: f32) -> f32 {
     let x = (x + pad as f32).clamp(0.0, (pw - 2) as f32);
     let y = (y + pad as f32).clamp(0.0, (ph - 2) as f32);

@@ -10,7 +10,8 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::{Level, ROWS_PER_TASK};
+use super::pyramid::{min_rows, Level};
+use super::simd::avx2_dispatch;
 use super::Params;
 
 /// Patch grid and per-patch flows of the current level (reused across levels and pairs).
@@ -47,24 +48,40 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
     f.u.par_chunks_mut(nx)
         .zip(f.v.par_chunks_mut(nx))
         .enumerate()
+        .with_min_len((64 / nx).max(1))
         .for_each(|(j, (ru, rv))| {
-            let py = ys[j];
-            for (i, &px) in xs.iter().enumerate() {
-                let c = (py + ps / 2) * lev.w + px + ps / 2;
-                let init = (lev.u[c], lev.v[c]);
-                let (u, v) = match ps {
-                    8 => align::<8>(lev, px, py, init, iters),
-                    12 => align::<12>(lev, px, py, init, iters),
-                    _ => align::<16>(lev, px, py, init, iters),
-                };
-                ru[i] = u;
-                rv[i] = v;
-            }
+            search_row(lev, xs, ys[j], ps, iters, ru, rv);
         });
     densify(level, f, ps);
 }
 
+avx2_dispatch! {
+    /// Aligns the patches of one grid row (top edge `py`), writing their flows.
+    fn search_row(
+        lev: &Level,
+        xs: &[usize],
+        py: usize,
+        ps: usize,
+        iters: usize,
+        ru: &mut [f32],
+        rv: &mut [f32],
+    ) {
+        for (i, &px) in xs.iter().enumerate() {
+            let c = (py + ps / 2) * lev.w + px + ps / 2;
+            let init = (lev.u[c], lev.v[c]);
+            let (u, v) = match ps {
+                8 => align::<8>(lev, px, py, init, iters),
+                12 => align::<12>(lev, px, py, init, iters),
+                _ => align::<16>(lev, px, py, init, iters),
+            };
+            ru[i] = u;
+            rv[i] = v;
+        }
+    }
+}
+
 /// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`.
+#[inline(always)]
 fn align<const P: usize>(
     lev: &Level,
     px: usize,
@@ -159,60 +176,95 @@ fn align<const P: usize>(
 
 /// Blends the patch flows into `level.u`/`level.v`.
 fn densify(level: &mut Level, f: &mut PatchField, ps: usize) {
-    let (w, pw, pad) = (level.w, level.pw(), level.pad);
-    let ph = level.ph();
+    let w = level.w;
     f.weight.resize(w * level.h, 0.0);
-    let (xs, ys, pu, pv) = (&f.xs, &f.ys, &f.u, &f.v);
+    let patches = Patches {
+        xs: &f.xs,
+        ys: &f.ys,
+        u: &f.u,
+        v: &f.v,
+        size: ps,
+    };
     let weight = &mut f.weight;
-    let nx = xs.len();
     let (i0, i1) = (&level.i0, &level.i1);
-    let max_x = (pw - ps - 1) as f32;
-    let max_y = (ph - 2) as f32;
+    let dims = [w, level.pw(), level.ph(), level.pad];
     level
         .u
         .par_chunks_mut(w)
         .zip(level.v.par_chunks_mut(w))
         .zip(weight.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK / 2)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((ru, rv), den))| {
-            ru.fill(0.0);
-            rv.fill(0.0);
-            den.fill(0.0);
-            let t = &i0[y * w..(y + 1) * w];
-            for (j, &py) in ys.iter().enumerate() {
-                if py > y || py + ps <= y {
-                    continue;
-                }
-                for (i, &px) in xs.iter().enumerate() {
-                    let (u, v) = (pu[j * nx + i], pv[j * nx + i]);
-                    let sx = (px as f32 + u + pad as f32).clamp(0.0, max_x);
-                    let sy = (y as f32 + v + pad as f32).clamp(0.0, max_y);
-                    let (x0, y0) = (sx as usize, sy as usize);
-                    let (tx, ty) = (sx - x0 as f32, sy - y0 as f32);
-                    let a = &i1[y0 * pw + x0..][..ps + 1];
-                    let b = &i1[(y0 + 1) * pw + x0..][..ps + 1];
-                    let (ru, rv, den, t) = (
-                        &mut ru[px..px + ps],
-                        &mut rv[px..px + ps],
-                        &mut den[px..px + ps],
-                        &t[px..px + ps],
-                    );
-                    for c in 0..ps {
-                        let top = a[c] + tx * (a[c + 1] - a[c]);
-                        let bottom = b[c] + tx * (b[c + 1] - b[c]);
-                        let d = (top + ty * (bottom - top) - t[c]).abs();
-                        let wgt = 1.0 / d.max(1.0);
-                        ru[c] += wgt * u;
-                        rv[c] += wgt * v;
-                        den[c] += wgt;
-                    }
-                }
-            }
-            for ((u, v), &d) in ru.iter_mut().zip(rv.iter_mut()).zip(den.iter()) {
-                let inv = 1.0 / d;
-                *u *= inv;
-                *v *= inv;
-            }
+            densify_row(y, &patches, &i0[y * w..(y + 1) * w], i1, dims, ru, rv, den);
         });
+}
+
+/// The patch grid and its flows, as `densify_row` reads them.
+struct Patches<'a> {
+    xs: &'a [usize],
+    ys: &'a [usize],
+    u: &'a [f32],
+    v: &'a [f32],
+    size: usize,
+}
+
+avx2_dispatch! {
+    /// Row `y` of the dense flow: the average of the flows of the patches that
+    /// cover each pixel, weighted by 1 / max(1, |photometric error|). `t` is the
+    /// row of the first image, `i1` the padded second image, `dims` = width,
+    /// padded width, padded height, pad.
+    fn densify_row(
+        y: usize,
+        patches: &Patches,
+        t: &[f32],
+        i1: &[f32],
+        dims: [usize; 4],
+        ru: &mut [f32],
+        rv: &mut [f32],
+        den: &mut [f32],
+    ) {
+        let [_, pw, ph, pad] = dims;
+        let ps = patches.size;
+        let nx = patches.xs.len();
+        let max_x = (pw - ps - 1) as f32;
+        let max_y = (ph - 2) as f32;
+        ru.fill(0.0);
+        rv.fill(0.0);
+        den.fill(0.0);
+        for (j, &py) in patches.ys.iter().enumerate() {
+            if py > y || py + ps <= y {
+                continue;
+            }
+            for (i, &px) in patches.xs.iter().enumerate() {
+                let (u, v) = (patches.u[j * nx + i], patches.v[j * nx + i]);
+                let sx = (px as f32 + u + pad as f32).clamp(0.0, max_x);
+                let sy = (y as f32 + v + pad as f32).clamp(0.0, max_y);
+                let (x0, y0) = (sx as usize, sy as usize);
+                let (tx, ty) = (sx - x0 as f32, sy - y0 as f32);
+                let a = &i1[y0 * pw + x0..][..ps + 1];
+                let b = &i1[(y0 + 1) * pw + x0..][..ps + 1];
+                let (ru, rv, den, t) = (
+                    &mut ru[px..px + ps],
+                    &mut rv[px..px + ps],
+                    &mut den[px..px + ps],
+                    &t[px..px + ps],
+                );
+                for c in 0..ps {
+                    let top = a[c] + tx * (a[c + 1] - a[c]);
+                    let bottom = b[c] + tx * (b[c + 1] - b[c]);
+                    let d = (top + ty * (bottom - top) - t[c]).abs();
+                    let wgt = 1.0 / d.max(1.0);
+                    ru[c] += wgt * u;
+                    rv[c] += wgt * v;
+                    den[c] += wgt;
+                }
+            }
+        }
+        for ((u, v), &d) in ru.iter_mut().zip(rv.iter_mut()).zip(den.iter()) {
+            let inv = 1.0 / d;
+            *u *= inv;
+            *v *= inv;
+        }
+    }
 }

@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::ROWS_PER_TASK;
+use super::pyramid::min_rows;
+use super::simd::avx2_dispatch;
 
 const DU: usize = 0;
 const DV: usize = 1;
@@ -64,9 +65,14 @@ impl RedBlack {
         self.w = w;
         self.h = h;
         self.hw = (w + 2) / 2 + 1;
+        let hw = self.hw;
         for p in &mut self.planes {
-            p.clear();
-            p.resize((h + 2) * NPL * self.hw, 0.0);
+            p.resize((h + 2) * NPL * hw, 0.0);
+            // Only the increments must start at zero (border rows included); the
+            // system planes are overwritten by `load` wherever they are read.
+            for blk in p.chunks_exact_mut(NPL * hw) {
+                blk[..2 * hw].fill(0.0);
+            }
         }
     }
 
@@ -80,7 +86,7 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, (b0, b1))| {
                 for (c, blk) in [(0, b0), (1, b1)] {
                     let (lo, hi) = span(w, y, c);
@@ -112,7 +118,7 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, blk)| {
                 let (lo, hi) = span(w, y, c);
                 if hi <= lo {
@@ -133,17 +139,15 @@ impl RedBlack {
                 let pl = |p: usize| &coef[(p - 2) * hw + lo..][..n];
                 let (a11, a12, a22, b1, b2) = (pl(A11), pl(A12), pl(A22), pl(B1), pl(B2));
                 let (wl, wr, wu, wd) = (pl(WL), pl(WR), pl(WU), pl(WD));
-                super::simd::wide(|| {
-                    for k in 0..n {
-                        let nu = wl[k] * ul[k] + wr[k] * ur[k] + wu[k] * uu[k] + wd[k] * ud[k];
-                        let nv = wl[k] * vl[k] + wr[k] * vr[k] + wu[k] * vu[k] + wd[k] * vd[k];
-                        let (u0, v0) = (du[k], dv[k]);
-                        let u1 = u0 + omega * ((b1[k] + nu - a12[k] * v0) * a11[k] - u0);
-                        let v1 = v0 + omega * ((b2[k] + nv - a12[k] * u1) * a22[k] - v0);
-                        du[k] = u1;
-                        dv[k] = v1;
-                    }
-                });
+                sor_row(
+                    du,
+                    dv,
+                    [ul, ur, uu, ud],
+                    [vl, vr, vu, vd],
+                    [a11, a12, a22, b1, b2],
+                    [wl, wr, wu, wd],
+                    omega,
+                );
             });
     }
 
@@ -157,17 +161,47 @@ impl RedBlack {
             .enumerate()
             .skip(1)
             .take(h)
-            .with_min_len(ROWS_PER_TASK)
+            .with_min_len(min_rows(w))
             .for_each(|(y, (ru, rv))| {
-                for c in 0..2 {
+                for (c, plane) in planes.iter().enumerate() {
                     let (lo, hi) = span(w, y, c);
                     let o = (y + c) & 1;
-                    let row = &planes[c][y * NPL * hw..];
+                    let row = &plane[y * NPL * hw..];
                     for k in lo..hi {
                         ru[2 * k + o] = row[DU * hw + k];
                         rv[2 * k + o] = row[DV * hw + k];
                     }
                 }
             });
+    }
+}
+
+avx2_dispatch! {
+    /// Updates one half-row of increments from the other colour's neighbours
+    /// (left, right, up, down), the system and the neighbour weights.
+    fn sor_row(
+        du: &mut [f32],
+        dv: &mut [f32],
+        un: [&[f32]; 4],
+        vn: [&[f32]; 4],
+        sys: [&[f32]; 5],
+        wn: [&[f32]; 4],
+        omega: f32,
+    ) {
+        let n = du.len();
+        let dv = &mut dv[..n];
+        let [ul, ur, uu, ud] = un.map(|r| &r[..n]);
+        let [vl, vr, vu, vd] = vn.map(|r| &r[..n]);
+        let [a11, a12, a22, b1, b2] = sys.map(|r| &r[..n]);
+        let [wl, wr, wu, wd] = wn.map(|r| &r[..n]);
+        for k in 0..n {
+            let nu = wl[k] * ul[k] + wr[k] * ur[k] + wu[k] * uu[k] + wd[k] * ud[k];
+            let nv = wl[k] * vl[k] + wr[k] * vr[k] + wu[k] * vu[k] + wd[k] * vd[k];
+            let (u0, v0) = (du[k], dv[k]);
+            let u1 = u0 + omega * ((b1[k] + nu - a12[k] * v0) * a11[k] - u0);
+            let v1 = v0 + omega * ((b2[k] + nv - a12[k] * u1) * a22[k] - v0);
+            du[k] = u1;
+            dv[k] = v1;
+        }
     }
 }

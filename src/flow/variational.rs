@@ -9,7 +9,8 @@
 
 use rayon::prelude::*;
 
-use super::pyramid::{gradient, sample, Level, ROWS_PER_TASK};
+use super::pyramid::{gradient, min_rows, sample, Level};
+use super::simd::avx2_dispatch;
 use super::sor::{RedBlack, System};
 use super::Params;
 
@@ -57,8 +58,15 @@ pub(crate) struct Scratch {
     solver: RedBlack,
 }
 
-/// Refines `level.u`/`level.v` in place with `iterations` fixed-point iterations.
-pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations: usize) {
+/// Refines `level.u`/`level.v` in place with `iterations` fixed-point
+/// iterations of `sor_iterations` SOR sweeps each.
+pub(crate) fn refine(
+    level: &mut Level,
+    s: &mut Scratch,
+    p: &Params,
+    iterations: usize,
+    sor_iterations: usize,
+) {
     let (w, h) = (level.w, level.h);
     let n = w * h;
     let np = (w + 2) * (h + 2);
@@ -82,9 +90,21 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
     ] {
         buf.resize(n, 0.0);
     }
-    for buf in [&mut s.du, &mut s.dv, &mut s.sr, &mut s.sd] {
+    for buf in [&mut s.du, &mut s.dv] {
         buf.clear();
         buf.resize(np, 0.0);
+    }
+    // The weights' interior is rewritten by every `coefficients`; only the
+    // padding (weights towards it) must be zero.
+    for buf in [&mut s.sr, &mut s.sd] {
+        buf.resize(np, 0.0);
+        let ws = w + 2;
+        buf[..ws].fill(0.0);
+        buf[np - ws..].fill(0.0);
+        for row in buf.chunks_exact_mut(ws) {
+            row[0] = 0.0;
+            row[ws - 1] = 0.0;
+        }
     }
     pad_copy(&level.u, w, h, &mut s.uu);
     pad_copy(&level.v, w, h, &mut s.vv);
@@ -101,7 +121,7 @@ pub(crate) fn refine(level: &mut Level, s: &mut Scratch, p: &Params, iterations:
             sr: &s.sr,
             sd: &s.sd,
         });
-        for _ in 0..p.sor_iterations {
+        for _ in 0..sor_iterations {
             s.solver.half_sweep(0, OMEGA);
             s.solver.half_sweep(1, OMEGA);
         }
@@ -137,19 +157,17 @@ fn derivatives(level: &Level, s: &mut Scratch) {
     s.warped
         .par_chunks_mut(w)
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, row)| {
-            for (x, o) in row.iter_mut().enumerate() {
-                let i = y * w + x;
-                *o = sample(
-                    &level.i1,
-                    pw,
-                    ph,
-                    pad,
-                    x as f32 + level.u[i],
-                    y as f32 + level.v[i],
-                );
-            }
+            let r = y * w;
+            warp_row(
+                row,
+                &level.i1,
+                &level.u[r..r + w],
+                &level.v[r..r + w],
+                y,
+                [pw, ph, pad],
+            );
         });
     gradient(&s.warped, w, h, &mut s.gxw, &mut s.gyw);
     let (wf, hf) = ((w - 1) as f32, (h - 1) as f32);
@@ -159,7 +177,7 @@ fn derivatives(level: &Level, s: &mut Scratch) {
         .zip(s.ixz.par_chunks_mut(w))
         .zip(s.iyz.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((((ix, iy), iz), ixz), iyz))| {
             for x in 0..w {
                 let i = y * w + x;
@@ -179,6 +197,17 @@ fn derivatives(level: &Level, s: &mut Scratch) {
     gradient(&s.iy, w, h, &mut s.gxw, &mut s.iyy);
 }
 
+avx2_dispatch! {
+    /// Row `y` of the padded image `img` (`dims` = padded width, height, pad)
+    /// sampled bilinearly at `(x + u, y + v)`.
+    fn warp_row(out: &mut [f32], img: &[f32], u: &[f32], v: &[f32], y: usize, dims: [usize; 3]) {
+        let [pw, ph, pad] = dims;
+        for (x, ((o, &u), &v)) in out.iter_mut().zip(u).zip(v).enumerate() {
+            *o = sample(img, pw, ph, pad, x as f32 + u, y as f32 + v);
+        }
+    }
+}
+
 /// Robust weights frozen at the current increment, folded into the per-pixel
 /// linear system `A [du dv] = b` (smoothness of the base flow included in `b`).
 fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
@@ -192,7 +221,7 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
         .skip(1)
         .take(h)
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, (sr, sd))| {
             let c = (y + 1) * ws + 1;
             let (u0, u1, ud) = (&uu[c..][..w], &uu[c + 1..][..w], &uu[c + ws..][..w]);
@@ -200,17 +229,15 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
             let (d0, d1, dd) = (&du[c..][..w], &du[c + 1..][..w], &du[c + ws..][..w]);
             let (e0, e1, ed) = (&dv[c..][..w], &dv[c + 1..][..w], &dv[c + ws..][..w]);
             let (sr, sd) = (&mut sr[1..=w], &mut sd[1..=w]);
-            super::simd::wide(|| {
-                for x in 0..w {
-                    let (tu, tv) = (u0[x] + d0[x], v0[x] + e0[x]);
-                    let (ux, vx) = (u1[x] + d1[x] - tu, v1[x] + e1[x] - tv);
-                    let (uy, vy) = (ud[x] + dd[x] - tu, vd[x] + ed[x] - tv);
-                    let g = ux * ux + vx * vx + uy * uy + vy * vy;
-                    let psi = half_alpha / (g + EPS2).sqrt();
-                    sr[x] = psi;
-                    sd[x] = psi;
-                }
-            });
+            smooth_row(
+                sr,
+                sd,
+                [u0, u1, ud],
+                [v0, v1, vd],
+                [d0, d1, dd],
+                [e0, e1, ed],
+                half_alpha,
+            );
             sr[w - 1] = 0.0;
             if y + 1 == h {
                 sd.fill(0.0);
@@ -227,7 +254,7 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
         .zip(s.b1.par_chunks_mut(w))
         .zip(s.b2.par_chunks_mut(w))
         .enumerate()
-        .with_min_len(ROWS_PER_TASK)
+        .with_min_len(min_rows(w))
         .for_each(|(y, ((((a11, a12), a22), b1), b2))| {
             let r = y * w;
             let (ix, iy, iz) = (&ix[r..][..w], &iy[r..][..w], &iz[r..][..w]);
@@ -248,20 +275,62 @@ fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
                 ud, v0, vl, vr, vu, vd,
             ];
             let mut out = [a11, a12, a22, b1, b2];
-            super::simd::wide(|| {
-                // Blocks of 8 lanes on fixed-size arrays vectorise reliably; the
-                // tail goes one pixel at a time through the same code.
-                let mut x = 0;
-                while x + 8 <= w {
-                    coefficient_block::<8>(x, &inp, &mut out, delta, gamma);
-                    x += 8;
-                }
-                while x < w {
-                    coefficient_block::<1>(x, &inp, &mut out, delta, gamma);
-                    x += 1;
-                }
-            });
+            coefficient_row(w, &inp, &mut out, delta, gamma);
         });
+}
+
+avx2_dispatch! {
+    /// Smoothness weights of one row from the total flow (`u + du`, `v + dv`)
+    /// at the pixel, its right and its lower neighbour.
+    fn smooth_row(
+        sr: &mut [f32],
+        sd: &mut [f32],
+        u: [&[f32]; 3],
+        v: [&[f32]; 3],
+        du: [&[f32]; 3],
+        dv: [&[f32]; 3],
+        half_alpha: f32,
+    ) {
+        let w = sr.len();
+        let sd = &mut sd[..w];
+        let [u0, u1, ud] = u.map(|r| &r[..w]);
+        let [v0, v1, vd] = v.map(|r| &r[..w]);
+        let [d0, d1, dd] = du.map(|r| &r[..w]);
+        let [e0, e1, ed] = dv.map(|r| &r[..w]);
+        for x in 0..w {
+            let (tu, tv) = (u0[x] + d0[x], v0[x] + e0[x]);
+            let (ux, vx) = (u1[x] + d1[x] - tu, v1[x] + e1[x] - tv);
+            let (uy, vy) = (ud[x] + dd[x] - tu, vd[x] + ed[x] - tv);
+            let g = ux * ux + vx * vx + uy * uy + vy * vy;
+            let psi = half_alpha / (g + EPS2).sqrt();
+            sr[x] = psi;
+            sd[x] = psi;
+        }
+    }
+}
+
+avx2_dispatch! {
+    /// The linear system's coefficients for a row of `w` pixels (see
+    /// `coefficient_block`).
+    fn coefficient_row(
+        w: usize,
+        inp: &[&[f32]; 24],
+        out: &mut [&mut [f32]; 5],
+        delta: f32,
+        gamma: f32,
+    ) {
+        // Blocks of 8 lanes on fixed-size arrays vectorise reliably; the tail
+        // goes one pixel at a time through the same code.
+        let mut x = 0;
+        while x + 8 <= w {
+            coefficient_block::<8>(x, inp, out, delta, gamma);
+            x += 8;
+        }
+        while x < w {
+            coefficient_block::<1>(x, inp, out, delta, gamma);
+            x += 1;
+        }
+    }
 }
 
 /// The linear system's coefficients for pixels `x..x + N` of a row. `inp` holds
