@@ -1,17 +1,15 @@
 //! `vadscope flow A B -o out.flo`, `vadscope bench flow VIDEO` and
 //! `vadscope bench flow-epe DIR`.
 //!
-//! Frames are loaded with the `image` crate from image files or frame folders
-//! (sorted naturally); video files will go through `vadscope::video` once the
-//! decoder lands.
+//! Benchmark frames come through `vadscope::video` (any video file or frame
+//! folder), resized to the model's input size like the clip pipeline does.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use vadscope::flow::{self, Flow, FlowEstimator, Params, Preset};
+use vadscope::video::{self, natural_cmp, OutputSpec};
 use vadscope::Frame;
 
 /// Arguments of `vadscope flow`.
@@ -70,21 +68,7 @@ pub struct BenchFlowEpeArgs {
 
 /// Parses `WxH`.
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    let w: usize = w
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad width in {s:?}"))?;
-    let h: usize = h
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad height in {s:?}"))?;
-    if w == 0 || h == 0 {
-        return Err(format!("{s:?}: sides must be positive"));
-    }
-    Ok((w, h))
+    OutputSpec::parse_size(s).map_err(|e| e.to_string())
 }
 
 /// Builds rayon's global pool with `threads` workers (if given).
@@ -101,84 +85,20 @@ fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads an image as gray `f32`, resized to `size` when given.
-fn load_gray(path: &Path, size: Option<(usize, usize)>) -> anyhow::Result<Frame<f32>> {
+/// Loads an image as gray `f32`.
+fn load_gray(path: &Path) -> anyhow::Result<Frame<f32>> {
     let img = image::open(path)
         .with_context(|| format!("{}: cannot read the image", path.display()))?
         .into_luma8();
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut frame = Frame::from_vec(w, h, 1, img.into_raw()).context("image size mismatch")?;
-    if let Some((tw, th)) = size.filter(|&s| s != (w, h)) {
-        frame = resize_gray(&frame, tw, th)
-            .with_context(|| format!("{}: cannot resize", path.display()))?;
-    }
+    let frame = Frame::from_vec(w, h, 1, img.into_raw()).context("image size mismatch")?;
     Ok(frame.to_f32())
-}
-
-/// Resizes a gray frame (bilinear convolution, which averages when shrinking).
-fn resize_gray(f: &Frame<u8>, w: usize, h: usize) -> anyhow::Result<Frame<u8>> {
-    let src = Image::from_vec_u8(
-        f.width as u32,
-        f.height as u32,
-        f.data.clone(),
-        PixelType::U8,
-    )?;
-    let mut dst = Image::new(w as u32, h as u32, PixelType::U8);
-    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new().resize(&src, &mut dst, &opts)?;
-    Frame::from_vec(w, h, 1, dst.into_vec()).context("resized size mismatch")
-}
-
-/// Image files in `dir`, sorted naturally (`2.jpg` before `10.jpg`).
-fn frame_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    const EXT: [&str; 6] = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"];
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot list the folder", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| EXT.contains(&e.to_ascii_lowercase().as_str()))
-        })
-        .collect();
-    files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
-    Ok(files)
-}
-
-/// Compares strings with digit runs ordered by value.
-fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    fn chunks(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let bytes = s.as_bytes();
-        for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
-                start = i;
-            }
-        }
-        out
-    }
-    let (ca, cb) = (chunks(a), chunks(b));
-    for (x, y) in ca.iter().zip(&cb) {
-        let ord = match (x, y) {
-            ((true, x), (true, y)) => {
-                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                x.len().cmp(&y.len()).then(x.cmp(y))
-            }
-            ((_, x), (_, y)) => x.cmp(y),
-        };
-        if ord.is_ne() {
-            return ord;
-        }
-    }
-    ca.len().cmp(&cb.len())
 }
 
 /// `vadscope flow A B -o out.flo [--png out.png]`.
 pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
-    let a = load_gray(&args.a, None)?;
-    let b = load_gray(&args.b, None)?;
+    let a = load_gray(&args.a)?;
+    let b = load_gray(&args.b)?;
     let started = Instant::now();
     let flow = flow::dense(&a, &b, &Params::preset(args.preset))
         .with_context(|| format!("{} -> {}", args.a.display(), args.b.display()))?;
@@ -212,25 +132,21 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
 /// `vadscope bench flow VIDEO --size WxH --pairs P`.
 pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
     init_threads(args.threads)?;
-    if !args.video.exists() {
-        bail!("{}: no such file or folder", args.video.display());
-    }
-    if !args.video.is_dir() {
-        bail!(
-            "{}: video files need the FFmpeg decoder, which is not wired into bench yet; \
-             pass a frame folder",
-            args.video.display()
-        );
-    }
-    let files = frame_files(&args.video)?;
-    if files.len() < 2 {
+    let (w, h) = args.size;
+    let mut v = video::open_with(&args.video, OutputSpec::gray().with_size(w, h))?;
+    if v.len() < 2 {
         bail!("{}: fewer than two frames", args.video.display());
     }
-    let n = (args.pairs + 1).min(files.len());
-    let frames = files[..n]
-        .iter()
-        .map(|p| load_gray(p, Some(args.size)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Decoding is not what is timed: all frames are decoded first.
+    let n = (args.pairs + 1).min(v.len());
+    let mut scratch = Frame::default();
+    let mut frames = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut f = Frame::default();
+        v.read_f32_into(i, &mut scratch, &mut f)
+            .with_context(|| format!("frame {i}"))?;
+        frames.push(f);
+    }
     let mut est = FlowEstimator::new(Params::preset(args.preset))?;
     let mut out = Flow::default();
     // One untimed pair allocates the buffers.
@@ -279,10 +195,10 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
     for p in &prevs {
         let s = p.to_string_lossy();
         let base = &s[..s.len() - "_prev.png".len()];
-        let prev = load_gray(p, None)?;
-        let next = load_gray(Path::new(&format!("{base}_next.png")), None)?;
+        let prev = load_gray(p)?;
+        let next = load_gray(Path::new(&format!("{base}_next.png")))?;
         let truth = flow::read_flo(format!("{base}_flow.flo"))?;
-        let mask = load_gray(Path::new(&format!("{base}_mask.png")), None)?;
+        let mask = load_gray(Path::new(&format!("{base}_mask.png")))?;
         let mask: Vec<bool> = mask.data.iter().map(|&m| m > 0.5).collect();
         pairs.push((prev, next, truth, mask));
     }
@@ -320,12 +236,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_natural_order() {
+    fn sizes() {
         assert_eq!(parse_size("256x128"), Ok((256, 128)));
         assert!(parse_size("256").is_err());
         assert!(parse_size("0x5").is_err());
-        let mut v = vec!["f10.png", "f2.png", "f1.png", "e.png"];
-        v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["e.png", "f1.png", "f2.png", "f10.png"]);
     }
 }

@@ -1,6 +1,6 @@
 //! Tensor operations with correct gradients, standing in for broken Candle ones.
 //!
-//! Candle 0.11.1 (checked against finite differences, see `tests/candle_bugs.rs`):
+//! Candle 0.11.1 (checked against finite differences, see `src/model/tests/candle_bugs.rs`):
 //! `max_pool2d` backward is scaled by 1/(k·k); `upsample_nearest2d` backward
 //! overwrites instead of accumulating; `ops::softmax_last_dim` has no gradient.
 //! Candle's conv2d is correct but its CPU backward goes through
