@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod save;
 pub mod synth;
+pub mod train;
 pub mod truth;
 pub mod video;
 

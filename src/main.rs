@@ -29,6 +29,8 @@ enum Command {
     Truth(cli::truth::TruthArgs),
     /// Generate procedural scenes with labelled anomalies: frames, a video or a dataset.
     Synth(cli::synth::SynthArgs),
+    /// Train the hybrid model on a dataset's training split (Ctrl-C saves and stops).
+    Train(cli::train::TrainArgs),
     /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
     Eval(cli::eval::EvalArgs),
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Some(Command::Truth(args)) => cli::truth::run(args),
         Some(Command::Synth(args)) => cli::synth::run(args),
         Some(Command::Eval(args)) => cli::eval::run(args),
+        Some(Command::Train(args)) => cli::train::run(args),
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         None => cli::demo::run(),
     };

@@ -7,4 +7,5 @@ pub mod eval;
 pub mod flow;
 pub mod info;
 pub mod synth;
+pub mod train;
 pub mod truth;

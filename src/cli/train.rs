@@ -1,0 +1,131 @@
+//! `vadscope train DATASET --profile demo|cpu|paper -o RUN/`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use vadscope::dataset::{self, Split};
+use vadscope::flow::Params;
+use vadscope::model::{select_device, ModelConfig};
+use vadscope::train::{self, ClipSet, TrainEvent, TrainOptions};
+
+/// Arguments of `vadscope train`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// A dataset root (its training split is used) or a single video / frame folder.
+    pub dataset: PathBuf,
+    /// Built-in configuration: demo (seconds on a synthetic scene), cpu (Ped2 on 2 cores), paper (GPU).
+    #[arg(long, default_value = "cpu")]
+    pub profile: String,
+    /// A config file (JSON, as written to RUN/config.json) instead of a profile.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Stop after this many optimiser steps (default: the config's epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Use a GPU when built with CUDA and one is available.
+    #[arg(long)]
+    pub gpu: bool,
+    /// Output folder: checkpoint.safetensors, loss.csv, config.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Trains and reports progress; Ctrl-C stops after saving a checkpoint.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let cfg = match &args.config {
+        Some(path) => ModelConfig::load(path)?,
+        None => ModelConfig::profile(&args.profile)?,
+    };
+    let videos: Vec<PathBuf> = match dataset::open(&args.dataset) {
+        Ok(ds) => ds.split(Split::Train).map(|v| v.path.clone()).collect(),
+        Err(_) if args.dataset.exists() => vec![args.dataset.clone()],
+        Err(e) => return Err(e.into()),
+    };
+    anyhow::ensure!(
+        !videos.is_empty(),
+        "{}: no training videos",
+        args.dataset.display()
+    );
+    let (device, note) = select_device(args.gpu);
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+
+    let frames: usize = videos
+        .iter()
+        .map(|v| dataset::frame_count(v))
+        .sum::<Result<usize, _>>()?;
+    let bar = bar(
+        frames as u64,
+        "{msg:>9} [{bar:30}] {pos}/{len} frames, eta {eta}",
+    );
+    bar.set_message("decode+flow");
+    let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} training videos, {} clips of {} frames at {}x{}, profile {}",
+        videos.len(),
+        set.clips().len(),
+        cfg.input.frames + 1,
+        cfg.input.width,
+        cfg.input.height,
+        cfg.profile
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+
+    let steps = bar_template("{msg} [{bar:30}] {pos}/{len} steps, eta {eta}");
+    let opts = TrainOptions {
+        out_dir: args.output.clone(),
+        max_steps: args.max_steps,
+    };
+    let summary = train::train(&set, &cfg, &opts, &device, &stop, &mut |e| match e {
+        TrainEvent::Step {
+            epoch,
+            step,
+            total_steps,
+            losses,
+            clips_per_sec,
+        } => {
+            steps.set_length(*total_steps as u64);
+            steps.set_position(*step as u64 + 1);
+            steps.set_message(format!(
+                "epoch {epoch} loss {:.4} (recon {:.4} pred {:.4}) {clips_per_sec:.1} clips/s",
+                losses.total, losses.recon, losses.pred
+            ));
+        }
+        TrainEvent::Checkpoint(p) => steps.println(format!("checkpoint {}", p.display())),
+    })?;
+    steps.finish_and_clear();
+    let how = if summary.interrupted {
+        "stopped by Ctrl-C"
+    } else {
+        "finished"
+    };
+    println!(
+        "{how} after {} steps; checkpoint {}",
+        summary.steps,
+        summary.checkpoint.display()
+    );
+    Ok(())
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b
+}
+
+fn bar_template(template: &str) -> ProgressBar {
+    bar(0, template)
+}
