@@ -13,6 +13,7 @@ pub mod frame;
 pub mod metrics;
 pub mod model;
 pub mod save;
+pub mod score;
 pub mod synth;
 pub mod train;
 pub mod truth;

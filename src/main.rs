@@ -31,6 +31,8 @@ enum Command {
     Synth(cli::synth::SynthArgs),
     /// Train the hybrid model on a dataset's training split (Ctrl-C saves and stops).
     Train(cli::train::TrainArgs),
+    /// Score videos with a trained checkpoint: per-frame CSVs and run.json for `eval`.
+    Score(cli::score::ScoreArgs),
     /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
     Eval(cli::eval::EvalArgs),
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Some(Command::Synth(args)) => cli::synth::run(args),
         Some(Command::Eval(args)) => cli::eval::run(args),
         Some(Command::Train(args)) => cli::train::run(args),
+        Some(Command::Score(args)) => cli::score::run(args),
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         None => cli::demo::run(),
     };

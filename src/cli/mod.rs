@@ -6,6 +6,7 @@ pub mod demo;
 pub mod eval;
 pub mod flow;
 pub mod info;
+pub mod score;
 pub mod synth;
 pub mod train;
 pub mod truth;

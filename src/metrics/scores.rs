@@ -191,7 +191,7 @@ fn read_run_stats(path: &Path) -> Result<BTreeMap<String, Stats>> {
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::format(path, e.to_string()))?;
     match v.get("train_stats") {
-        None => Ok(BTreeMap::new()),
+        None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
         Some(s) => serde_json::from_value(s.clone())
             .map_err(|e| Error::format(path, format!("train_stats: {e}"))),
     }

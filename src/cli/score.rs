@@ -1,0 +1,86 @@
+//! `vadscope score RUN/checkpoint.safetensors VIDEO|DATASET -o SCORES/`.
+
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use vadscope::dataset::{self, Split};
+use vadscope::model::select_device;
+use vadscope::score::Scorer;
+
+/// Arguments of `vadscope score`.
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// A checkpoint written by `vadscope train` (or its run folder).
+    pub checkpoint: PathBuf,
+    /// A video, a frame folder, or a dataset root (its test split is scored).
+    pub input: PathBuf,
+    /// Output folder: one `<video>.csv` per video and `run.json`.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Use a GPU when built with CUDA and one is available.
+    #[arg(long)]
+    pub gpu: bool,
+}
+
+/// Scores each video and writes the score folder.
+pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
+    let ckpt = if args.checkpoint.is_dir() {
+        vadscope::train::checkpoint_path(&args.checkpoint)
+    } else {
+        args.checkpoint.clone()
+    };
+    let (device, note) = select_device(args.gpu);
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    let mut scorer = Scorer::load(&ckpt, &device)?;
+    let is_frame_folder =
+        args.input.is_dir() && !vadscope::video::list_images(&args.input)?.is_empty();
+    let videos: Vec<(String, PathBuf)> = if args.input.is_dir() && !is_frame_folder {
+        let ds = dataset::open(&args.input)?;
+        ds.split(Split::Test)
+            .map(|v| (v.name.clone(), v.path.clone()))
+            .collect()
+    } else {
+        let name = args
+            .input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "video".into());
+        vec![(name, args.input.clone())]
+    };
+    anyhow::ensure!(
+        !videos.is_empty(),
+        "{}: no videos to score",
+        args.input.display()
+    );
+    std::fs::create_dir_all(&args.output).map_err(|e| vadscope::Error::io(&args.output, e))?;
+    let frames: usize = videos
+        .iter()
+        .map(|(_, p)| dataset::frame_count(p))
+        .sum::<Result<usize, _>>()?;
+    let bar = ProgressBar::new(frames as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] {pos}/{len} frames, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    for (name, path) in &videos {
+        bar.set_message(name.clone());
+        let scores = scorer.score_video(path, &|| bar.inc(1))?;
+        Scorer::write_csv(&args.output, name, &scores)?;
+    }
+    bar.finish_and_clear();
+    let names: Vec<String> = videos.iter().map(|(n, _)| n.clone()).collect();
+    scorer.write_run_json(&args.output, &names)?;
+    println!(
+        "scored {} videos ({} frames; the first {} of each have no score) into {}",
+        videos.len(),
+        frames,
+        scorer.config().input.frames,
+        args.output.display()
+    );
+    Ok(())
+}
