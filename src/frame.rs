@@ -105,6 +105,18 @@ impl Frame<u8> {
 }
 
 impl Frame<f32> {
+    /// A gray copy in `out` (reused): Rec. 601 luma for RGB, a plain copy otherwise.
+    pub fn to_gray_into(&self, out: &mut Frame<f32>) {
+        if self.channels == 3 {
+            out.resize(self.width, self.height, 1);
+            for (o, p) in out.data.iter_mut().zip(self.data.chunks_exact(3)) {
+                *o = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            }
+        } else {
+            out.clone_from(self);
+        }
+    }
+
     /// Converts to `u8`, clamping to `[0, 1]` and rounding.
     pub fn to_u8(&self) -> Frame<u8> {
         Frame {
@@ -131,5 +143,10 @@ mod tests {
         assert_eq!(g.data, vec![0.0, 1.0]);
         assert_eq!(g.to_u8(), f);
         assert!(Frame::<u8>::from_vec(2, 2, 1, vec![0; 3]).is_none());
+        let rgb = Frame::from_vec(2, 1, 3, vec![1.0f32, 1.0, 1.0, 1.0, 0.0, 0.0]).unwrap();
+        let mut gray = Frame::default();
+        rgb.to_gray_into(&mut gray);
+        assert_eq!((gray.channels, gray.data.len()), (1, 2));
+        assert!((gray.data[0] - 1.0).abs() < 1e-6 && (gray.data[1] - 0.299).abs() < 1e-6);
     }
 }

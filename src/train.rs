@@ -73,8 +73,8 @@ impl ClipSet {
                 let mut f = Frame::default();
                 v.read_f32_into(i, &mut scratch, &mut f)?;
                 if let Some(prev) = frames.last() {
-                    gray_into(prev, &mut gray_a);
-                    gray_into(&f, &mut gray_b);
+                    prev.to_gray_into(&mut gray_a);
+                    f.to_gray_into(&mut gray_b);
                     flows.push(est.estimate(&gray_a, &gray_b)?);
                 }
                 frames.push(f);
@@ -147,17 +147,6 @@ fn push_planes(f: &Frame<f32>, out: &mut Vec<f32>) {
 fn push_flow(f: &Flow, out: &mut Vec<f32>) {
     for c in 0..2 {
         out.extend(f.data.iter().skip(c).step_by(2).map(|&v| v / FLOW_SCALE));
-    }
-}
-
-fn gray_into(src: &Frame<f32>, out: &mut Frame<f32>) {
-    if src.channels == 3 {
-        out.resize(src.width, src.height, 1);
-        for (o, p) in out.data.iter_mut().zip(src.data.chunks_exact(3)) {
-            *o = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-        }
-    } else {
-        out.clone_from(src);
     }
 }
 

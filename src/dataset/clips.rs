@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowEstimator, Params};
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::Frame;
 use crate::video::{self, OutputSpec, Video};
 
 /// A window of `len` consecutive frames of video `video`, starting at `start`.
@@ -175,8 +175,8 @@ impl ClipReader {
             video.read_f32_into(next, &mut self.scratch, &mut frame)?;
             let flow = match (&mut self.flow, self.window.back()) {
                 (Some(est), Some(prev)) => {
-                    to_gray(&prev.frame, &mut self.gray.0);
-                    to_gray(&frame, &mut self.gray.1);
+                    prev.frame.to_gray_into(&mut self.gray.0);
+                    frame.to_gray_into(&mut self.gray.1);
                     self.pairs_computed += 1;
                     Some(est.estimate(&self.gray.0, &self.gray.1)?)
                 }
@@ -190,19 +190,6 @@ impl ClipReader {
             next += 1;
         }
         Ok(())
-    }
-}
-
-/// Gray copy of a frame (Rec. 601 luma for RGB).
-fn to_gray(src: &Frame<f32>, out: &mut Frame<f32>) {
-    match src.pixel_format() {
-        Some(PixelFormat::Rgb) => {
-            out.resize(src.width, src.height, 1);
-            for (o, p) in out.data.iter_mut().zip(src.data.chunks_exact(3)) {
-                *o = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-            }
-        }
-        _ => out.clone_from(src),
     }
 }
 
