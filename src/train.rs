@@ -270,7 +270,7 @@ pub fn train(
     };
     let mut opt = AdamW::new(vars.all_vars(), params).map_err(model_err)?;
 
-    let ckpt = opts.out_dir.join("checkpoint.safetensors");
+    let ckpt = checkpoint_path(&opts.out_dir);
     let log_path = opts.out_dir.join("loss.csv");
     let mut log = std::io::BufWriter::new(
         std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?,
@@ -394,7 +394,7 @@ fn shuffle(v: &mut [usize], state: &mut u64) {
     }
 }
 
-/// Whether `path` holds a checkpoint written by [`train`].
+/// The checkpoint that [`train`] writes in its output folder `dir`.
 pub fn checkpoint_path(dir: &Path) -> PathBuf {
     dir.join("checkpoint.safetensors")
 }

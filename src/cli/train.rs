@@ -58,7 +58,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .iter()
         .map(|v| dataset::frame_count(v))
         .sum::<Result<usize, _>>()?;
-    let bar = bar(
+    let bar = progress_bar(
         frames as u64,
         "{msg:>9} [{bar:30}] {pos}/{len} frames, eta {eta}",
     );
@@ -80,7 +80,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
 
-    let steps = bar_template("{msg} [{bar:30}] {pos}/{len} steps, eta {eta}");
+    let steps = progress_bar(0, "{msg} [{bar:30}] {pos}/{len} steps, eta {eta}");
     let opts = TrainOptions {
         out_dir: args.output.clone(),
         max_steps: args.max_steps,
@@ -116,7 +116,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bar(len: u64, template: &str) -> ProgressBar {
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
     b.set_style(
         ProgressStyle::with_template(template)
@@ -124,8 +124,4 @@ fn bar(len: u64, template: &str) -> ProgressBar {
             .progress_chars("=> "),
     );
     b
-}
-
-fn bar_template(template: &str) -> ProgressBar {
-    bar(0, template)
 }
