@@ -8,7 +8,7 @@ use vadscope::dataset::{self, Split};
 use vadscope::flow::Params;
 use vadscope::metrics::read_scores;
 use vadscope::model::ModelConfig;
-use vadscope::score::Scorer;
+use vadscope::score::{ScoreEvent, ScoreRequest, ScoreWorker, Scorer};
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 use vadscope::train::{train, ClipSet, TrainOptions};
 
@@ -36,6 +36,7 @@ fn synth_train_score_and_read_back() {
     let opts = TrainOptions {
         out_dir: dir.path().join("run"),
         max_steps: Some(6),
+        ..Default::default()
     };
     let summary = train(
         &set,
@@ -66,6 +67,83 @@ fn synth_train_score_and_read_back() {
         names.push(v.name.clone());
     }
     scorer.write_run_json(&out, &names).unwrap();
+
+    // The background worker gives the same scores, in order, then Finished.
+    let test_video = ds.split(Split::Test).next().unwrap().path.clone();
+    let expected = scorer.score_video(&test_video, &|| {}).unwrap();
+    let worker = ScoreWorker::spawn(ScoreRequest {
+        checkpoint: summary.checkpoint.clone(),
+        video: test_video.clone(),
+        gpu: false,
+    });
+    let events = worker.wait();
+    match &events[0] {
+        ScoreEvent::Started {
+            frames,
+            first_scored,
+            device,
+            ..
+        } => assert_eq!((*frames, *first_scored, device.as_str()), (14, 2, "CPU")),
+        e => panic!("first event {e:?}"),
+    }
+    let streamed: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            ScoreEvent::Scored(s) => Some(s.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(streamed, expected);
+    assert!(matches!(events.last(), Some(ScoreEvent::Finished { .. })));
+
+    // Cancelled before the first frame: no scores, reported as cancelled.
+    let cancel = AtomicBool::new(true);
+    let mut got = 0;
+    let outcome = scorer
+        .score_stream(&test_video, &cancel, &mut |_| {}, &mut |s| got += s.len())
+        .unwrap();
+    assert!(outcome.cancelled && got == 0);
+
+    // A missing checkpoint fails in the worker with the file's name.
+    let events = ScoreWorker::spawn(ScoreRequest {
+        checkpoint: dir.path().join("nope.safetensors"),
+        video: test_video.clone(),
+        gpu: false,
+    })
+    .wait();
+    assert!(
+        matches!(&events[..], [ScoreEvent::Failed(m)] if m.contains("nope.safetensors")),
+        "{events:?}"
+    );
+
+    // Maps on demand: images at the model's size, attention rows summing to 1.
+    let maps = scorer.maps(&test_video, 5).unwrap();
+    assert_eq!((maps.input.width, maps.input.height), (32, 32));
+    assert_eq!(maps.recon_error.data.len(), 32 * 32);
+    assert!(maps
+        .recon_error
+        .data
+        .iter()
+        .all(|&e| e >= 0.0 && e.is_finite()));
+    assert!(maps.pred.is_some() && maps.pred_error.is_some());
+    assert_eq!((maps.flow.width, maps.flow.height), (32, 32));
+    assert_eq!(maps.attention.len(), 3);
+    for a in &maps.attention {
+        assert_eq!(a.weights.len(), a.width * a.height * a.slots);
+        for row in a.weights.chunks(a.slots) {
+            let sum: f32 = row.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-3, "{}: {sum}", a.layer);
+        }
+        assert!(a.argmax().iter().all(|&s| s < a.slots));
+        let max_entropy = (a.slots as f32).ln() + 1e-4;
+        assert!(a
+            .entropy()
+            .iter()
+            .all(|&e| (0.0..=max_entropy).contains(&e)));
+    }
+    let err = scorer.maps(&test_video, 1).unwrap_err().to_string();
+    assert!(err.contains("no score"), "{err}");
 
     let set = read_scores(&out, None).unwrap();
     assert_eq!(set.videos.len(), 2);

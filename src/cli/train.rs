@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::dataset::{self, Split};
 use vadscope::flow::Params;
-use vadscope::model::{select_device, ModelConfig};
+use vadscope::model::{select_device, Checkpoint, ModelConfig};
 use vadscope::train::{self, ClipSet, TrainEvent, TrainOptions};
 
 /// Arguments of `vadscope train`.
@@ -22,23 +22,43 @@ pub struct TrainArgs {
     /// A config file (JSON, as written to RUN/config.json) instead of a profile.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Stop after this many optimiser steps (default: the config's epochs).
+    /// Stop when the run reaches this many optimiser steps (default: the config's epochs).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Continue a run from its checkpoint (RUN/checkpoint.safetensors, with
+    /// optimizer.safetensors beside it); the checkpoint's config is used.
+    #[arg(long, conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+    /// Train for this many epochs in all (overrides the config; with --resume, extends a run).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
-    /// Output folder: checkpoint.safetensors, loss.csv, config.json.
+    /// Output folder: checkpoint.safetensors, optimizer.safetensors, loss.csv, config.json.
     #[arg(short, long)]
     pub output: PathBuf,
 }
 
 /// Trains and reports progress; Ctrl-C stops after saving a checkpoint.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let cfg = match &args.config {
-        Some(path) => ModelConfig::load(path)?,
-        None => ModelConfig::profile(&args.profile)?,
+    let mut cfg = match (&args.resume, &args.config) {
+        (Some(ckpt), _) => {
+            let ck = Checkpoint::read(ckpt, &candle_core::Device::Cpu)?;
+            if args.profile != "cpu" && args.profile != ck.config.profile {
+                eprintln!(
+                    "note: --profile {} ignored; resuming with the checkpoint's config (profile {})",
+                    args.profile, ck.config.profile
+                );
+            }
+            ck.config
+        }
+        (None, Some(path)) => ModelConfig::load(path)?,
+        (None, None) => ModelConfig::profile(&args.profile)?,
     };
+    if let Some(epochs) = args.epochs {
+        cfg.train.epochs = epochs;
+    }
     let videos: Vec<PathBuf> = match dataset::open(&args.dataset) {
         Ok(ds) => ds.split(Split::Train).map(|v| v.path.clone()).collect(),
         Err(_) if args.dataset.exists() => vec![args.dataset.clone()],
@@ -84,6 +104,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let opts = TrainOptions {
         out_dir: args.output.clone(),
         max_steps: args.max_steps,
+        resume: args.resume.clone(),
     };
     let summary = train::train(&set, &cfg, &opts, &device, &stop, &mut |e| match e {
         TrainEvent::Step {
@@ -108,11 +129,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         "finished"
     };
+    let resumed = match summary.resumed_from {
+        0 => String::new(),
+        s => format!(" (resumed at step {s})"),
+    };
     println!(
-        "{how} after {} steps; checkpoint {}",
+        "{how} after {} steps{resumed}; checkpoint {}",
         summary.steps,
         summary.checkpoint.display()
     );
+    if summary.interrupted {
+        println!(
+            "continue with: vadscope train {} --resume {} -o {}",
+            args.dataset.display(),
+            summary.checkpoint.display(),
+            args.output.display()
+        );
+    }
     Ok(())
 }
 

@@ -82,6 +82,8 @@ pub struct Checkpoint {
     pub config: ModelConfig,
     /// Training-set score statistics, if recorded.
     pub stats: Option<ScoreStats>,
+    /// Optimiser steps taken when it was saved, if recorded.
+    pub step: Option<usize>,
     /// Every tensor by name (weights and memory items).
     pub tensors: HashMap<String, Tensor>,
 }
@@ -90,8 +92,15 @@ fn memory_key(i: usize) -> String {
     format!("memory.{}", MEMORY_NAMES[i])
 }
 
-/// Writes `model`'s weights (from `vars`), memories, config and `stats` to `path`.
-pub fn save(path: &Path, model: &Hybrid, vars: &VarMap, stats: Option<&ScoreStats>) -> Result<()> {
+/// Writes `model`'s weights (from `vars`), memories, config, `stats` and the
+/// training `step` to `path` (atomically).
+pub fn save(
+    path: &Path,
+    model: &Hybrid,
+    vars: &VarMap,
+    stats: Option<&ScoreStats>,
+    step: Option<usize>,
+) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = {
         let data = vars
             .data()
@@ -110,6 +119,9 @@ pub fn save(path: &Path, model: &Hybrid, vars: &VarMap, stats: Option<&ScoreStat
     if let Some(stats) = stats {
         let json = serde_json::to_string(stats).map_err(|e| Error::invalid(e.to_string()))?;
         meta.insert("stats".to_string(), json);
+    }
+    if let Some(step) = step {
+        meta.insert("step".to_string(), step.to_string());
     }
     let bytes =
         safetensors::tensor::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
@@ -137,21 +149,32 @@ impl Checkpoint {
             ),
             None => None,
         };
+        let step = match meta.get("step") {
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|_| bad(format!("stored step `{s}` is not a number")))?,
+            ),
+            None => None,
+        };
         let tensors = candle_core::safetensors::load_buffer(&bytes, device)
             .map_err(|e| bad(format!("cannot read tensors: {e}")))?;
         Ok(Checkpoint {
             config,
             stats,
+            step,
             tensors,
         })
     }
 
-    /// Checks that this checkpoint fits `model` + `vars` exactly: same config, every
-    /// tensor present with the right shape, no unknown tensors. `path` is only
-    /// used in messages.
+    /// Checks that this checkpoint fits `model` + `vars` exactly: same config
+    /// (the number of epochs aside, so a run can be extended), every tensor
+    /// present with the right shape, no unknown tensors. `path` is only used in
+    /// messages.
     pub fn check(&self, path: &Path, model: &Hybrid, vars: &VarMap) -> Result<()> {
         let bad = |m: String| Err(Error::format(path, m));
-        if let Some(field) = self.config.first_difference(model.config()) {
+        let mut ours = self.config.clone();
+        ours.train.epochs = model.config().train.epochs;
+        if let Some(field) = ours.first_difference(model.config()) {
             return bad(format!(
                 "checkpoint config differs from the model's at `{field}`"
             ));

@@ -120,15 +120,34 @@ pub struct LossWeights {
     pub gradient: f64,
 }
 
-/// Weights of the anomaly-score terms [12] (each term is normalised first).
+/// The anomaly score [12]: weights of its terms (each term is normalised
+/// first) and how an error map becomes one number per frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScoreWeights {
+pub struct ScoreConfig {
     /// Reconstruction error of x_1..t.
     pub recon: f64,
     /// Prediction error of x_t+1.
     pub pred: f64,
     /// Feature-compactness distance D [12].
     pub compact: f64,
+    /// Pooling of the error and distance maps into a frame score: 0 takes the
+    /// mean over the whole frame (MSE, as in the paper); k > 0 takes the
+    /// largest mean over k x k-pixel windows (stride k/2, at the model's input
+    /// size), so that a small anomalous object is not diluted by a large normal
+    /// background. Distance maps use the window scaled to their resolution.
+    #[serde(default)]
+    pub patch: usize,
+}
+
+/// How the learning rate changes over a run (after the warm-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// The learning rate throughout.
+    #[default]
+    Constant,
+    /// Half a cosine from the learning rate down to zero at the last step.
+    Cosine,
 }
 
 /// Optimiser settings the training loop uses.
@@ -144,6 +163,12 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Seed of weight initialisation, memory items and sampling.
     pub seed: u64,
+    /// Learning-rate schedule after the warm-up (files without it: constant).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Steps of linear warm-up from 0 to the learning rate.
+    #[serde(default)]
+    pub warmup_steps: usize,
 }
 
 /// The whole configuration, as stored in a config file and in every checkpoint.
@@ -166,7 +191,7 @@ pub struct ModelConfig {
     /// Training loss weights.
     pub loss: LossWeights,
     /// Anomaly-score weights.
-    pub score: ScoreWeights,
+    pub score: ScoreConfig,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -200,10 +225,11 @@ impl ModelConfig {
                 kl: 0.01,
                 gradient: 1.0,
             },
-            score: ScoreWeights {
+            score: ScoreConfig {
                 recon: 1.0,
                 pred: 1.0,
                 compact: 0.5,
+                patch: 0,
             },
             train,
         };
@@ -229,6 +255,8 @@ impl ModelConfig {
             batch_size,
             epochs,
             seed: 0,
+            schedule: Schedule::Cosine,
+            warmup_steps: 20,
         };
         match name {
             "demo" => Ok(base(

@@ -152,11 +152,20 @@ impl Hybrid {
         let zero = recon.zeros_like()?;
         let mut compact = zero.clone();
         let mut separate = zero.clone();
+        let patch = self.cfg.score.patch;
+        let input_h = input.frames.dims()[2];
         let mut distance = zero.zeros_like()?;
         for read in &memae.reads {
             compact = (compact + &read.compactness)?;
             separate = (separate + &read.separation)?;
-            distance = distance.broadcast_add(&read.distance)?;
+            let d = if patch == 0 {
+                read.distance.detach()
+            } else {
+                // The same image area at the memory's resolution.
+                let scale = input_h / read.distance_map.dims()[2].max(1);
+                losses::pool_map(&read.distance_map, patch.div_ceil(scale.max(1)))?
+            };
+            distance = distance.broadcast_add(&d)?;
         }
         let distance = (distance / memae.reads.len().max(1) as f64)?;
         let w = &self.cfg.loss;
@@ -194,13 +203,13 @@ impl Hybrid {
                         total = (total + (term * weight)?)?;
                     }
                 }
-                pred_score = losses::mse_per_sample(&out.pred, &input.next)?.detach();
+                pred_score = losses::error_score(&out.pred.detach(), &input.next, patch)?;
                 Some(out)
             }
             None => None,
         };
         let scores = ScoreTerms {
-            recon: losses::mse_per_sample(&memae.recon, &input.frames)?.detach(),
+            recon: losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
             pred: pred_score,
             compact: distance.detach(),
         };

@@ -43,8 +43,25 @@ pub fn gradient_loss(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
     gx + gy
 }
 
-/// Per-sample mean squared error of (B, …) tensors: (B,). Used for scoring.
-pub fn mse_per_sample(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let batch = a.dims()[0];
-    (a - b)?.sqr()?.reshape((batch, ()))?.mean(1)
+/// Per-sample score of an error map: the squared error of (B, C, H, W) tensors
+/// averaged over channels, then pooled to (B,) by [`pool_map`]. Used for
+/// scoring, never differentiated.
+pub fn error_score(a: &Tensor, b: &Tensor, patch: usize) -> Result<Tensor> {
+    let map = (a - b)?.sqr()?.mean_keepdim(1)?;
+    pool_map(&map, patch)
+}
+
+/// Pools a (B, 1, H, W) map to (B,): the mean over the whole map when `patch`
+/// is 0, else the largest mean over `patch` x `patch` windows with stride
+/// `patch / 2` (windows are clamped to the map's size).
+pub fn pool_map(map: &Tensor, patch: usize) -> Result<Tensor> {
+    let (b, _, h, w) = map.dims4()?;
+    if patch == 0 {
+        return map.reshape((b, ()))?.mean(1);
+    }
+    let k = patch.min(h).min(w).max(1);
+    let stride = (k / 2).max(1);
+    map.avg_pool2d_with_stride((k, k), (stride, stride))?
+        .reshape((b, ()))?
+        .max(1)
 }

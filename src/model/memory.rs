@@ -57,6 +57,8 @@ pub struct MemoryRead {
     pub separation: Tensor,
     /// Feature-compactness distance D [12] per sample: (B,).
     pub distance: Tensor,
+    /// D per position before averaging: (B, 1, H, W), for patch-pooled scores.
+    pub distance_map: Tensor,
     /// The unit queries, detached: (B·H·W, C); input of [`Memory::update`].
     pub queries: Tensor,
 }
@@ -149,6 +151,7 @@ impl Memory {
         let d1_sq = (&q - &m1)?.sqr()?.sum(1)?; // (P,)
         let compactness = d1_sq.mean_all()?;
         let distance = d1_sq.reshape((b, h * w))?.mean(1)?;
+        let distance_map = d1_sq.detach().reshape((b, 1, h, w))?;
         let separation = if n >= 2 {
             let second = Tensor::from_vec(second, q.dims()[0], device)?;
             let m2 = self.items.index_select(&second, 0)?;
@@ -164,6 +167,7 @@ impl Memory {
             compactness,
             separation,
             distance,
+            distance_map,
             queries: q.detach(),
         })
     }
@@ -245,16 +249,10 @@ fn two_nearest(sim: &Tensor) -> Result<(Vec<u32>, Vec<u32>)> {
     Ok((first, second))
 }
 
-/// A standard normal sample (Box–Muller on SplitMix64).
+/// A standard normal sample (Box–Muller on SplitMix64), continuing `state`.
 pub(crate) fn gaussian(state: &mut u64) -> f32 {
-    let mut next = || {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let (u1, u2) = (next(), next());
-    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    let mut rng = super::init::Rng::from_state(*state);
+    let g = rng.gaussian();
+    *state = rng.state();
+    g as f32
 }

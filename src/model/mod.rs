@@ -8,6 +8,7 @@
 //! - [`hybrid`]: both end to end, with every loss and score term.
 //! - [`losses`], [`ops`]: losses and gradient-safe stand-ins for broken Candle ops.
 //! - [`checkpoint`]: safetensors weights + config + training-set score statistics.
+//! - [`init`]: seeded weight initialisation and noise (Candle's CPU RNG cannot be seeded).
 //!
 //! Candle 0.11.1 has gradient bugs (see `ops`); the test suite checks every op and
 //! block used here against finite differences.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod cvae;
 pub mod hybrid;
 mod im2col;
+pub mod init;
 pub mod losses;
 pub mod memae;
 pub mod memory;

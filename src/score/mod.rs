@@ -8,14 +8,28 @@
 //! predicts); the first `t` frames of each video have no score and no row.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::flow::Params;
+use crate::flow::{Flow, Params};
+use crate::frame::Frame;
 use crate::model::{Checkpoint, Hybrid, ModelConfig, ScoreStats};
-use crate::train::ClipSet;
+use crate::train::make_input;
+
+mod maps;
+pub mod pipeline;
+pub mod worker;
+
+pub use maps::{AttentionMap, FrameMaps};
+pub use pipeline::{Outcome, StageTimes};
+pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
+
+fn model_err(e: candle_core::Error) -> Error {
+    Error::invalid(format!("model: {e}"))
+}
 
 /// The score terms of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,6 +53,8 @@ pub struct Scorer {
     stats: Option<ScoreStats>,
     checkpoint: PathBuf,
     device: Device,
+    /// The video [`Scorer::maps`] read last, kept open for the next frame.
+    maps_video: Option<(PathBuf, crate::video::Video)>,
 }
 
 impl Scorer {
@@ -52,6 +68,7 @@ impl Scorer {
             stats: ck.stats,
             checkpoint: checkpoint.to_path_buf(),
             device: device.clone(),
+            maps_video: None,
         })
     }
 
@@ -60,45 +77,85 @@ impl Scorer {
         &self.config
     }
 
-    /// Scores every frame of `video` that has `t` frames of history.
+    /// Scores every frame of `video` that has `t` frames of history;
+    /// `progress` is called once per decoded frame.
     pub fn score_video(&mut self, video: &Path, progress: &dyn Fn()) -> Result<Vec<FrameScore>> {
-        let set = ClipSet::load(
-            &[video.to_path_buf()],
-            &self.config,
+        let mut out = Vec::new();
+        let never = AtomicBool::new(false);
+        self.score_stream(video, &never, &mut |_| {}, &mut |scores| {
+            out.extend_from_slice(scores);
+            scores.iter().for_each(|_| progress());
+        })?;
+        Ok(out)
+    }
+
+    /// Scores `video` through the decode → flow → model pipeline, handing each
+    /// batch of frame scores to `on_scores` as soon as it is ready. `on_total`
+    /// gets the video's frame count first. Stops early when `cancel` is set.
+    pub fn score_stream(
+        &mut self,
+        video: &Path,
+        cancel: &AtomicBool,
+        on_total: &mut dyn FnMut(usize),
+        on_scores: &mut dyn FnMut(&[FrameScore]),
+    ) -> Result<pipeline::Outcome> {
+        let cfg = self.config.clone();
+        let mut batcher = Batcher {
+            scorer: self,
+            t: cfg.input.frames,
+            batch: cfg.train.batch_size.max(1),
+            frames: Vec::new(),
+            flows: Vec::new(),
+            offset: 0,
+            on_scores,
+        };
+        let outcome = pipeline::run(
+            video,
+            &cfg,
             &Params::default(),
-            progress,
+            cancel,
+            &mut |p| batcher.push(p),
+            on_total,
         )?;
+        if !outcome.cancelled {
+            batcher.finish()?;
+        }
+        Ok(outcome)
+    }
+
+    /// Scores clips given as (t + 1 frames at the model's size, their t
+    /// flows); `first_frame` is the index of the first clip's first frame.
+    fn score_windows(
+        &mut self,
+        windows: &[(&[Frame<f32>], &[Flow])],
+        first_frame: usize,
+    ) -> Result<Vec<FrameScore>> {
+        let input = make_input(windows, &self.device)?;
+        let o = self.model.score(&input).map_err(model_err)?;
+        let col = |t: &candle_core::Tensor| -> Result<Vec<f64>> {
+            t.to_dtype(DType::F64)
+                .and_then(|t| t.to_vec1::<f64>())
+                .map_err(model_err)
+        };
+        let (r, p, d) = (
+            col(&o.scores.recon)?,
+            col(&o.scores.pred)?,
+            col(&o.scores.compact)?,
+        );
         let t = self.config.input.frames;
-        let mut out = Vec::with_capacity(set.clips().len());
-        for chunk in set.clips().chunks(self.config.train.batch_size.max(1)) {
-            let input = set.batch(chunk, &self.device)?;
-            let o = self
-                .model
-                .score(&input)
-                .map_err(|e| Error::invalid(format!("model: {e}")))?;
-            let col = |t: &candle_core::Tensor| -> Result<Vec<f64>> {
-                t.to_dtype(DType::F64)
-                    .and_then(|t| t.to_vec1::<f64>())
-                    .map_err(|e| Error::invalid(format!("model: {e}")))
-            };
-            let (r, p, d) = (
-                col(&o.scores.recon)?,
-                col(&o.scores.pred)?,
-                col(&o.scores.compact)?,
-            );
-            for (k, clip) in chunk.iter().enumerate() {
+        Ok((0..windows.len())
+            .map(|k| {
                 let mut f = FrameScore {
-                    frame: clip.start + t,
+                    frame: first_frame + k + t,
                     score: 0.0,
                     recon: r[k],
                     pred: p[k],
                     dist: d[k],
                 };
                 f.score = self.combine(&f);
-                out.push(f);
-            }
-        }
-        Ok(out)
+                f
+            })
+            .collect())
     }
 
     /// The weighted sum of the z-scored terms (raw terms when the checkpoint
@@ -151,5 +208,55 @@ impl Scorer {
         }
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::invalid(e.to_string()))?;
         crate::save::atomic_write(&dir.join("run.json"), &bytes)
+    }
+}
+
+/// Collects prepared frames into clips and scores them a batch at a time.
+struct Batcher<'a> {
+    scorer: &'a mut Scorer,
+    t: usize,
+    batch: usize,
+    /// Frames `offset..offset + frames.len()` of the video.
+    frames: Vec<Frame<f32>>,
+    /// `flows[k]` goes from `frames[k]` to `frames[k + 1]`.
+    flows: Vec<Flow>,
+    offset: usize,
+    on_scores: &'a mut dyn FnMut(&[FrameScore]),
+}
+
+impl Batcher<'_> {
+    fn push(&mut self, p: pipeline::Prepared) -> Result<()> {
+        if let Some(flow) = p.flow {
+            self.flows.push(flow);
+        }
+        self.frames.push(p.frame);
+        if self.frames.len() >= self.t + self.batch {
+            self.score(self.batch)?;
+        }
+        Ok(())
+    }
+
+    /// Scores the clips that start at the first `n` buffered frames, then
+    /// drops those frames.
+    fn score(&mut self, n: usize) -> Result<()> {
+        let t = self.t;
+        let windows: Vec<_> = (0..n)
+            .map(|k| (&self.frames[k..k + t + 1], &self.flows[k..k + t]))
+            .collect();
+        let scores = self.scorer.score_windows(&windows, self.offset)?;
+        (self.on_scores)(&scores);
+        self.frames.drain(..n);
+        self.flows.drain(..n);
+        self.offset += n;
+        Ok(())
+    }
+
+    /// Scores the clips left at the end of the video.
+    fn finish(&mut self) -> Result<()> {
+        let n = self.frames.len().saturating_sub(self.t);
+        if n > 0 {
+            self.score(n)?;
+        }
+        Ok(())
     }
 }

@@ -280,11 +280,12 @@ fn checkpoint_round_trip_and_inference_model() {
     let out = model.forward(&input, &Sampling::Mean).unwrap();
     model.update_memories(&out).unwrap();
     let reference = model.forward(&input, &Sampling::Mean).unwrap();
-    checkpoint::save(&path, &model, &vars, Some(&sample_stats())).unwrap();
+    checkpoint::save(&path, &model, &vars, Some(&sample_stats()), Some(7)).unwrap();
 
     let ckpt = Checkpoint::read(&path, &Device::Cpu).unwrap();
     assert_eq!(ckpt.config, cfg);
     assert_eq!(ckpt.stats, Some(sample_stats()));
+    assert_eq!(ckpt.step, Some(7));
     // Resume: a fresh model (different random weights) loads the checkpoint.
     let vars2 = VarMap::new();
     let mut model2 = Hybrid::new(&cfg, builder(&vars2, DType::F32)).unwrap();
@@ -315,7 +316,7 @@ fn checkpoint_mismatch_names_the_field_or_tensor() {
     let cfg = super::tiny_config(Variant::Cvae);
     let vars = VarMap::new();
     let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
-    checkpoint::save(&path, &model, &vars, None).unwrap();
+    checkpoint::save(&path, &model, &vars, None, None).unwrap();
     let ckpt = Checkpoint::read(&path, &Device::Cpu).unwrap();
     assert_eq!(ckpt.stats, None);
 

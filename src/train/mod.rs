@@ -1,0 +1,589 @@
+//! The training loop of the hybrid model (Long et al., trained end to end):
+//! training clips with their flows, held in memory, batched in a seeded random
+//! order; AdamW steps on the weighted loss; the memory update [7–9] after each
+//! step; a loss log; NaN/inf detection that stops with the last good checkpoint
+//! kept; training-set score statistics saved with the final checkpoint.
+//!
+//! Frames go to the model scaled to `[-1, 1]`; flow vectors are in pixels of
+//! the model's input size divided by [`FLOW_SCALE`].
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use serde::Serialize;
+
+use crate::dataset::Clip;
+use crate::error::{Error, Result};
+use crate::model::init::{self, seeded_var_builder, Rng};
+use crate::model::{checkpoint, Checkpoint, Hybrid, ModelConfig, Sampling, ScoreStats, TermStats};
+
+mod clipset;
+mod log;
+pub mod optim;
+
+pub use clipset::{make_input, ClipSet};
+use log::LossLog;
+use optim::{learning_rate, AdamW, Position};
+
+/// Flow vectors (pixels at the model's size) are divided by this before entering
+/// the model, so that typical motions of a few pixels are of order 1.
+pub const FLOW_SCALE: f32 = 4.0;
+
+fn model_err(e: candle_core::Error) -> Error {
+    Error::invalid(format!("model: {e}"))
+}
+
+/// Loss values of one step, unweighted, and their weighted total.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LossValues {
+    /// Reconstruction MSE.
+    pub recon: f64,
+    /// Compactness [10].
+    pub compact: f64,
+    /// Separation [11].
+    pub separate: f64,
+    /// Prediction MSE.
+    pub pred: f64,
+    /// KL(q ‖ p).
+    pub kl: f64,
+    /// Gradient loss.
+    pub gradient: f64,
+    /// Weighted sum.
+    pub total: f64,
+}
+
+impl LossValues {
+    fn read(l: &crate::model::Losses) -> Result<LossValues> {
+        let v = |t: &Tensor| -> Result<f64> {
+            t.to_dtype(DType::F64)
+                .and_then(|t| t.to_scalar::<f64>())
+                .map_err(model_err)
+        };
+        Ok(LossValues {
+            recon: v(&l.recon)?,
+            compact: v(&l.compact)?,
+            separate: v(&l.separate)?,
+            pred: v(&l.pred)?,
+            kl: v(&l.kl)?,
+            gradient: v(&l.gradient)?,
+            total: v(&l.total)?,
+        })
+    }
+
+    fn is_finite(&self) -> bool {
+        [
+            self.recon,
+            self.compact,
+            self.separate,
+            self.pred,
+            self.kl,
+            self.gradient,
+            self.total,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+    }
+}
+
+/// What the training loop reports as it goes.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// An optimiser step finished.
+    Step {
+        /// Epoch, from 0.
+        epoch: usize,
+        /// Step, from 0, over the whole run.
+        step: usize,
+        /// Steps the run will take.
+        total_steps: usize,
+        /// The step's losses.
+        losses: LossValues,
+        /// Training clips per second over the run so far.
+        clips_per_sec: f64,
+    },
+    /// A checkpoint was written.
+    Checkpoint(PathBuf),
+}
+
+/// Where and how to train.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Output folder: `checkpoint.safetensors`, `optimizer.safetensors`,
+    /// `loss.csv`, `config.json`.
+    pub out_dir: PathBuf,
+    /// Stop when the run reaches this many steps (the config's epochs otherwise).
+    pub max_steps: Option<usize>,
+    /// Continue from this checkpoint (weights, memories, the optimizer state
+    /// beside it and the step it was saved at) instead of starting afresh.
+    pub resume: Option<PathBuf>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Steps taken over the whole run (including those before a resume).
+    pub steps: usize,
+    /// The step the run resumed from (0 for a fresh run).
+    pub resumed_from: usize,
+    /// The final checkpoint.
+    pub checkpoint: PathBuf,
+    /// Whether the run was stopped early (by `stop`), after saving.
+    pub interrupted: bool,
+    /// Training-set score statistics stored in the checkpoint.
+    pub stats: ScoreStats,
+}
+
+/// The optimizer state that [`train`] writes beside `checkpoint`.
+pub fn optimizer_path(checkpoint: &Path) -> PathBuf {
+    checkpoint.with_file_name("optimizer.safetensors")
+}
+
+/// Trains the model on `set` with `cfg`, from fresh seeded weights or from
+/// `opts.resume`. Writes the checkpoint and the optimizer state after every
+/// epoch (atomically; the previous ones survive a failure), the loss log, and
+/// the final checkpoint with training-set score statistics. `stop` ends the
+/// run early after saving, so that it can be resumed exactly. A non-finite loss
+/// stops the run with an error; the last good checkpoint stays on disk.
+pub fn train(
+    set: &ClipSet,
+    cfg: &ModelConfig,
+    opts: &TrainOptions,
+    device: &Device,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainSummary> {
+    cfg.validate()?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    let vars = VarMap::new();
+    let vb = seeded_var_builder(&vars, cfg.train.seed, DType::F32, device);
+    let mut model = Hybrid::new(cfg, vb).map_err(model_err)?;
+    let mut opt = AdamW::new(&vars, cfg.train.weight_decay)?;
+    let start = match &opts.resume {
+        Some(from) => resume(from, set, &mut model, &vars, &mut opt, device)?,
+        None => 0,
+    };
+    cfg.save(&opts.out_dir.join("config.json"))?;
+
+    let ckpt = checkpoint_path(&opts.out_dir);
+    let opt_path = optimizer_path(&ckpt);
+    let log_path = opts.out_dir.join("loss.csv");
+    let mut log = LossLog::open(&log_path, start)?;
+
+    let batch_size = cfg.train.batch_size.max(1);
+    let per_epoch = set.clips.len().div_ceil(batch_size);
+    let total_steps = opts
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(per_epoch * cfg.train.epochs);
+    let noise_shape = (
+        batch_size,
+        cfg.cvae.latent,
+        cfg.input.height / 8,
+        cfg.input.width / 8,
+    );
+    let started = Instant::now();
+    let (mut step, mut interrupted) = (start, false);
+    let mut order: (usize, Vec<usize>) = (usize::MAX, Vec::new());
+    let save = |model: &Hybrid, opt: &AdamW, step: usize, stats: Option<&ScoreStats>| {
+        checkpoint::save(&ckpt, model, &vars, stats, Some(step))?;
+        let pos = Position {
+            step,
+            clips: set.clips.len(),
+        };
+        opt.save(&opt_path, pos)
+    };
+    while step < total_steps {
+        if stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let epoch = step / per_epoch;
+        if order.0 != epoch {
+            order = (epoch, epoch_order(set.clips.len(), cfg.train.seed, epoch));
+        }
+        let k = step % per_epoch;
+        let chunk = &order.1[k * batch_size..((k + 1) * batch_size).min(order.1.len())];
+        let batch: Vec<Clip> = chunk.iter().map(|&i| set.clips[i]).collect();
+        let input = set.batch(&batch, device)?;
+        // Noise from the seed and the step: a resumed run draws what the
+        // uninterrupted one would have.
+        let mut rng = Rng::new(cfg.train.seed ^ (step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let shape = (batch.len(), noise_shape.1, noise_shape.2, noise_shape.3);
+        let eps = init::normal(&mut rng, shape, DType::F32, device).map_err(model_err)?;
+        let out = model
+            .forward(&input, &Sampling::Given(eps))
+            .map_err(model_err)?;
+        let losses = LossValues::read(&out.losses)?;
+        if !losses.is_finite() {
+            return Err(Error::invalid(format!(
+                "training diverged at epoch {epoch}, step {step}: a loss is not finite ({losses:?}); \
+                 the last good checkpoint is {} (lower the learning rate)",
+                ckpt.display()
+            )));
+        }
+        let lr = learning_rate(&cfg.train, step, total_steps);
+        opt.backward_step(&out.losses.total, lr)?;
+        model.update_memories(&out).map_err(model_err)?;
+        log.row(epoch, step, lr, &losses)?;
+        step += 1;
+        let clips_per_sec =
+            ((step - start) * batch_size) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        on_event(&TrainEvent::Step {
+            epoch,
+            step: step - 1,
+            total_steps,
+            losses,
+            clips_per_sec,
+        });
+        if step.is_multiple_of(per_epoch) && step < total_steps {
+            log.flush()?;
+            save(&model, &opt, step, None)?;
+            on_event(&TrainEvent::Checkpoint(ckpt.clone()));
+        }
+    }
+    log.flush()?;
+    let stats = score_stats(&mut model, set, device, batch_size)?;
+    save(&model, &opt, step, Some(&stats))?;
+    on_event(&TrainEvent::Checkpoint(ckpt.clone()));
+    Ok(TrainSummary {
+        steps: step,
+        resumed_from: start,
+        checkpoint: ckpt,
+        interrupted,
+        stats,
+    })
+}
+
+/// Loads `from` (checkpoint + the optimizer state beside it) into the fresh
+/// model and optimizer; returns the step to continue from.
+fn resume(
+    from: &Path,
+    set: &ClipSet,
+    model: &mut Hybrid,
+    vars: &VarMap,
+    opt: &mut AdamW,
+    device: &Device,
+) -> Result<usize> {
+    let ck = Checkpoint::read(from, device)?;
+    ck.load_into(from, model, vars)?;
+    let opt_path = optimizer_path(from);
+    if !opt_path.exists() {
+        return Err(Error::invalid(format!(
+            "cannot resume from {}: the optimizer state {} is missing (it is written beside every checkpoint)",
+            from.display(),
+            opt_path.display()
+        )));
+    }
+    let pos = opt.load(&opt_path)?;
+    if ck.step != Some(pos.step) {
+        return Err(Error::invalid(format!(
+            "cannot resume: {} is from step {:?} but {} from step {} (a save was interrupted?)",
+            from.display(),
+            ck.step,
+            opt_path.display(),
+            pos.step
+        )));
+    }
+    if pos.clips != set.clips.len() {
+        return Err(Error::invalid(format!(
+            "cannot resume from {}: it was trained on {} clips, this training set has {}",
+            from.display(),
+            pos.clips,
+            set.clips.len()
+        )));
+    }
+    Ok(pos.step)
+}
+
+/// The clip order of `epoch`: a seeded shuffle, the same on every resume.
+fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state =
+        seed ^ 0x9E37_79B9_7F4A_7C15 ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    shuffle(&mut order, &mut state);
+    order
+}
+
+/// Score terms over the training clips: the statistics for z-score normalisation.
+fn score_stats(
+    model: &mut Hybrid,
+    set: &ClipSet,
+    device: &Device,
+    batch_size: usize,
+) -> Result<ScoreStats> {
+    let (mut recon, mut pred, mut compact) = (Vec::new(), Vec::new(), Vec::new());
+    for chunk in set.clips.chunks(batch_size) {
+        let out = model
+            .forward(&set.batch(chunk, device)?, &Sampling::Mean)
+            .map_err(model_err)?;
+        for (dst, t) in [
+            (&mut recon, &out.scores.recon),
+            (&mut pred, &out.scores.pred),
+            (&mut compact, &out.scores.compact),
+        ] {
+            let v: Vec<f64> = t
+                .to_dtype(DType::F64)
+                .and_then(|t| t.to_vec1::<f64>())
+                .map_err(model_err)?;
+            dst.extend(v);
+        }
+    }
+    Ok(ScoreStats {
+        recon: TermStats::from_values(&recon),
+        pred: TermStats::from_values(&pred),
+        compact: TermStats::from_values(&compact),
+        samples: recon.len(),
+    })
+}
+
+/// Fisher–Yates with xorshift64*: a reproducible order without a dependency.
+fn shuffle(v: &mut [usize], state: &mut u64) {
+    for i in (1..v.len()).rev() {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        v.swap(i, (r % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The checkpoint that [`train`] writes in its output folder `dir`.
+pub fn checkpoint_path(dir: &Path) -> PathBuf {
+    dir.join("checkpoint.safetensors")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Params;
+    use crate::model::Checkpoint;
+    use crate::synth::{Scene, SceneConfig};
+
+    fn scene_videos(dir: &Path, n: usize) -> Vec<PathBuf> {
+        (0..n)
+            .map(|k| {
+                let path = dir.join(format!("v{k}"));
+                std::fs::create_dir_all(&path).unwrap();
+                let cfg = SceneConfig {
+                    width: 64,
+                    height: 48,
+                    frames: 12,
+                    seed: k as u64,
+                    ..Default::default()
+                };
+                let scene = Scene::new(&cfg).unwrap();
+                for i in 0..scene.len() {
+                    let f = scene.render(i);
+                    image::GrayImage::from_raw(64, 48, f.data)
+                        .unwrap()
+                        .save(path.join(format!("{i:03}.png")))
+                        .unwrap();
+                }
+                path
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trains_logs_checkpoints_and_records_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = scene_videos(dir.path(), 2);
+        let cfg = ModelConfig::profile("demo").unwrap();
+        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        // 12 frames per video, clips of t + 1 = 3: 10 per video.
+        assert_eq!(set.clips().len(), 20);
+        let input = set.batch(&set.clips()[..3], &Device::Cpu).unwrap();
+        assert_eq!(input.frames.dims(), &[3, 2, 32, 32]);
+        assert_eq!(input.flow.dims(), &[3, 4, 32, 32]);
+        assert_eq!(input.next.dims(), &[3, 1, 32, 32]);
+
+        let opts = TrainOptions {
+            out_dir: dir.path().join("run"),
+            ..Default::default()
+        };
+        let mut totals = Vec::new();
+        let mut checkpoints = 0;
+        let summary = train(
+            &set,
+            &cfg,
+            &opts,
+            &Device::Cpu,
+            &AtomicBool::new(false),
+            &mut |e| match e {
+                TrainEvent::Step { losses, .. } => totals.push(losses.total),
+                TrainEvent::Checkpoint(_) => checkpoints += 1,
+            },
+        )
+        .unwrap();
+        assert_eq!(summary.steps, 25); // 5 epochs of 5 batches
+        assert!(!summary.interrupted);
+        assert_eq!(checkpoints, 5); // after epochs 1-4 and the final one with statistics
+        let first: f64 = totals[..3].iter().sum::<f64>() / 3.0;
+        let last: f64 = totals[totals.len() - 3..].iter().sum::<f64>() / 3.0;
+        assert!(last < 0.6 * first, "loss {first} -> {last}");
+        let log = std::fs::read_to_string(opts.out_dir.join("loss.csv")).unwrap();
+        assert_eq!(log.lines().count(), 26);
+        assert_eq!(summary.stats.samples, 20);
+        assert!(summary.stats.recon.mean > 0.0 && summary.stats.recon.std >= 0.0);
+
+        let ck = Checkpoint::read(&summary.checkpoint, &Device::Cpu).unwrap();
+        assert_eq!(ck.config, cfg);
+        assert_eq!(ck.stats.as_ref().unwrap().samples, 20);
+        let mut model = ck
+            .inference_model(&summary.checkpoint, DType::F32, &Device::Cpu)
+            .unwrap();
+        let out = model.score(&input).unwrap();
+        assert_eq!(out.scores.recon.dims(), &[3]);
+    }
+
+    #[test]
+    fn stops_when_asked_and_refuses_non_finite_losses() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = scene_videos(dir.path(), 1);
+        let cfg = ModelConfig::profile("demo").unwrap();
+        let mut set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let opts = TrainOptions {
+            out_dir: dir.path().join("run"),
+            max_steps: Some(2),
+            ..Default::default()
+        };
+        let stop = AtomicBool::new(true);
+        let s = train(&set, &cfg, &opts, &Device::Cpu, &stop, &mut |_| {}).unwrap();
+        assert!(s.interrupted && s.steps == 0 && s.checkpoint.exists());
+
+        for f in set.frames.iter_mut().flatten() {
+            f.data[5] = f32::NAN;
+        }
+        let err = train(
+            &set,
+            &cfg,
+            &opts,
+            &Device::Cpu,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("not finite") && msg.contains("checkpoint.safetensors"),
+            "{msg}"
+        );
+    }
+
+    fn weights(path: &Path) -> Vec<(String, Vec<f32>)> {
+        let ck = Checkpoint::read(path, &Device::Cpu).unwrap();
+        let mut all: Vec<_> = ck
+            .tensors
+            .iter()
+            .map(|(k, t)| {
+                (
+                    k.clone(),
+                    t.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn interrupted_and_resumed_run_equals_an_uninterrupted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = scene_videos(dir.path(), 1);
+        let cfg = ModelConfig::profile("demo").unwrap();
+        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let quiet = AtomicBool::new(false);
+        let run = |name: &str, max_steps, resume| TrainOptions {
+            out_dir: dir.path().join(name),
+            max_steps: Some(max_steps),
+            resume,
+        };
+        // 10 clips in batches of 4: 3 steps per epoch; 7 steps cross two epoch ends.
+        let straight = train(
+            &set,
+            &cfg,
+            &run("a", 7, None),
+            &Device::Cpu,
+            &quiet,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((straight.steps, straight.resumed_from), (7, 0));
+
+        // Stop after 4 steps (mid-epoch), then resume in the same folder.
+        let stop = AtomicBool::new(false);
+        let mut seen = 0;
+        let first = train(
+            &set,
+            &cfg,
+            &run("b", 7, None),
+            &Device::Cpu,
+            &stop,
+            &mut |e| {
+                if let TrainEvent::Step { .. } = e {
+                    seen += 1;
+                    if seen == 4 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            },
+        )
+        .unwrap();
+        assert!(first.interrupted && first.steps == 4);
+        let ckpt = first.checkpoint.clone();
+        let resumed = train(
+            &set,
+            &cfg,
+            &run("b", 7, Some(ckpt)),
+            &Device::Cpu,
+            &quiet,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((resumed.steps, resumed.resumed_from), (7, 4));
+        assert_eq!(weights(&straight.checkpoint), weights(&resumed.checkpoint));
+        let log = std::fs::read_to_string(dir.path().join("b/loss.csv")).unwrap();
+        let steps: Vec<&str> = log
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        assert_eq!(steps, ["0", "1", "2", "3", "4", "5", "6"]);
+
+        // Resuming on another training set, or without the optimizer state, is refused.
+        let other = ClipSet::load(
+            &scene_videos(&dir.path().join("o"), 2),
+            &cfg,
+            &Params::default(),
+            &|| {},
+        )
+        .unwrap();
+        let ckpt = dir.path().join("b/checkpoint.safetensors");
+        let err = train(
+            &other,
+            &cfg,
+            &run("c", 9, Some(ckpt.clone())),
+            &Device::Cpu,
+            &quiet,
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("10 clips") && err.contains("20"), "{err}");
+        std::fs::remove_file(dir.path().join("b/optimizer.safetensors")).unwrap();
+        let err = train(
+            &set,
+            &cfg,
+            &run("c", 9, Some(ckpt)),
+            &Device::Cpu,
+            &quiet,
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("optimizer.safetensors"), "{err}");
+    }
+}
