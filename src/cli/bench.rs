@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::bench_video;
+use super::{bench_pipeline, bench_video};
 
 /// The benchmarks.
 #[derive(Subcommand)]
@@ -15,6 +15,9 @@ pub enum BenchCommand {
     Flow(super::flow::BenchFlowArgs),
     /// Dense flow EPE and speed on pairs with known flow (see benches/reference/flow_opencv.py).
     FlowEpe(super::flow::BenchFlowEpeArgs),
+    /// Scoring stages alone (decode, flow, model) and overlapped; the last line
+    /// is the pipeline's frames/s and its ratio to the slowest stage.
+    Pipeline(bench_pipeline::PipelineArgs),
 }
 
 /// Runs a benchmark.
@@ -24,5 +27,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Seek(a) => bench_video::seek(a),
         BenchCommand::Flow(args) => super::flow::run_bench(args),
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
+        BenchCommand::Pipeline(args) => bench_pipeline::run(args),
     }
 }

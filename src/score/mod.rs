@@ -125,7 +125,7 @@ impl Scorer {
 
     /// Scores clips given as (t + 1 frames at the model's size, their t
     /// flows); `first_frame` is the index of the first clip's first frame.
-    fn score_windows(
+    pub fn score_clips(
         &mut self,
         windows: &[(&[Frame<f32>], &[Flow])],
         first_frame: usize,
@@ -243,7 +243,7 @@ impl Batcher<'_> {
         let windows: Vec<_> = (0..n)
             .map(|k| (&self.frames[k..k + t + 1], &self.flows[k..k + t]))
             .collect();
-        let scores = self.scorer.score_windows(&windows, self.offset)?;
+        let scores = self.scorer.score_clips(&windows, self.offset)?;
         (self.on_scores)(&scores);
         self.frames.drain(..n);
         self.flows.drain(..n);

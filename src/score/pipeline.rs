@@ -51,7 +51,7 @@ pub struct Outcome {
 }
 
 /// The pixel format and size the model reads.
-pub(crate) fn model_spec(cfg: &ModelConfig) -> OutputSpec {
+pub fn model_spec(cfg: &ModelConfig) -> OutputSpec {
     OutputSpec {
         format: if cfg.input.channels == 3 {
             PixelFormat::Rgb
