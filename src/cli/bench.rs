@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Flow(super::flow::BenchFlowArgs),
     /// Dense flow EPE and speed on pairs with known flow (see benches/reference/flow_opencv.py).
     FlowEpe(super::flow::BenchFlowEpeArgs),
+    /// Model training-step and inference speed (see benches/reference/model_torch.py).
+    Model(super::bench_model::ModelArgs),
 }
 
 /// Runs a benchmark.
@@ -24,5 +26,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Seek(a) => bench_video::seek(a),
         BenchCommand::Flow(args) => super::flow::run_bench(args),
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
+        BenchCommand::Model(args) => super::bench_model::run(args),
     }
 }
