@@ -95,6 +95,8 @@ fn train_bench(
         weight_decay: cfg.train.weight_decay,
         ..Default::default()
     };
+    let params_count: usize = vars.all_vars().iter().map(|v| v.elem_count()).sum();
+    println!("{params_count} parameters");
     let mut opt = AdamW::new(vars.all_vars(), params)?;
     let input = random_input(cfg, batch, device)?;
     let mut times = StepTimes::default();

@@ -14,13 +14,17 @@
 
 pub mod checkpoint;
 pub mod config;
+mod conv_op;
 pub mod cvae;
 pub mod hybrid;
 mod im2col;
+mod kernels;
 pub mod losses;
 pub mod memae;
 pub mod memory;
+mod norm_op;
 pub mod ops;
+mod resample;
 
 #[cfg(test)]
 mod tests;
