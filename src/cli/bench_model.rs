@@ -106,7 +106,14 @@ fn train_bench(
         let out = model.forward(&input, &Sampling::Random)?;
         // `train` reads every loss value each step (log, NaN check).
         let l = &out.losses;
-        for term in [&l.recon, &l.compact, &l.separate, &l.pred, &l.kl, &l.gradient] {
+        for term in [
+            &l.recon,
+            &l.compact,
+            &l.separate,
+            &l.pred,
+            &l.kl,
+            &l.gradient,
+        ] {
             term.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         }
         let total = l.total.to_dtype(DType::F64)?.to_scalar::<f64>()?;
@@ -125,7 +132,11 @@ fn train_bench(
         // The parts of the forward on their own (outside the step's timing).
         let t5 = Instant::now();
         let memae = model.memae().forward(&input.frames)?;
-        memae.recon.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        memae
+            .recon
+            .sum_all()?
+            .to_dtype(DType::F64)?
+            .to_scalar::<f64>()?;
         let t6 = Instant::now();
         let mut cvae_time = 0.0;
         if let Some(cvae) = model.cvae() {
@@ -275,10 +286,6 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
         println!("{line}");
     }
     let m = median(&t);
-    println!(
-        "infer: {:.4} s/batch, {:.2} frames/s",
-        m,
-        batch as f64 / m
-    );
+    println!("infer: {:.4} s/batch, {:.2} frames/s", m, batch as f64 / m);
     Ok(())
 }

@@ -14,7 +14,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::im2col::{col2im_add, im2col_into};
-use super::kernels::{matmul, storage_slice, with_data, Mat, Real};
+use super::kernels::{matmul, storage_slice, with_data, with_scratch, Mat, Real};
 
 /// conv(x, weight, bias): x (B, C, H, W), weight (Cout, C, k, k), bias (Cout).
 struct ConvSame {
@@ -58,79 +58,100 @@ impl Geom {
 
 fn forward<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Vec<T> {
     let (hw, ckk) = (g.plane(), g.ckk());
-    let mut y = vec![T::ZERO; g.b * g.cout * hw];
+    // The output starts as the bias; the gemms accumulate onto it.
+    let mut y: Vec<T> = (0..g.b)
+        .flat_map(|_| bias.iter().flat_map(|&v| std::iter::repeat_n(v, hw)))
+        .collect();
     let threads = g.gemm_threads();
     y.par_chunks_mut(g.cout * hw)
         .zip(x.par_chunks(g.c * hw))
-        .for_each_init(
-            || vec![T::ZERO; if g.k == 1 { 0 } else { ckk * hw }],
-            |buf, (yi, xi)| {
-                for (row, &bc) in yi.chunks_mut(hw).zip(bias) {
-                    row.fill(bc);
-                }
-                let cols: &[T] = if g.k == 1 {
-                    xi
-                } else {
-                    im2col_into(xi, (g.c, g.h, g.w), g.k, buf);
-                    &buf[..]
-                };
-                let lhs = Mat::rows(wt, ckk);
+        .for_each(|(yi, xi)| {
+            let lhs = Mat::rows(wt, ckk);
+            if g.k == 1 {
+                matmul(g.cout, hw, ckk, yi, true, lhs, Mat::rows(xi, hw), threads);
+                return;
+            }
+            with_scratch(ckk * hw, |cols: &mut [T]| {
+                im2col_into(xi, (g.c, g.h, g.w), g.k, cols);
                 matmul(g.cout, hw, ckk, yi, true, lhs, Mat::rows(cols, hw), threads);
-            },
-        );
+            });
+        });
     y
+}
+
+/// One image's share of the backward: dW and db accumulate, dx is written.
+fn backward_image<T: Real>(
+    xi: &[T],
+    wt: &[T],
+    gi: &[T],
+    dxi: &mut [T],
+    dw: &mut [T],
+    db: &mut [T],
+    g: Geom,
+) {
+    let (hw, ckk) = (g.plane(), g.ckk());
+    let threads = g.gemm_threads();
+    for (d, row) in db.iter_mut().zip(gi.chunks(hw)) {
+        let mut s = 0.0;
+        for v in row {
+            s += v.to_f64();
+        }
+        *d += T::from_f64(s);
+    }
+    let gm = Mat::rows(gi, hw);
+    // dcols (CKK×HW) = Wᵀ (CKK×Cout) · g (Cout×HW)
+    let wtr = Mat::transposed(wt, ckk);
+    if g.k == 1 {
+        // dW (Cout×C) += g (Cout×HW) · xᵀ (HW×C)
+        matmul(
+            g.cout,
+            ckk,
+            hw,
+            dw,
+            true,
+            gm,
+            Mat::transposed(xi, hw),
+            threads,
+        );
+        matmul(ckk, hw, g.cout, dxi, false, wtr, gm, threads);
+        return;
+    }
+    with_scratch(2 * ckk * hw, |buf: &mut [T]| {
+        let (cols, dcols) = buf.split_at_mut(ckk * hw);
+        im2col_into(xi, (g.c, g.h, g.w), g.k, cols);
+        // dW (Cout×CKK) += g (Cout×HW) · colsᵀ (HW×CKK)
+        matmul(
+            g.cout,
+            ckk,
+            hw,
+            dw,
+            true,
+            gm,
+            Mat::transposed(cols, hw),
+            threads,
+        );
+        matmul(ckk, hw, g.cout, dcols, false, wtr, gm, threads);
+        col2im_add(dcols, (g.c, g.h, g.w), g.k, dxi);
+    });
 }
 
 /// (dx, dweight, dbias) for upstream gradient `gy` (B, Cout, H, W).
 fn backward<T: Real>(x: &[T], wt: &[T], gy: &[T], g: Geom) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let (hw, ckk) = (g.plane(), g.ckk());
+    let hw = g.plane();
     let mut dx = vec![T::ZERO; x.len()];
-    let threads = g.gemm_threads();
-    let cols_len = if g.k == 1 { 0 } else { ckk * hw };
     let partials: Vec<(Vec<T>, Vec<T>)> = dx
         .par_chunks_mut(g.c * hw)
         .zip(x.par_chunks(g.c * hw))
         .zip(gy.par_chunks(g.cout * hw))
         .fold(
-            || {
-                (
-                    vec![T::ZERO; g.cout * ckk],
-                    vec![T::ZERO; g.cout],
-                    vec![T::ZERO; cols_len],
-                    vec![T::ZERO; cols_len],
-                )
-            },
-            |(mut dw, mut db, mut cols, mut dcols), ((dxi, xi), gi)| {
-                for (d, row) in db.iter_mut().zip(gi.chunks(hw)) {
-                    let mut s = 0.0;
-                    for v in row {
-                        s += v.to_f64();
-                    }
-                    *d += T::from_f64(s);
-                }
-                let cols_ref: &[T] = if g.k == 1 {
-                    xi
-                } else {
-                    im2col_into(xi, (g.c, g.h, g.w), g.k, &mut cols);
-                    &cols[..]
-                };
-                // dW (Cout×CKK) += g (Cout×HW) · colsᵀ (HW×CKK)
-                let (gm, ct) = (Mat::rows(gi, hw), Mat::transposed(cols_ref, hw));
-                matmul(g.cout, ckk, hw, &mut dw, true, gm, ct, threads);
-                // dcols (CKK×HW) = Wᵀ (CKK×Cout) · g (Cout×HW)
-                let wtr = Mat::transposed(wt, ckk);
-                if g.k == 1 {
-                    matmul(ckk, hw, g.cout, dxi, false, wtr, gm, threads);
-                } else {
-                    matmul(ckk, hw, g.cout, &mut dcols, false, wtr, gm, threads);
-                    col2im_add(&dcols, (g.c, g.h, g.w), g.k, dxi);
-                }
-                (dw, db, cols, dcols)
+            || (vec![T::ZERO; g.cout * g.ckk()], vec![T::ZERO; g.cout]),
+            |(mut dw, mut db), ((dxi, xi), gi)| {
+                backward_image(xi, wt, gi, dxi, &mut dw, &mut db, g);
+                (dw, db)
             },
         )
-        .map(|(dw, db, _, _)| (dw, db))
         .collect();
-    let mut dw = vec![T::ZERO; g.cout * ckk];
+    let mut dw = vec![T::ZERO; g.cout * g.ckk()];
     let mut db = vec![T::ZERO; g.cout];
     for (pw, pb) in partials {
         for (a, b) in dw.iter_mut().zip(pw) {
@@ -202,10 +223,7 @@ impl CustomOp3 for ConvSame {
     ) -> Result<(CpuStorage, Shape)> {
         let g = self.geom(l1.shape(), l2.shape(), l3.shape())?;
         let shape = Shape::from((g.b, g.cout, g.h, g.w));
-        fn run<T: Real>(
-            s: [(&CpuStorage, &Layout); 3],
-            g: Geom,
-        ) -> Result<CpuStorage> {
+        fn run<T: Real>(s: [(&CpuStorage, &Layout); 3], g: Geom) -> Result<CpuStorage> {
             let x = storage_slice::<T>(s[0].0, s[0].1, "conv")?;
             let w = storage_slice::<T>(s[1].0, s[1].1, "conv")?;
             let b = storage_slice::<T>(s[2].0, s[2].1, "conv")?;

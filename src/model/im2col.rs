@@ -111,7 +111,13 @@ mod tests {
 
     #[test]
     fn im2col_matches_the_definition_and_col2im_is_its_adjoint() {
-        for (dims, k) in [((2, 5, 6), 3), ((1, 2, 1), 3), ((3, 4, 4), 5), ((1, 3, 1), 5), ((2, 3, 3), 1)] {
+        for (dims, k) in [
+            ((2, 5, 6), 3),
+            ((1, 2, 1), 3),
+            ((3, 4, 4), 5),
+            ((1, 3, 1), 5),
+            ((2, 3, 3), 1),
+        ] {
             let (c, h, w) = dims;
             let img: Vec<f64> = (0..c * h * w).map(|i| (i as f64 * 0.37).sin()).collect();
             let mut cols = vec![f64::NAN; c * k * k * h * w];

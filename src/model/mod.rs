@@ -22,6 +22,7 @@ mod kernels;
 pub mod losses;
 pub mod memae;
 pub mod memory;
+mod memory_op;
 mod norm_op;
 pub mod ops;
 mod resample;

@@ -92,7 +92,15 @@ fn stats<T: Real>(xs: &[T], eps: f64) -> (f64, f64) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
-fn forward<T: Real>(x: &[T], gamma: &[T], beta: &[T], groups: usize, eps: f64, c: usize, hw: usize) -> Vec<T> {
+fn forward<T: Real>(
+    x: &[T],
+    gamma: &[T],
+    beta: &[T],
+    groups: usize,
+    eps: f64,
+    c: usize,
+    hw: usize,
+) -> Vec<T> {
     let cg = c / groups;
     let mut y = vec![T::ZERO; x.len()];
     y.par_chunks_mut(cg * hw)
@@ -103,7 +111,10 @@ fn forward<T: Real>(x: &[T], gamma: &[T], beta: &[T], groups: usize, eps: f64, c
             let c0 = (unit % groups) * cg;
             for ci in 0..cg {
                 let a = gamma[c0 + ci].to_f64() * rstd;
-                let (a, b) = (T::from_f64(a), T::from_f64(beta[c0 + ci].to_f64() - mean * a));
+                let (a, b) = (
+                    T::from_f64(a),
+                    T::from_f64(beta[c0 + ci].to_f64() - mean * a),
+                );
                 for (o, &v) in yg[ci * hw..][..hw].iter_mut().zip(&xg[ci * hw..][..hw]) {
                     let t = v * a + b;
                     *o = if t > T::ZERO { t } else { T::ZERO };
@@ -143,7 +154,11 @@ fn backward<T: Real>(
             for (ci, s) in sg.iter_mut().enumerate() {
                 let range = ci * hw..(ci + 1) * hw;
                 let (mut s1, mut s2) = (0.0, 0.0);
-                for ((&xv, &yv), &gv) in xg[range.clone()].iter().zip(&yg[range.clone()]).zip(&gg[range]) {
+                for ((&xv, &yv), &gv) in xg[range.clone()]
+                    .iter()
+                    .zip(&yg[range.clone()])
+                    .zip(&gg[range])
+                {
                     if yv > T::ZERO {
                         let g = gv.to_f64();
                         s1 += g;
@@ -226,9 +241,17 @@ impl CustomOp3 for NormRelu {
     ) -> Result<(CpuStorage, Shape)> {
         let (_, c, hw) = geometry(l1.shape())?;
         if l2.shape().dims() != [c] || l3.shape().dims() != [c] || !c.is_multiple_of(self.groups) {
-            candle_core::bail!("group norm: weight/bias must have {c} elements, divisible into {} groups", self.groups);
+            candle_core::bail!(
+                "group norm: weight/bias must have {c} elements, divisible into {} groups",
+                self.groups
+            );
         }
-        fn run<T: Real>(op: &NormRelu, s: [(&CpuStorage, &Layout); 3], c: usize, hw: usize) -> Result<CpuStorage> {
+        fn run<T: Real>(
+            op: &NormRelu,
+            s: [(&CpuStorage, &Layout); 3],
+            c: usize,
+            hw: usize,
+        ) -> Result<CpuStorage> {
             let x = storage_slice::<T>(s[0].0, s[0].1, "group norm")?;
             let g = storage_slice::<T>(s[1].0, s[1].1, "group norm")?;
             let b = storage_slice::<T>(s[2].0, s[2].1, "group norm")?;

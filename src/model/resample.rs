@@ -124,7 +124,13 @@ impl CustomOp1 for MaxPool2 {
         if h % 2 != 0 || w % 2 != 0 {
             candle_core::bail!("max_pool2x2: height and width must be even, got {h}x{w}");
         }
-        let out = dispatch(s, l, "max_pool2x2", |x| pool_fwd(x, h, w), |x| pool_fwd(x, h, w))?;
+        let out = dispatch(
+            s,
+            l,
+            "max_pool2x2",
+            |x| pool_fwd(x, h, w),
+            |x| pool_fwd(x, h, w),
+        )?;
         Ok((out, Shape::from((b, c, h / 2, w / 2))))
     }
 

@@ -76,7 +76,10 @@ fn group_norm_relu_matches_candle_and_has_exact_gradient() {
         project(&norm.forward(&x)?, 54)
     });
     let err = gradcheck(&all, 40, || project(&norm.forward(&x)?, 55));
-    assert!(err < 1e-4, "group norm + relu: max relative error {err:.2e}");
+    assert!(
+        err < 1e-4,
+        "group norm + relu: max relative error {err:.2e}"
+    );
 }
 
 #[test]
@@ -100,11 +103,20 @@ fn pool_and_upsample_ops_match_the_graphs() {
 #[test]
 fn pool_gradient_goes_to_the_first_maximum_of_a_tie() {
     let x = Var::from_tensor(
-        &Tensor::from_vec(vec![1.0f64, 1.0, 0.5, 1.0], (1, 1, 2, 2), &candle_core::Device::Cpu)
-            .unwrap(),
+        &Tensor::from_vec(
+            vec![1.0f64, 1.0, 0.5, 1.0],
+            (1, 1, 2, 2),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap(),
     )
     .unwrap();
-    let grads = ops::max_pool2x2(&x).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = ops::max_pool2x2(&x)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     let g = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
     assert_eq!(g.to_vec1::<f64>().unwrap(), vec![1.0, 0.0, 0.0, 0.0]);
 }
@@ -155,7 +167,46 @@ fn whole_model_is_unchanged_by_the_custom_ops() {
         let all = vars.all_vars();
         assert_same(&format!("hybrid {dtype:?}"), &all, tol, || {
             let l = model.forward(&input, &eps)?.losses;
-            Tensor::stack(&[&l.recon, &l.compact, &l.separate, &l.pred, &l.kl, &l.gradient], 0)
+            Tensor::stack(
+                &[
+                    &l.recon,
+                    &l.compact,
+                    &l.separate,
+                    &l.pred,
+                    &l.kl,
+                    &l.gradient,
+                ],
+                0,
+            )
         });
+    }
+}
+
+#[test]
+fn memory_addressing_op_matches_the_graph() {
+    use crate::model::memory::{Memory, MemorySettings};
+    // A sharp softmax with shrinkage on (some weights cut) and a flat one.
+    for (temperature, shrink) in [(0.1, 1.0), (0.5, 0.5), (1.0, 0.0)] {
+        let settings = MemorySettings {
+            temperature,
+            shrink,
+            update_radius: 1.0,
+            margin: 1.0,
+        };
+        let memory = Memory::new(7, 4, settings, 5, DType::F64, &candle_core::Device::Cpu).unwrap();
+        let x = var(71, &[2, 4, 3, 5]);
+        let f = || {
+            let r = memory.read(&x)?;
+            let t = (project(&r.read, 72)? + project(&r.attention, 73)?)?;
+            (t + r.compactness)? + r.separation
+        };
+        assert_same(
+            &format!("memory read T={temperature} shrink={shrink}"),
+            std::slice::from_ref(&x),
+            1e-10,
+            f,
+        );
+        let err = gradcheck(std::slice::from_ref(&x), 60, f);
+        assert!(err < 1e-4, "memory read T={temperature}: {err:.2e}");
     }
 }
