@@ -59,9 +59,12 @@ impl Geom {
 fn forward<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Vec<T> {
     let (hw, ckk) = (g.plane(), g.ckk());
     // The output starts as the bias; the gemms accumulate onto it.
-    let mut y: Vec<T> = (0..g.b)
-        .flat_map(|_| bias.iter().flat_map(|&v| std::iter::repeat_n(v, hw)))
-        .collect();
+    let mut y: Vec<T> = Vec::with_capacity(g.b * g.cout * hw);
+    for _ in 0..g.b {
+        for &v in bias {
+            y.resize(y.len() + hw, v);
+        }
+    }
     let threads = g.gemm_threads();
     y.par_chunks_mut(g.cout * hw)
         .zip(x.par_chunks(g.c * hw))
@@ -169,7 +172,7 @@ impl ConvSame {
         let (bn, c, h, wd) = x.dims4()?;
         let (cout, cw, kh, kw) = w.dims4()?;
         let k = self.k;
-        if cw != c || kh != k || kw != k || b.dims() != [cout] || k % 2 == 0 {
+        if cw != c || kh != k || kw != k || b.dims() != [cout] || k.is_multiple_of(2) {
             candle_core::bail!(
                 "conv: input {:?}, weight {:?}, bias {:?} do not fit a {k}x{k} same convolution",
                 x.dims(),

@@ -121,7 +121,7 @@ impl CustomOp1 for MaxPool2 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (b, c, h, w) = planes(l.shape())?;
-        if h % 2 != 0 || w % 2 != 0 {
+        if !h.is_multiple_of(2) || !w.is_multiple_of(2) {
             candle_core::bail!("max_pool2x2: height and width must be even, got {h}x{w}");
         }
         let out = dispatch(
