@@ -18,6 +18,8 @@ pub enum BenchCommand {
     /// Scoring stages alone (decode, flow, model) and overlapped; the last line
     /// is the pipeline's frames/s and its ratio to the slowest stage.
     Pipeline(bench_pipeline::PipelineArgs),
+    /// Model training-step and inference speed (see benches/reference/model_torch.py).
+    Model(super::bench_model::ModelArgs),
 }
 
 /// Runs a benchmark.
@@ -28,5 +30,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Flow(args) => super::flow::run_bench(args),
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
+        BenchCommand::Model(args) => super::bench_model::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! Subcommands, one file each.
 
 pub mod bench;
+pub mod bench_model;
 pub mod bench_pipeline;
 pub mod bench_video;
 pub mod demo;

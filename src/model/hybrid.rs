@@ -122,6 +122,11 @@ impl Hybrid {
         &self.memae
     }
 
+    /// The CVAE branch, `None` for `mem_ae_only`.
+    pub fn cvae(&self) -> Option<&Cvae> {
+        self.cvae.as_ref()
+    }
+
     /// Mutable MemAE (checkpoint loading replaces memory items).
     pub fn memae_mut(&mut self) -> &mut MemAe {
         &mut self.memae

@@ -1,154 +1,135 @@
-//! im2col for stride-1 "same" convolutions on the CPU, as a Candle custom op
-//! with a hand-written backward (col2im).
+//! im2col and its adjoint col2im for stride-1 "same" convolutions of one image,
+//! the data movement of the CPU convolution op (`conv_op.rs`).
 //!
-//! Why: Candle's CPU conv2d backward goes through `conv_transpose2d`, about 15x
-//! slower than the forward, and an im2col built from pad/narrow/stack spends
-//! its backward in zero-filled copies. This op maps (B, C, H, W) to
-//! (B, C·k·k, H·W), column c·k·k + dy·k + dx holding x[c, y+dy−p, x+dx−p]
-//! (0 outside), and its backward scatters the gradient back. Both are checked
-//! against finite differences in the test suite.
+//! For a (C, H, W) image and an odd k, the columns are a (C·k·k, H·W) matrix:
+//! row c·k·k + dy·k + dx holds x[c, y+dy−p, x+dx−p] (0 outside), p = k/2. Rows
+//! are filled by whole-row copies of the valid span, so both directions are
+//! memory-bound loops without per-element branches.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
+use super::kernels::Real;
 
-/// The forward op: (B, C, H, W) → (B, C·k·k, H·W).
-struct Im2Col {
+/// The span of output columns x whose source x + d − p lies inside [0, w).
+fn valid(w: usize, d: usize, p: usize) -> (usize, usize) {
+    let lo = p.saturating_sub(d).min(w);
+    let hi = (w + p).saturating_sub(d).min(w).max(lo);
+    (lo, hi)
+}
+
+/// Writes the columns of `img` (C, H, W) into `out` (C·k·k, H·W); every
+/// element of `out` is set.
+pub(crate) fn im2col_into<T: Real>(
+    img: &[T],
+    (c, h, w): (usize, usize, usize),
     k: usize,
-}
-
-/// Its adjoint: (B, C·k·k, H·W) → (B, C, H, W), summing overlapping taps.
-struct Col2Im {
-    k: usize,
-    h: usize,
-    w: usize,
-}
-
-/// Applies im2col with a `k`x`k` kernel (k odd) and padding k/2 to a CPU tensor.
-pub fn im2col(x: &Tensor, k: usize) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Im2Col { k })
-}
-
-fn contiguous<'a, T>(data: &'a [T], layout: &Layout, name: &str) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{name}: input must be contiguous"),
+    out: &mut [T],
+) {
+    let p = k / 2;
+    let plane = h * w;
+    for ci in 0..c {
+        let src = &img[ci * plane..][..plane];
+        for dy in 0..k {
+            for dx in 0..k {
+                let row = &mut out[((ci * k + dy) * k + dx) * plane..][..plane];
+                let (lo, hi) = valid(w, dx, p);
+                for y in 0..h {
+                    let dst = &mut row[y * w..][..w];
+                    let sy = y + dy;
+                    if sy < p || sy - p >= h {
+                        dst.fill(T::ZERO);
+                        continue;
+                    }
+                    let src_row = &src[(sy - p) * w..][..w];
+                    dst[..lo].fill(T::ZERO);
+                    dst[hi..].fill(T::ZERO);
+                    if hi > lo {
+                        dst[lo..hi].copy_from_slice(&src_row[lo + dx - p..hi + dx - p]);
+                    }
+                }
+            }
+        }
     }
 }
 
-fn im2col_slice<T: Copy + Default + Send + Sync>(
-    src: &[T],
-    dims: (usize, usize, usize, usize),
+/// Adds the columns `cols` (C·k·k, H·W) back onto `img` (C, H, W): the adjoint
+/// of [`im2col_into`], summing overlapping taps.
+pub(crate) fn col2im_add<T: Real>(
+    cols: &[T],
+    (c, h, w): (usize, usize, usize),
     k: usize,
-) -> Vec<T> {
-    let (_, _, h, w) = dims;
-    let p = (k / 2) as isize;
+    img: &mut [T],
+) {
+    let p = k / 2;
     let plane = h * w;
-    let mut out = vec![T::default(); src.len() * k * k];
-    // One output block of k·k·H·W per (batch, channel) input plane.
-    out.par_chunks_mut(k * k * plane)
-        .zip(src.par_chunks(plane))
-        .for_each(|(dst, img)| {
+    for ci in 0..c {
+        let dst = &mut img[ci * plane..][..plane];
+        for dy in 0..k {
+            for dx in 0..k {
+                let row = &cols[((ci * k + dy) * k + dx) * plane..][..plane];
+                let (lo, hi) = valid(w, dx, p);
+                for y in 0..h {
+                    let sy = y + dy;
+                    if sy < p || sy - p >= h || hi == lo {
+                        continue;
+                    }
+                    let dst_row = &mut dst[(sy - p) * w..][..w];
+                    let src = &row[y * w + lo..y * w + hi];
+                    for (d, s) in dst_row[lo + dx - p..hi + dx - p].iter_mut().zip(src) {
+                        *d += *s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, element by element.
+    fn naive(img: &[f64], (c, h, w): (usize, usize, usize), k: usize) -> Vec<f64> {
+        let p = (k / 2) as isize;
+        let mut out = vec![0.0; c * k * k * h * w];
+        for ci in 0..c {
             for dy in 0..k {
                 for dx in 0..k {
-                    let row = &mut dst[(dy * k + dx) * plane..][..plane];
                     for y in 0..h {
-                        let sy = y as isize + dy as isize - p;
-                        if sy < 0 || sy >= h as isize {
-                            continue;
-                        }
-                        let src_row = &img[sy as usize * w..][..w];
                         for x in 0..w {
+                            let sy = y as isize + dy as isize - p;
                             let sx = x as isize + dx as isize - p;
-                            if sx >= 0 && sx < w as isize {
-                                row[y * w + x] = src_row[sx as usize];
+                            if sy >= 0 && sy < h as isize && sx >= 0 && sx < w as isize {
+                                out[(((ci * k + dy) * k + dx) * h + y) * w + x] =
+                                    img[(ci * h + sy as usize) * w + sx as usize];
                             }
                         }
                     }
                 }
             }
-        });
-    out
-}
-
-fn col2im_slice<T>(cols: &[T], h: usize, w: usize, k: usize) -> Vec<T>
-where
-    T: Copy + Default + Send + Sync + std::ops::AddAssign,
-{
-    let p = (k / 2) as isize;
-    let plane = h * w;
-    let mut out = vec![T::default(); cols.len() / (k * k)];
-    out.par_chunks_mut(plane)
-        .zip(cols.par_chunks(k * k * plane))
-        .for_each(|(img, src)| {
-            for dy in 0..k {
-                for dx in 0..k {
-                    let row = &src[(dy * k + dx) * plane..][..plane];
-                    for y in 0..h {
-                        let sy = y as isize + dy as isize - p;
-                        if sy < 0 || sy >= h as isize {
-                            continue;
-                        }
-                        let dst_row = &mut img[sy as usize * w..][..w];
-                        for x in 0..w {
-                            let sx = x as isize + dx as isize - p;
-                            if sx >= 0 && sx < w as isize {
-                                dst_row[sx as usize] += row[y * w + x];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-    out
-}
-
-impl CustomOp1 for Im2Col {
-    fn name(&self) -> &'static str {
-        "im2col-same"
+        }
+        out
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let dims = layout.shape().dims4()?;
-        let (b, c, h, w) = dims;
-        let shape = Shape::from((b, c * self.k * self.k, h * w));
-        let out = match storage {
-            CpuStorage::F32(v) => {
-                CpuStorage::F32(im2col_slice(contiguous(v, layout, "im2col")?, dims, self.k))
-            }
-            CpuStorage::F64(v) => {
-                CpuStorage::F64(im2col_slice(contiguous(v, layout, "im2col")?, dims, self.k))
-            }
-            _ => candle_core::bail!("im2col: only f32 and f64 are supported"),
-        };
-        Ok((out, shape))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let (_, _, h, w) = arg.dims4()?;
-        let op = Col2Im { k: self.k, h, w };
-        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&op)?))
-    }
-}
-
-impl CustomOp1 for Col2Im {
-    fn name(&self) -> &'static str {
-        "col2im-same"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (b, ckk, _) = layout.shape().dims3()?;
-        let c = ckk / (self.k * self.k);
-        let shape = Shape::from((b, c, self.h, self.w));
-        let (h, w, k) = (self.h, self.w, self.k);
-        let out = match storage {
-            CpuStorage::F32(v) => {
-                CpuStorage::F32(col2im_slice(contiguous(v, layout, "col2im")?, h, w, k))
-            }
-            CpuStorage::F64(v) => {
-                CpuStorage::F64(col2im_slice(contiguous(v, layout, "col2im")?, h, w, k))
-            }
-            _ => candle_core::bail!("col2im: only f32 and f64 are supported"),
-        };
-        Ok((out, shape))
+    #[test]
+    fn im2col_matches_the_definition_and_col2im_is_its_adjoint() {
+        for (dims, k) in [
+            ((2, 5, 6), 3),
+            ((1, 2, 1), 3),
+            ((3, 4, 4), 5),
+            ((1, 3, 1), 5),
+            ((2, 3, 3), 1),
+        ] {
+            let (c, h, w) = dims;
+            let img: Vec<f64> = (0..c * h * w).map(|i| (i as f64 * 0.37).sin()).collect();
+            let mut cols = vec![f64::NAN; c * k * k * h * w];
+            im2col_into(&img, dims, k, &mut cols);
+            assert_eq!(cols, naive(&img, dims, k), "{dims:?} k={k}");
+            // <im2col(x), y> == <x, col2im(y)> for any y.
+            let y: Vec<f64> = (0..cols.len()).map(|i| (i as f64 * 0.11).cos()).collect();
+            let mut back = vec![0.0; img.len()];
+            col2im_add(&y, dims, k, &mut back);
+            let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
+            let rhs: f64 = img.iter().zip(&back).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-9, "{dims:?} k={k}: {lhs} vs {rhs}");
+        }
     }
 }

@@ -18,6 +18,8 @@
 
 use candle_core::{DType, Device, Result, Tensor};
 
+use super::kernels::supported;
+use super::memory_op::Addressing;
 use super::ops;
 
 /// ε of the hard shrinkage and of the L1 renormalisation.
@@ -136,11 +138,15 @@ impl Memory {
         let n = self.slots();
         let q = ops::l2_normalize(&ops::to_rows(x)?, 1)?;
         let sim = q.matmul(&self.items.t()?)?; // (P, N) cosine [2]
-        let weights = ops::softmax(&(&sim / self.settings.temperature)?, 1)?; // [3]
-        let shifted = (&weights - self.lambda())?;
-        let shrunk = ((shifted.relu()? * &weights)? / (shifted.abs()? + EPS)?)?; // [4]
-        let total = (shrunk.sum_keepdim(1)? + EPS)?;
-        let attention = shrunk.broadcast_div(&total)?; // [5]
+        let attention = if supported(&sim) {
+            // [3–5] as one node with a hand-written backward (see memory_op.rs).
+            sim.apply_op1(Addressing {
+                temperature: self.settings.temperature,
+                lambda: self.lambda(),
+            })?
+        } else {
+            self.addressing_graph(&sim)?
+        };
         let read = attention.matmul(&self.items)?; // [6]
 
         // Nearest and second-nearest items, chosen on detached similarities.
@@ -170,6 +176,17 @@ impl Memory {
             distance_map,
             queries: q.detach(),
         })
+    }
+
+    /// The addressing [3–5] from cosine similarities (P, N) as a Candle graph
+    /// (devices other than the CPU): softmax with temperature, hard shrinkage,
+    /// L1 renormalisation.
+    fn addressing_graph(&self, sim: &Tensor) -> Result<Tensor> {
+        let weights = ops::softmax(&(sim / self.settings.temperature)?, 1)?; // [3]
+        let shifted = (&weights - self.lambda())?;
+        let shrunk = ((shifted.relu()? * &weights)? / (shifted.abs()? + EPS)?)?; // [4]
+        let total = (shrunk.sum_keepdim(1)? + EPS)?;
+        shrunk.broadcast_div(&total) // [5]
     }
 
     /// Moves items toward their matched queries [7–9]. `queries` are unit rows

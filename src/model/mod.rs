@@ -15,14 +15,19 @@
 
 pub mod checkpoint;
 pub mod config;
+mod conv_op;
 pub mod cvae;
 pub mod hybrid;
 mod im2col;
 pub mod init;
+mod kernels;
 pub mod losses;
 pub mod memae;
 pub mod memory;
+mod memory_op;
+mod norm_op;
 pub mod ops;
+mod resample;
 
 #[cfg(test)]
 mod tests;

@@ -1,21 +1,40 @@
-//! Tensor operations with correct gradients, standing in for broken Candle ones.
+//! Tensor operations with correct gradients, standing in for broken or slow Candle ones.
 //!
 //! Candle 0.11.1 (checked against finite differences, see `src/model/tests/candle_bugs.rs`):
 //! `max_pool2d` backward is scaled by 1/(k·k); `upsample_nearest2d` backward
 //! overwrites instead of accumulating; `ops::softmax_last_dim` has no gradient.
-//! Candle's conv2d is correct but its CPU backward goes through
-//! `conv_transpose2d`, about 15x slower than the forward (measured: 0.40 s vs
-//! 0.025 s for 16→16 channels, 64x64, batch 8), so on the CPU [`Conv`] is an
-//! im2col custom op (with a col2im backward, see `im2col.rs`) plus a matmul.
-//! The model therefore uses only the functions here plus group norm and
-//! elementwise ops, all covered by the gradient-check suite.
+//! Candle's conv2d is correct but its CPU backward goes through a plain-loop
+//! `conv_transpose2d`, about 15x slower than the forward. So on the CPU, for f32
+//! and f64, the convolution, group norm + ReLU, 2x2 max pooling and 2x
+//! upsampling are custom ops with hand-written backwards (`conv_op.rs`,
+//! `norm_op.rs`, `resample.rs`): one autograd node each instead of a graph of
+//! elementwise nodes, which is where Candle spent most of a training step. On
+//! other devices the same functions use Candle graphs whose gradients are exact
+//! (reshape + max, broadcast, `conv2d`, `candle_nn::GroupNorm`). Everything here
+//! is covered by the gradient-check suite.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{GroupNorm, VarBuilder};
+use candle_nn::VarBuilder;
 
-/// 2x2 max pooling with stride 2 on (B, C, H, W), H and W even: a reshape to
-/// (B, C, H/2, 2, W/2, 2) and two `max` reductions, whose backward is exact.
+use super::kernels::supported;
+use super::norm_op::GroupNormRelu;
+use super::resample::{MaxPool2, Upsample2};
+
+/// 2x2 max pooling with stride 2 on (B, C, H, W), H and W even. On the CPU a
+/// custom op (the gradient goes to the first maximum of each window); elsewhere
+/// [`max_pool2x2_graph`].
 pub fn max_pool2x2(x: &Tensor) -> Result<Tensor> {
+    if supported(x) {
+        x.contiguous()?.apply_op1(MaxPool2)
+    } else {
+        max_pool2x2_graph(x)
+    }
+}
+
+/// 2x2 max pooling as a Candle graph: a reshape to (B, C, H/2, 2, W/2, 2) and
+/// two `max` reductions, whose backward is exact (tied maxima all receive the
+/// gradient).
+pub fn max_pool2x2_graph(x: &Tensor) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
     if h % 2 != 0 || w % 2 != 0 {
         candle_core::bail!("max_pool2x2: height and width must be even, got {h}x{w}");
@@ -23,10 +42,20 @@ pub fn max_pool2x2(x: &Tensor) -> Result<Tensor> {
     x.reshape((b, c, h / 2, 2, w / 2, 2))?.max(5)?.max(3)
 }
 
-/// Nearest-neighbour 2x upsampling of (B, C, H, W): a reshape to
+/// Nearest-neighbour 2x upsampling of (B, C, H, W): a custom op on the CPU,
+/// [`upsample2x_graph`] elsewhere.
+pub fn upsample2x(x: &Tensor) -> Result<Tensor> {
+    if supported(x) {
+        x.contiguous()?.apply_op1(Upsample2)
+    } else {
+        upsample2x_graph(x)
+    }
+}
+
+/// Nearest-neighbour 2x upsampling as a Candle graph: a reshape to
 /// (B, C, H, 1, W, 1), a broadcast to (B, C, H, 2, W, 2) and a reshape. The
 /// broadcast's backward sums the four copies, as it should.
-pub fn upsample2x(x: &Tensor) -> Result<Tensor> {
+pub fn upsample2x_graph(x: &Tensor) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
     x.reshape((b, c, h, 1, w, 1))?
         .broadcast_as((b, c, h, 2, w, 2))?
@@ -76,9 +105,9 @@ pub fn norm_groups(channels: usize) -> usize {
 #[derive(Debug, Clone)]
 pub struct ConvBlock {
     conv1: Conv,
-    norm1: GroupNorm,
+    norm1: GroupNormRelu,
     conv2: Conv,
-    norm2: GroupNorm,
+    norm2: GroupNormRelu,
 }
 
 impl ConvBlock {
@@ -87,22 +116,22 @@ impl ConvBlock {
         let g = norm_groups(cout);
         Ok(ConvBlock {
             conv1: Conv::new(cin, cout, 3, vb.pp("conv1"))?,
-            norm1: candle_nn::group_norm(g, cout, 1e-5, vb.pp("norm1"))?,
+            norm1: GroupNormRelu::new(g, cout, 1e-5, vb.pp("norm1"))?,
             conv2: Conv::new(cout, cout, 3, vb.pp("conv2"))?,
-            norm2: candle_nn::group_norm(g, cout, 1e-5, vb.pp("norm2"))?,
+            norm2: GroupNormRelu::new(g, cout, 1e-5, vb.pp("norm2"))?,
         })
     }
 }
 
 impl Module for ConvBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.norm1.forward(&self.conv1.forward(x)?)?.relu()?;
-        self.norm2.forward(&self.conv2.forward(&x)?)?.relu()
+        let x = self.norm1.forward(&self.conv1.forward(x)?)?;
+        self.norm2.forward(&self.conv2.forward(&x)?)
     }
 }
 
 /// A stride-1 convolution with an odd square kernel, "same" zero padding and a
-/// bias, computed as im2col + matmul (see the module docs for why). Weights are
+/// bias; on the CPU one custom op (im2col + gemm, see `conv_op.rs`). Weights are
 /// named and initialised like `candle_nn::conv2d` (`weight` (Cout, Cin, k, k),
 /// Kaiming normal; `bias` (Cout), uniform ±1/√Cin).
 #[derive(Debug, Clone)]
@@ -142,22 +171,13 @@ impl Conv {
 
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, c, h, w) = x.dims4()?;
-        let (cout, k) = (self.weight.dims()[0], self.kernel);
-        let cols = if k == 1 {
-            x.reshape((b, c, h * w))?
-        } else if x.device().is_cpu() {
-            super::im2col::im2col(x, k)?
-        } else {
-            // GPUs: Candle's own conv2d, whose backward is correct and fast there.
-            let y = x.conv2d(&self.weight, k / 2, 1, 1, 1)?;
-            return y.broadcast_add(&self.bias.reshape((1, cout, 1, 1))?);
-        };
-        let weight = self.weight.reshape((cout, c * k * k))?;
-        weight
-            .broadcast_matmul(&cols)?
-            .broadcast_add(&self.bias.reshape((1, cout, 1))?)?
-            .reshape((b, cout, h, w))
+        if supported(x) {
+            return super::conv_op::conv_same(x, &self.weight, &self.bias, self.kernel);
+        }
+        // GPUs: Candle's own conv2d, whose backward is correct and fast there.
+        let cout = self.weight.dims()[0];
+        let y = x.conv2d(&self.weight, self.kernel / 2, 1, 1, 1)?;
+        y.broadcast_add(&self.bias.reshape((1, cout, 1, 1))?)
     }
 }
 

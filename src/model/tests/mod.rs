@@ -3,6 +3,7 @@
 //! scenes, checkpoints and a few optimiser steps.
 
 mod candle_bugs;
+mod fused;
 mod gradcheck;
 mod model;
 

@@ -1,0 +1,242 @@
+//! Plain-slice CPU kernels behind the model's custom ops (`conv_op`, `norm_op`,
+//! `resample`): a float trait over f32/f64, access to a tensor's CPU data, and a
+//! checked wrapper of the `gemm` crate (the matrix multiply Candle itself uses).
+//!
+//! Why custom ops at all: Candle's autograd stores every intermediate of a
+//! composite op and, per node, allocates a zeroed gradient and adds into it; for
+//! the many small elementwise nodes of group norm, pooling and a conv's bias
+//! this dominated a training step (profile in `benches/reference/README.md`).
+//! One node per layer with a hand-written backward does the same maths in two
+//! passes over the data.
+
+use std::cell::RefCell;
+use std::ops::{Add, AddAssign, Div, Mul, Sub};
+
+use candle_core::{CpuStorage, DType, Layout, Result, Storage, Tensor, WithDType};
+
+/// f32 or f64: what the kernels compute in (conversions through `WithDType`).
+pub(crate) trait Real:
+    Copy
+    + Send
+    + Sync
+    + Default
+    + PartialOrd
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + AddAssign
+    + WithDType
+{
+    /// 0.
+    const ZERO: Self;
+    /// The data of a CPU storage of this type.
+    fn slice(storage: &CpuStorage) -> Option<&[Self]>;
+    /// Wraps a vector as a CPU storage.
+    fn wrap(v: Vec<Self>) -> CpuStorage;
+    /// This thread's scratch buffer of this type.
+    fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<Self>>>;
+}
+
+/// Scratch buffers up to this many elements stay allocated per thread (the
+/// im2col columns of the `cpu` profile need about a million); larger ones are
+/// freed after use.
+const KEEP_SCRATCH: usize = 1 << 24;
+
+thread_local! {
+    static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` elements of this thread's scratch buffer (contents
+/// unspecified): im2col columns are rebuilt for every image, so a reused buffer
+/// saves an allocation, page faults and a zero fill each time. A nested call on
+/// the same thread (rayon work stealing inside gemm) gets a fresh buffer.
+pub(crate) fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    T::scratch().with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, T::ZERO);
+            }
+            let r = f(&mut buf[..len]);
+            if buf.len() > KEEP_SCRATCH {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut vec![T::ZERO; len]),
+    })
+}
+
+impl Real for f32 {
+    const ZERO: f32 = 0.0;
+    fn slice(storage: &CpuStorage) -> Option<&[f32]> {
+        match storage {
+            CpuStorage::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn wrap(v: Vec<f32>) -> CpuStorage {
+        CpuStorage::F32(v)
+    }
+    fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<f32>>> {
+        &SCRATCH_F32
+    }
+}
+
+impl Real for f64 {
+    const ZERO: f64 = 0.0;
+    fn slice(storage: &CpuStorage) -> Option<&[f64]> {
+        match storage {
+            CpuStorage::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn wrap(v: Vec<f64>) -> CpuStorage {
+        CpuStorage::F64(v)
+    }
+    fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<f64>>> {
+        &SCRATCH_F64
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to run the Candle-graph versions of the ops on the CPU
+    /// (on this thread only), to compare both paths.
+    pub(crate) static FORCE_GRAPH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the custom CPU kernels handle tensors of this kind.
+pub(crate) fn supported(t: &Tensor) -> bool {
+    #[cfg(test)]
+    if FORCE_GRAPH.with(|f| f.get()) {
+        return false;
+    }
+    t.device().is_cpu() && matches!(t.dtype(), DType::F32 | DType::F64)
+}
+
+/// The contiguous data of a CPU storage with `layout`, as `T`.
+pub(crate) fn storage_slice<'a, T: Real>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    name: &str,
+) -> Result<&'a [T]> {
+    let data = T::slice(storage)
+        .ok_or_else(|| candle_core::Error::Msg(format!("{name}: unexpected dtype")))?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{name}: input must be contiguous"),
+    }
+}
+
+/// Runs `f` on the data of the CPU tensor `t` (made contiguous first) as `T`.
+pub(crate) fn with_data<T: Real, R>(
+    t: &Tensor,
+    name: &str,
+    f: impl FnOnce(&[T]) -> Result<R>,
+) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(cpu) => f(storage_slice::<T>(cpu, layout, name)?),
+        _ => candle_core::bail!("{name}: CPU tensors only"),
+    }
+}
+
+/// A row-major or transposed view of a matrix: data with row and column strides.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a, T> {
+    /// The elements.
+    pub data: &'a [T],
+    /// Distance between rows.
+    pub rs: usize,
+    /// Distance between columns.
+    pub cs: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [T], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [T], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// dst (m×n, row-major) = [dst +] lhs (m×k) · rhs (k×n). `threads` > 1 lets gemm
+/// split the work over the rayon pool (for a lone large product); kernels that
+/// already run one product per thread pass 1.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: usize,
+) {
+    assert!(dst.len() >= m * n, "matmul: destination too small");
+    assert!(
+        lhs.fits(m, k) && rhs.fits(k, n),
+        "matmul: operand too small"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::ZERO);
+        }
+        return;
+    }
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let one = T::from_f64(1.0);
+    // SAFETY: the asserts above keep every index gemm forms (row·rs + col·cs)
+    // inside the slices; dst is exclusively borrowed.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            if accumulate { one } else { T::ZERO },
+            one,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
