@@ -11,10 +11,11 @@
 //!   with frame AUC ≥ 0.95: `tests/synth_auc.rs`; at 2e-3 the same 300 steps
 //!   gave 0.92–0.96 depending on the seed).
 //! - `cpu`: 64x64 gray, 4 input frames, channels 16..64, 5 epochs; sized for
-//!   UCSD Ped2 on 2 CPU cores in under 2 hours. Measured (candle 0.11.1, 2
-//!   threads, dev profile with optimised dependencies, a busy machine): one
-//!   AdamW step on a batch of 8 takes about 4.4 s (forward 1.0 s, backward
-//!   3.4 s), so an epoch of Ped2's ~2,500 training clips takes 12–23 minutes.
+//!   UCSD Ped2 on 2 CPU cores in under 2 hours. Measured with `vadscope bench
+//!   model --profile cpu` (release, 2 threads, the crate's CPU ops, a machine
+//!   with load 5–8): one step on a batch of 8 takes 1.5–1.9 s (forward 0.4 s,
+//!   backward 1.1 s), so an epoch of Ped2's ~2,500 training clips (311 steps)
+//!   takes 8–10 minutes and the 5 epochs under an hour.
 //! - `paper`: 256x256 RGB, 4 input frames, channels 64..512 as in Long et al.;
 //!   meant for a GPU.
 
