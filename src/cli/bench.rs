@@ -15,6 +15,9 @@ pub enum BenchCommand {
     Flow(super::flow::BenchFlowArgs),
     /// Dense flow EPE and speed on pairs with known flow (see benches/reference/flow_opencv.py).
     FlowEpe(super::flow::BenchFlowEpeArgs),
+    /// Timeline drawing (decimate, shapes, tessellation) of a long curve; prints the median per UI frame.
+    #[cfg(feature = "gui")]
+    Timeline(super::bench_timeline::TimelineArgs),
 }
 
 /// Runs a benchmark.
@@ -24,5 +27,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Seek(a) => bench_video::seek(a),
         BenchCommand::Flow(args) => super::flow::run_bench(args),
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
+        #[cfg(feature = "gui")]
+        BenchCommand::Timeline(args) => super::bench_timeline::run(args),
     }
 }

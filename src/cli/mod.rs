@@ -2,10 +2,13 @@
 
 pub mod bench;
 pub mod bench_video;
+#[cfg(feature = "gui")]
+pub mod bench_timeline;
 pub mod demo;
 pub mod eval;
 pub mod flow;
 pub mod info;
+pub mod open;
 pub mod score;
 pub mod synth;
 pub mod train;
