@@ -30,13 +30,13 @@ pub fn side_panel(
         }
 
         ui.separator();
+        playback(ui, state, cmds);
+
+        ui.separator();
         scoring(ui, state, job, cmds);
 
         ui.separator();
         threshold(ui, state, cmds);
-
-        ui.separator();
-        playback(ui, state, cmds);
 
         ui.separator();
         heatmaps(ui, state, maps, cmds);
@@ -166,15 +166,13 @@ fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
 fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut Commands) {
     let s = &state.settings;
     ui.strong("Heat maps");
-    egui::ComboBox::from_label("colormap")
-        .selected_text(s.colormap.name())
-        .show_ui(ui, |ui| {
-            for c in Colormap::ALL {
-                if ui.selectable_label(s.colormap == c, c.name()).clicked() {
-                    cmds.send(Command::SetColormap(c));
-                }
+    ui.horizontal(|ui| {
+        for c in Colormap::ALL {
+            if ui.selectable_label(s.colormap == c, c.name()).clicked() {
+                cmds.send(Command::SetColormap(c));
             }
-        });
+        }
+    });
     egui::ComboBox::from_label("map")
         .selected_text(s.map.label())
         .show_ui(ui, |ui| {

@@ -176,7 +176,7 @@ impl Curves {
             if v.is_finite() && v >= t {
                 cur = Some(match cur {
                     None => (i, i, v),
-                    Some((s, p, pv)) if v > pv => (s, i, v),
+                    Some((s, _, pv)) if v > pv => (s, i, v),
                     Some(c) => c,
                 });
             } else if let Some((s, p, pv)) = cur.take() {

@@ -7,7 +7,6 @@ use super::image::{self, ViewInput};
 use super::state::MapKind;
 use super::Commands;
 use crate::render::{DrawParams, Mode};
-use crate::truth::Masks;
 
 /// Draws the view.
 pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
@@ -51,24 +50,23 @@ fn draw_overlay(ui: &egui::Ui, input: &ViewInput<'_>, rect: Rect) {
 
 /// Ground-truth boxes of the current frame and the contour of its mask.
 fn draw_truth(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
-    let Some(truth) = input.truth else { return };
     let i = input.state.current;
     let (w, h) = (input.frame_size.0.max(1) as f32, input.frame_size.1.max(1) as f32);
-    let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
-    for r in truth.regions.iter().filter(|r| r.frame == i) {
-        let a = image::uv_to_screen(rect, input.state, [r.x / w, r.y / h]);
-        let b = image::uv_to_screen(rect, input.state, [(r.x + r.w) / w, (r.y + r.h) / h]);
-        painter.rect_stroke(Rect::from_two_pos(a, b), 0.0, stroke, egui::StrokeKind::Outside);
+    // Boxes when there is no mask (a mask's contour says more).
+    if let (Some(truth), None) = (input.truth, input.mask) {
+        let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
+        for r in truth.regions.iter().filter(|r| r.frame == i) {
+            let a = image::uv_to_screen(rect, input.state, [r.x / w, r.y / h]);
+            let b = image::uv_to_screen(rect, input.state, [(r.x + r.w) / w, (r.y + r.h) / h]);
+            painter.rect_stroke(Rect::from_two_pos(a, b), 0.0, stroke, egui::StrokeKind::Outside);
+        }
     }
-    if let Some(Masks::Dense { width, height, frames }) = &truth.masks {
-        if let Some(Some(bits)) = frames.get(i) {
-            let mask = Masks::unpack_bits(bits, width * height);
-            for (x0, y0, x1, y1) in contour(&mask, *width, *height) {
-                let p = |x: usize, y: usize| {
-                    image::uv_to_screen(rect, input.state, [x as f32 / *width as f32, y as f32 / *height as f32])
-                };
-                painter.line_segment([p(x0, y0), p(x1, y1)], Stroke::new(1.0, Color32::from_rgb(80, 255, 120)));
-            }
+    if let Some(m) = input.mask {
+        let (mw, mh) = (m.width as f32, m.height as f32);
+        let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
+        for (x0, y0, x1, y1) in contour(&m.bits, m.width, m.height) {
+            let p = |x: usize, y: usize| image::uv_to_screen(rect, input.state, [x as f32 / mw, y as f32 / mh]);
+            painter.line_segment([p(x0, y0), p(x1, y1)], stroke);
         }
     }
 }

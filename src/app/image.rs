@@ -26,6 +26,8 @@ pub struct ViewInput<'a> {
     pub truth: Option<&'a VideoTruth>,
     /// Whether the wgpu renderer draws maps.
     pub gpu: bool,
+    /// The ground-truth mask of the current frame.
+    pub mask: Option<&'a super::source::Mask>,
 }
 
 /// The visible part of the image in texture coordinates.

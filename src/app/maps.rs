@@ -255,7 +255,8 @@ impl MapMaker {
 pub struct MapsWorker {
     requests: Sender<usize>,
     results: Receiver<Maps>,
-    thread: Option<JoinHandle<()>>,
+    /// Detached on drop: closing the request channel ends the thread after its current frame.
+    _thread: Option<JoinHandle<()>>,
     pending: Option<usize>,
     cache: HashMap<usize, Arc<Maps>>,
     order: VecDeque<usize>,
@@ -307,7 +308,7 @@ impl MapsWorker {
         MapsWorker {
             requests: req_tx,
             results: res_rx,
-            thread,
+            _thread: thread,
             pending: None,
             cache: HashMap::new(),
             order: VecDeque::new(),
@@ -366,17 +367,6 @@ impl MapsWorker {
     /// Whether a request is outstanding.
     pub fn busy(&self) -> bool {
         self.pending.is_some()
-    }
-}
-
-impl Drop for MapsWorker {
-    fn drop(&mut self) {
-        // Closing the request channel ends the thread after its current frame.
-        let (tx, _) = mpsc::channel();
-        self.requests = tx;
-        if let Some(t) = self.thread.take() {
-            drop(t); // detached: a long flow computation must not block closing
-        }
     }
 }
 

@@ -80,7 +80,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         };
         ui.painter().rect_filled(bar, 0.0, color);
         let resp = ui.interact(cell, ui.id().with(("slot", i)), Sense::click());
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Button, true, format!("slot {i}")));
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("slot {i}")));
         if resp.clicked() {
             cmds.send(Command::SetMemorySlot(i));
         }

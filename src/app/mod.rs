@@ -30,7 +30,7 @@ use eframe::egui;
 
 pub use self::source::OpenRequest;
 pub use self::state::{AppState, Command, Settings, View};
-use self::curves::{Lane, Sample};
+use self::curves::Lane;
 use self::maps::{FrameSource, Maps, MapsWorker};
 use self::scoring::{ScoreJob, ScoreUpdate};
 use self::source::{Document, Frames};
@@ -197,9 +197,7 @@ impl VadApp {
                 }
             }
         }
-        if let Some((lo, hi)) = st.curves.extent(Lane::Score) {
-            st.threshold = (lo + 0.6 * (hi - lo)) as f64;
-        }
+        st.auto_threshold();
         self.state = st;
         self.frame_tex = None;
         if self.doc.scores.is_none() {
@@ -282,7 +280,10 @@ impl VadApp {
         if let Some(job) = &mut self.job {
             for u in job.poll() {
                 match u {
-                    ScoreUpdate::Scored(s) => self.state.curves.set(&s),
+                    ScoreUpdate::Scored(s) => {
+                        self.state.curves.set(&s);
+                        self.state.auto_threshold();
+                    }
                     ScoreUpdate::Failed(e) => self.state.errors.push(format!("scoring failed: {e}")),
                     _ => {}
                 }
@@ -337,6 +338,34 @@ impl VadApp {
     }
 }
 
+/// Presentation mode's read-out: the frame, its score, and an alert above the threshold.
+fn presentation_banner(ui: &mut egui::Ui, state: &AppState) {
+    let v = state
+        .curves
+        .lane(Lane::Score)
+        .get(state.current)
+        .copied()
+        .unwrap_or(f32::NAN);
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(format!("frame {}", state.current)).size(22.0));
+        if v.is_finite() {
+            ui.label(egui::RichText::new(format!("score {v:.3}")).size(22.0));
+            if v as f64 >= state.threshold {
+                ui.label(
+                    egui::RichText::new(" ANOMALY ")
+                        .size(22.0)
+                        .strong()
+                        .color(egui::Color32::WHITE)
+                        .background_color(egui::Color32::from_rgb(200, 30, 30)),
+                );
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(egui::RichText::new("F / Esc: leave presentation").weak());
+        });
+    });
+}
+
 fn frame_source(doc: &Document) -> FrameSource {
     match (&doc.frames, &doc.path) {
         (Frames::Synthetic(s), _) => FrameSource::Synthetic(s.clone()),
@@ -359,6 +388,11 @@ impl eframe::App for VadApp {
         menu::dropped_files(&ctx, &mut cmds);
         let tex = self.frame_texture(&ctx);
         let maps = self.current_maps();
+        let mask = if self.state.settings.show_truth {
+            self.doc.mask(self.state.current)
+        } else {
+            None
+        };
 
         if !self.state.presentation {
             egui::Panel::top("menu").show(ui, |ui| {
@@ -391,6 +425,7 @@ impl eframe::App for VadApp {
                 maps: maps.as_deref(),
                 truth: self.doc.truth.as_ref(),
                 gpu: self.gpu,
+                mask: mask.as_deref(),
             };
             if !self.state.presentation {
                 ui.horizontal(|ui| {
@@ -404,6 +439,9 @@ impl eframe::App for VadApp {
                     }
                 });
                 ui.separator();
+            }
+            if self.state.presentation {
+                presentation_banner(ui, &self.state);
             }
             match self.state.settings.view {
                 View::Frame => frame_view::show(ui, &ctxv, &mut cmds),

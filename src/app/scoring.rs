@@ -81,7 +81,7 @@ impl ScoreJob {
                         secs: t0.elapsed().as_secs_f64(),
                     },
                     Ok(Err(e)) => ScoreUpdate::Failed(e),
-                    Err(p) => ScoreUpdate::Failed(format!("the scoring thread panicked: {}", panic_text(&p))),
+                    Err(p) => ScoreUpdate::Failed(format!("the scoring thread panicked: {}", panic_text(&*p))),
                 };
                 let _ = tx.send(last);
                 wake();
@@ -180,7 +180,7 @@ impl ScoreJob {
     }
 }
 
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())

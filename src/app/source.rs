@@ -78,6 +78,20 @@ pub struct Document {
     pub siblings: Vec<(String, PathBuf)>,
     /// Things worth telling the user (what was found, what was not).
     pub notes: Vec<String>,
+    /// Per-frame mask images of the ground truth, when the dataset has them.
+    pub mask_files: Vec<PathBuf>,
+    mask_cache: Option<(usize, Option<Arc<Mask>>)>,
+}
+
+/// A ground-truth pixel mask of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mask {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Row-major, true = anomalous.
+    pub bits: Vec<bool>,
 }
 
 impl Document {
@@ -116,6 +130,8 @@ impl Document {
             model: None,
             siblings: Vec::new(),
             notes: vec!["demo: a synthetic street scene with four staged anomalies".into()],
+            mask_files: Vec::new(),
+            mask_cache: None,
         })
     }
 
@@ -155,6 +171,8 @@ impl Document {
             model: None,
             siblings: Vec::new(),
             notes: info.warnings.clone(),
+            mask_files: Vec::new(),
+            mask_cache: None,
         };
         if let Some((ds, entry)) = find_dataset(path) {
             doc.name = entry.name.clone();
@@ -165,6 +183,9 @@ impl Document {
                 .split(Split::Test)
                 .map(|v| (v.name.clone(), v.path.clone()))
                 .collect();
+            if let Some(m) = entry.masks.as_deref().filter(|m| m.is_dir()) {
+                doc.mask_files = crate::video::list_images(m).unwrap_or_default();
+            }
             match dataset_truth(&ds, &entry.name) {
                 Ok(Some(t)) => {
                     doc.notes.push(format!("truth from the {} dataset", ds.layout.name()));
@@ -183,6 +204,40 @@ impl Document {
             Frames::Synthetic(scene) => Ok(Arc::new(to_rgb(scene.render(i)))),
             Frames::Video(v) => Ok(v.get(i)?),
         }
+    }
+}
+
+impl Document {
+    /// The ground-truth mask of frame `i`, if any (the last one asked for is cached).
+    pub fn mask(&mut self, i: usize) -> Option<Arc<Mask>> {
+        if let Some((f, m)) = &self.mask_cache {
+            if *f == i {
+                return m.clone();
+            }
+        }
+        let m = self.load_mask(i).map(Arc::new);
+        self.mask_cache = Some((i, m.clone()));
+        m
+    }
+
+    fn load_mask(&self, i: usize) -> Option<Mask> {
+        if let Some(truth::Masks::Dense { width, height, frames }) =
+            self.truth.as_ref().and_then(|t| t.masks.as_ref())
+        {
+            let bits = frames.get(i)?.as_ref()?;
+            return Some(Mask {
+                width: *width,
+                height: *height,
+                bits: truth::Masks::unpack_bits(bits, width * height),
+            });
+        }
+        let img = image::open(self.mask_files.get(i)?).ok()?.to_luma8();
+        let bits: Vec<bool> = img.pixels().map(|p| p.0[0] != 0).collect();
+        bits.iter().any(|&b| b).then(|| Mask {
+            width: img.width() as usize,
+            height: img.height() as usize,
+            bits,
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::curves::{Curves, Events};
+use super::curves::{Curves, Events, Lane};
 use crate::render::Colormap;
 use crate::truth::Interval;
 
@@ -382,6 +382,9 @@ pub struct AppState {
     pub selection: Option<(usize, usize)>,
     /// Score threshold.
     pub threshold: f64,
+    /// The threshold follows the scores (halfway between their min and max)
+    /// until the user sets one.
+    pub threshold_auto: bool,
     /// Score curves (filled in as frames are scored).
     pub curves: Curves,
     /// Ground-truth anomalous intervals.
@@ -415,6 +418,7 @@ impl AppState {
             shuttle: 1.0,
             selection: None,
             threshold: 0.5,
+            threshold_auto: true,
             curves: Curves::new(frames),
             truth: Vec::new(),
             settings,
@@ -481,6 +485,7 @@ impl AppState {
             SetThreshold(t) => {
                 if t.is_finite() {
                     self.threshold = t;
+                    self.threshold_auto = false;
                 }
             }
             NextAbove => {
@@ -528,6 +533,15 @@ impl AppState {
                 if i < self.errors.len() {
                     self.errors.remove(i);
                 }
+            }
+        }
+    }
+
+    /// Puts an automatic threshold halfway up the score range.
+    pub fn auto_threshold(&mut self) {
+        if self.threshold_auto {
+            if let Some((lo, hi)) = self.curves.extent(Lane::Score) {
+                self.threshold = (lo + 0.5 * (hi - lo)) as f64;
             }
         }
     }

@@ -1,5 +1,4 @@
 use super::*;
-use crate::app::curves::Lane;
 
 fn state(frames: usize) -> AppState {
     AppState::new(frames, 10.0, Settings::default())
@@ -101,7 +100,11 @@ fn jumps_follow_events_and_truth() {
     s.curves
         .set_lane(Lane::Score, &[0.0, 0.9, 0.9, 0.0, 0.0, 0.0, 0.7, 0.0, 0.8, 0.0]);
     s.truth = vec![Interval::new(2, 4).unwrap(), Interval::new(7, 9).unwrap()];
+    s.auto_threshold();
+    assert!((s.threshold - 0.45).abs() < 1e-6);
     s.apply(Command::SetThreshold(0.5));
+    s.auto_threshold(); // a threshold the user set stays
+    assert_eq!(s.threshold, 0.5);
     s.apply(Command::NextAbove);
     assert_eq!(s.current, 1);
     s.apply(Command::NextAbove);
