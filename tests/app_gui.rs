@@ -42,7 +42,11 @@ fn demo_harness() -> Harness<'static, VadApp> {
 }
 
 /// Steps until `done` holds (background threads deliver between steps).
-fn wait_for(h: &mut Harness<'static, VadApp>, what: &str, mut done: impl FnMut(&mut VadApp) -> bool) {
+fn wait_for(
+    h: &mut Harness<'static, VadApp>,
+    what: &str,
+    mut done: impl FnMut(&mut VadApp) -> bool,
+) {
     let t0 = std::time::Instant::now();
     while !done(h.state_mut()) {
         assert!(t0.elapsed().as_secs() < 30, "timed out waiting for {what}");
@@ -175,9 +179,12 @@ fn render_map(image: MapImage, params: DrawParams, size: (f32, f32)) -> image::R
     render::install(&rs);
     let mut h = Harness::builder()
         .with_size(egui::vec2(size.0 + 20.0, size.1 + 20.0))
-        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(rs.clone()))
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            rs.clone(),
+        ))
         .build_ui(move |ui| {
-            let rect = egui::Rect::from_min_size(egui::pos2(10.0, 10.0), egui::vec2(size.0, size.1));
+            let rect =
+                egui::Rect::from_min_size(egui::pos2(10.0, 10.0), egui::vec2(size.0, size.1));
             render::paint(ui.painter(), rect, 1, image.clone(), params);
         });
     h.run_steps(1);
@@ -186,7 +193,11 @@ fn render_map(image: MapImage, params: DrawParams, size: (f32, f32)) -> image::R
     let before = render::stats(&rs).unwrap().uploads;
     h.run_steps(1);
     let _ = h.render().expect("wgpu renders");
-    assert_eq!(render::stats(&rs).unwrap().uploads, before, "texture uploaded again");
+    assert_eq!(
+        render::stats(&rs).unwrap().uploads,
+        before,
+        "texture uploaded again"
+    );
     img
 }
 
@@ -205,11 +216,20 @@ fn colormap_shader_matches_the_cpu_reference() {
                 gamma,
                 ..Default::default()
             };
-            let img = render_map(MapImage::new(("ramp", map.name()), ramp.clone()), params, (256.0, 8.0));
+            let img = render_map(
+                MapImage::new(("ramp", map.name()), ramp.clone()),
+                params,
+                (256.0, 8.0),
+            );
             let mut worst = 0i32;
             for x in 0..256u32 {
                 let got = img.get_pixel(10 + x, 14).0;
-                let want = map.eval_u8(render::colormap::normalize(x as f32 / 255.0, 0.0, 1.0, gamma));
+                let want = map.eval_u8(render::colormap::normalize(
+                    x as f32 / 255.0,
+                    0.0,
+                    1.0,
+                    gamma,
+                ));
                 for c in 0..3 {
                     worst = worst.max((got[c] as i32 - want[c] as i32).abs());
                 }
@@ -227,7 +247,11 @@ fn flow_wheel_shader_matches_the_cpu_reference() {
         mode: Mode::Flow { max: 1.0 },
         ..Default::default()
     };
-    let img = render_map(MapImage::new("wheel", field.clone()), params, (n as f32, n as f32));
+    let img = render_map(
+        MapImage::new("wheel", field.clone()),
+        params,
+        (n as f32, n as f32),
+    );
     let mut bad = 0;
     for y in 0..n {
         for x in 0..n {

@@ -85,16 +85,32 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
     let (tp, fp, pos) = state.counts();
     ui.label(format!("TP {tp} · FP {fp} · anomalous scored frames {pos}"));
     ui.horizontal(|ui| {
-        if ui.button("◀ above").on_hover_text("previous event (,)").clicked() {
+        if ui
+            .button("◀ above")
+            .on_hover_text("previous event (,)")
+            .clicked()
+        {
             cmds.send(Command::PrevAbove);
         }
-        if ui.button("above ▶").on_hover_text("next event (.)").clicked() {
+        if ui
+            .button("above ▶")
+            .on_hover_text("next event (.)")
+            .clicked()
+        {
             cmds.send(Command::NextAbove);
         }
-        if ui.button("◀ GT").on_hover_text("previous GT interval (Shift+G)").clicked() {
+        if ui
+            .button("◀ GT")
+            .on_hover_text("previous GT interval (Shift+G)")
+            .clicked()
+        {
             cmds.send(Command::PrevTruth);
         }
-        if ui.button("GT ▶").on_hover_text("next GT interval (G)").clicked() {
+        if ui
+            .button("GT ▶")
+            .on_hover_text("next GT interval (G)")
+            .clicked()
+        {
             cmds.send(Command::NextTruth);
         }
     });
@@ -126,7 +142,11 @@ fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
         if ui.button(label).on_hover_text("Space").clicked() {
             cmds.send(Command::TogglePlay);
         }
-        if ui.button("▶").on_hover_text("one frame forward (→)").clicked() {
+        if ui
+            .button("▶")
+            .on_hover_text("one frame forward (→)")
+            .clicked()
+        {
             cmds.send(Command::Step(1));
         }
         if ui.button("⏭").on_hover_text("last frame (End)").clicked() {
@@ -157,7 +177,11 @@ fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
                 }
             }
             None => {
-                ui.label(RichText::new("Shift-drag the timeline to select").small().weak());
+                ui.label(
+                    RichText::new("Shift-drag the timeline to select")
+                        .small()
+                        .weak(),
+                );
             }
         }
     });
@@ -184,7 +208,11 @@ fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut
         });
     let mut gamma = s.gamma;
     if ui
-        .add(egui::Slider::new(&mut gamma, 0.2..=5.0).logarithmic(true).text("gamma"))
+        .add(
+            egui::Slider::new(&mut gamma, 0.2..=5.0)
+                .logarithmic(true)
+                .text("gamma"),
+        )
         .changed()
     {
         cmds.send(Command::SetGamma(gamma));
@@ -212,7 +240,11 @@ fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut
     }
     let mut fm = s.flow_max;
     if ui
-        .add(egui::Slider::new(&mut fm, 0.5..=30.0).logarithmic(true).text("flow scale px"))
+        .add(
+            egui::Slider::new(&mut fm, 0.5..=30.0)
+                .logarithmic(true)
+                .text("flow scale px"),
+        )
         .changed()
     {
         cmds.send(Command::SetFlowMax(fm));

@@ -110,10 +110,19 @@ mod tests {
             })
             .collect();
         let p = MinMaxPyramid::new(&v);
-        for (a, b) in [(0, 1), (0, 1000), (3, 17), (96, 103), (511, 513), (990, 2000), (97, 102)] {
+        for (a, b) in [
+            (0, 1),
+            (0, 1000),
+            (3, 17),
+            (96, 103),
+            (511, 513),
+            (990, 2000),
+            (97, 102),
+        ] {
             let (x, y) = (p.range(a, b), brute(&v, a, b));
             assert!(
-                (x.0 == y.0 || x.0.is_nan() && y.0.is_nan()) && (x.1 == y.1 || x.1.is_nan() && y.1.is_nan()),
+                (x.0 == y.0 || x.0.is_nan() && y.0.is_nan())
+                    && (x.1 == y.1 || x.1.is_nan() && y.1.is_nan()),
                 "{a}..{b}: {x:?} vs {y:?}"
             );
         }

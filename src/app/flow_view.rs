@@ -27,7 +27,10 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         return;
     };
     let Some(flow) = &maps.flow else {
-        image::placeholder(ui, maps.error.as_deref().unwrap_or("no flow for this frame"));
+        image::placeholder(
+            ui,
+            maps.error.as_deref().unwrap_or("no flow for this frame"),
+        );
         return;
     };
     let s = &input.state.settings;
@@ -37,7 +40,14 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         mode: Mode::Flow { max: s.flow_max },
         ..Default::default()
     };
-    image::draw_map(ui, input, rect, 2, image::keyed("flow", maps, 0, flow), params);
+    image::draw_map(
+        ui,
+        input,
+        rect,
+        2,
+        image::keyed("flow", maps, 0, flow),
+        params,
+    );
     if s.flow_arrows {
         draw_arrows(&ui.painter().with_clip_rect(rect), rect, input, flow);
     }

@@ -31,7 +31,11 @@ fn draw_overlay(ui: &egui::Ui, input: &ViewInput<'_>, rect: Rect) {
         return;
     }
     let Some(maps) = input.maps else { return };
-    let kind = if s.map.is_error() { s.map } else { MapKind::ReconError };
+    let kind = if s.map.is_error() {
+        s.map
+    } else {
+        MapKind::ReconError
+    };
     let map = match kind {
         MapKind::PredError => maps.pred_error.as_ref(),
         _ => maps.recon_error.as_ref(),
@@ -51,21 +55,31 @@ fn draw_overlay(ui: &egui::Ui, input: &ViewInput<'_>, rect: Rect) {
 /// Ground-truth boxes of the current frame and the contour of its mask.
 fn draw_truth(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
     let i = input.state.current;
-    let (w, h) = (input.frame_size.0.max(1) as f32, input.frame_size.1.max(1) as f32);
+    let (w, h) = (
+        input.frame_size.0.max(1) as f32,
+        input.frame_size.1.max(1) as f32,
+    );
     // Boxes when there is no mask (a mask's contour says more).
     if let (Some(truth), None) = (input.truth, input.mask) {
         let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
         for r in truth.regions.iter().filter(|r| r.frame == i) {
             let a = image::uv_to_screen(rect, input.state, [r.x / w, r.y / h]);
             let b = image::uv_to_screen(rect, input.state, [(r.x + r.w) / w, (r.y + r.h) / h]);
-            painter.rect_stroke(Rect::from_two_pos(a, b), 0.0, stroke, egui::StrokeKind::Outside);
+            painter.rect_stroke(
+                Rect::from_two_pos(a, b),
+                0.0,
+                stroke,
+                egui::StrokeKind::Outside,
+            );
         }
     }
     if let Some(m) = input.mask {
         let (mw, mh) = (m.width as f32, m.height as f32);
         let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
         for (x0, y0, x1, y1) in contour(&m.bits, m.width, m.height) {
-            let p = |x: usize, y: usize| image::uv_to_screen(rect, input.state, [x as f32 / mw, y as f32 / mh]);
+            let p = |x: usize, y: usize| {
+                image::uv_to_screen(rect, input.state, [x as f32 / mw, y as f32 / mh])
+            };
             painter.line_segment([p(x0, y0), p(x1, y1)], stroke);
         }
     }
@@ -75,7 +89,11 @@ fn draw_truth(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
 /// (pixel corners as coordinates), horizontal runs merged.
 pub fn contour(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize)> {
     let at = |x: isize, y: isize| {
-        x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h && mask[y as usize * w + x as usize]
+        x >= 0
+            && y >= 0
+            && (x as usize) < w
+            && (y as usize) < h
+            && mask[y as usize * w + x as usize]
     };
     let mut out = Vec::new();
     // Horizontal edges at the top of row y (between rows y-1 and y), merged into runs.
@@ -124,7 +142,10 @@ mod tests {
         }
         let mut c = contour(&m, 4, 4);
         c.sort();
-        assert_eq!(c, vec![(1, 1, 1, 3), (1, 1, 3, 1), (1, 3, 3, 3), (3, 1, 3, 3)]);
+        assert_eq!(
+            c,
+            vec![(1, 1, 1, 3), (1, 1, 3, 1), (1, 3, 3, 3), (3, 1, 3, 3)]
+        );
         assert!(contour(&[false; 16], 4, 4).is_empty());
     }
 }

@@ -40,10 +40,7 @@ pub fn uv_rect(state: &AppState) -> Rect {
 pub fn screen_to_uv(rect: Rect, state: &AppState, pos: Pos2) -> [f32; 2] {
     let uv = uv_rect(state);
     let t = (pos - rect.min) / rect.size();
-    [
-        uv.min.x + t.x * uv.width(),
-        uv.min.y + t.y * uv.height(),
-    ]
+    [uv.min.x + t.x * uv.width(), uv.min.y + t.y * uv.height()]
 }
 
 /// The screen position of image point `uv` in the view `rect`.
@@ -70,7 +67,7 @@ pub fn image_area(
     let size = Vec2::new(w * scale, h * scale);
     let (outer, _) = ui.allocate_exact_size(avail, Sense::hover());
     let rect = Rect::from_center_size(outer.center(), size);
-    let resp = ui.interact(rect, ui.id().with("image"), Sense::click_and_drag());
+    let resp = ui.interact(rect, ui.scope_id().with("image"), Sense::click_and_drag());
     if resp.hovered() {
         let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
         let factor = zoom * (scroll * 0.003).exp();
@@ -98,7 +95,12 @@ pub fn image_area(
 }
 
 /// Draws the frame texture into `rect` with the shared zoom.
-pub fn draw_frame(painter: &egui::Painter, rect: Rect, tex: &egui::TextureHandle, state: &AppState) {
+pub fn draw_frame(
+    painter: &egui::Painter,
+    rect: Rect,
+    tex: &egui::TextureHandle,
+    state: &AppState,
+) {
     painter.image(tex.id(), rect, uv_rect(state), egui::Color32::WHITE);
 }
 
@@ -122,7 +124,13 @@ pub fn draw_map(
         return;
     }
     params.uv = uv_rect(input.state);
-    render::paint(&ui.painter().with_clip_rect(rect), rect, slot, image, params);
+    render::paint(
+        &ui.painter().with_clip_rect(rect),
+        rect,
+        slot,
+        image,
+        params,
+    );
 }
 
 /// The value range of a heat map: the fixed one in the settings, or 0 to the

@@ -13,7 +13,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("← / →", "one frame back / forward"),
     ("Shift + ← / →", "ten frames back / forward"),
     ("Home / End", "first / last frame"),
-    ("J / K / L", "shuttle back / stop / forward (repeat: faster)"),
+    (
+        "J / K / L",
+        "shuttle back / stop / forward (repeat: faster)",
+    ),
     (". / ,", "next / previous frame above threshold"),
     ("G / Shift + G", "next / previous ground-truth interval"),
     ("1 – 4", "frame, flow, error maps, memory view"),

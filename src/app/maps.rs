@@ -128,7 +128,9 @@ impl FrameSource {
     pub fn reader(&self) -> crate::Result<GrayReader> {
         Ok(match self {
             FrameSource::Synthetic(s) => GrayReader::Synthetic(s.clone()),
-            FrameSource::Path(p) => GrayReader::Video(Box::new(video::open_with(p, OutputSpec::gray())?)),
+            FrameSource::Path(p) => {
+                GrayReader::Video(Box::new(video::open_with(p, OutputSpec::gray())?))
+            }
         })
     }
 }
@@ -186,7 +188,12 @@ pub fn abs_diff(a: &Frame<f32>, b: &Frame<f32>) -> Option<Frame<f32>> {
     if (a.width, a.height, a.channels) != (b.width, b.height, b.channels) {
         return None;
     }
-    let data = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).collect();
+    let data = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .collect();
     Frame::from_vec(a.width, a.height, a.channels, data)
 }
 
@@ -291,12 +298,13 @@ impl MapsWorker {
                     while let Ok(j) = req_rx.try_recv() {
                         i = j;
                     }
-                    let mut maps = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| maker.maps(i)))
-                        .unwrap_or_else(|_| Maps {
-                            frame: i,
-                            error: Some("the map worker panicked on this frame".into()),
-                            ..Default::default()
-                        });
+                    let mut maps =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| maker.maps(i)))
+                            .unwrap_or_else(|_| Maps {
+                                frame: i,
+                                error: Some("the map worker panicked on this frame".into()),
+                                ..Default::default()
+                            });
                     maps.source_id = source_id;
                     if res_tx.send(maps).is_err() {
                         return;

@@ -55,7 +55,10 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         ui.label(egui::RichText::new(format!("maps: {}", maps.origin)).weak());
     }
     // The colour bar of the error maps.
-    let (bar, _) = ui.allocate_exact_size(Vec2::new(ui.available_width().min(320.0), 12.0), egui::Sense::hover());
+    let (bar, _) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width().min(320.0), 12.0),
+        egui::Sense::hover(),
+    );
     if input.gpu {
         crate::render::paint(
             ui.painter(),
@@ -72,42 +75,60 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let cols = if panels.len() > 1 { 2 } else { 1 };
     let rows = panels.len().div_ceil(cols);
     let avail = ui.available_size();
-    let cell = Vec2::new(avail.x / cols as f32, (avail.y / rows as f32 - 18.0).max(40.0));
-    egui::Grid::new("maps-grid").spacing([4.0, 2.0]).show(ui, |ui| {
-        for (n, (kind, map)) in panels.iter().enumerate() {
-            ui.vertical(|ui| {
-                let range = if kind.is_error() {
-                    image::auto_range(input.state, map)
-                } else {
-                    (0.0, 1.0)
-                };
-                ui.label(format!("{} [{:.3}, {:.3}]", kind.label(), range.0, range.1));
-                let (rect, _) = image::image_area(ui, (map.width, map.height), cell - Vec2::new(4.0, 0.0), input.state, cmds);
-                let mode = if kind.is_error() {
-                    Mode::Colormap(s.colormap)
-                } else {
-                    Mode::Gray
-                };
-                let params = DrawParams {
-                    mode,
-                    range,
-                    gamma: if kind.is_error() { s.gamma } else { 1.0 },
-                    ..Default::default()
-                };
-                image::draw_map(ui, input, rect, 10 + n as u64, image::keyed(kind.label(), maps, 0, map), params);
-                if s.map == *kind {
-                    ui.painter().rect_stroke(
-                        rect,
-                        0.0,
-                        egui::Stroke::new(1.0, Color32::YELLOW),
-                        egui::StrokeKind::Outside,
+    let cell = Vec2::new(
+        avail.x / cols as f32,
+        (avail.y / rows as f32 - 18.0).max(40.0),
+    );
+    egui::Grid::new("maps-grid")
+        .spacing([4.0, 2.0])
+        .show(ui, |ui| {
+            for (n, (kind, map)) in panels.iter().enumerate() {
+                ui.vertical(|ui| {
+                    let range = if kind.is_error() {
+                        image::auto_range(input.state, map)
+                    } else {
+                        (0.0, 1.0)
+                    };
+                    ui.label(format!("{} [{:.3}, {:.3}]", kind.label(), range.0, range.1));
+                    let (rect, _) = image::image_area(
+                        ui,
+                        (map.width, map.height),
+                        cell - Vec2::new(4.0, 0.0),
+                        input.state,
+                        cmds,
                     );
+                    let mode = if kind.is_error() {
+                        Mode::Colormap(s.colormap)
+                    } else {
+                        Mode::Gray
+                    };
+                    let params = DrawParams {
+                        mode,
+                        range,
+                        gamma: if kind.is_error() { s.gamma } else { 1.0 },
+                        ..Default::default()
+                    };
+                    image::draw_map(
+                        ui,
+                        input,
+                        rect,
+                        10 + n as u64,
+                        image::keyed(kind.label(), maps, 0, map),
+                        params,
+                    );
+                    if s.map == *kind {
+                        ui.painter().rect_stroke(
+                            rect,
+                            0.0,
+                            egui::Stroke::new(1.0, Color32::YELLOW),
+                            egui::StrokeKind::Outside,
+                        );
+                    }
+                    let _: Rect = rect;
+                });
+                if (n + 1) % cols == 0 {
+                    ui.end_row();
                 }
-                let _: Rect = rect;
-            });
-            if (n + 1) % cols == 0 {
-                ui.end_row();
             }
-        }
-    });
+        });
 }

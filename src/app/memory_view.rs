@@ -35,7 +35,10 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
             .selected_text(att.layer.as_str())
             .show_ui(ui, |ui| {
                 for (i, a) in maps.attention.iter().enumerate() {
-                    if ui.selectable_label(i == layer_i, a.layer.as_str()).clicked() {
+                    if ui
+                        .selectable_label(i == layer_i, a.layer.as_str())
+                        .clicked()
+                    {
                         cmds.send(Command::SetMemoryLayer(i));
                     }
                 }
@@ -45,7 +48,10 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
             (MemoryMode::ArgMax, "arg-max slot"),
             (MemoryMode::Entropy, "entropy"),
         ] {
-            if ui.selectable_label(st.settings.memory_mode == m, label).clicked() {
+            if ui
+                .selectable_label(st.settings.memory_mode == m, label)
+                .clicked()
+            {
                 cmds.send(Command::SetMemoryMode(m));
             }
         }
@@ -79,8 +85,10 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
             Color32::from_rgb(c[0], c[1], c[2])
         };
         ui.painter().rect_filled(bar, 0.0, color);
-        let resp = ui.interact(cell, ui.id().with(("slot", i)), Sense::click());
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("slot {i}")));
+        let resp = ui.interact(cell, ui.scope_id().with(("slot", i)), Sense::click());
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("slot {i}"))
+        });
         if resp.clicked() {
             cmds.send(Command::SetMemorySlot(i));
         }
@@ -119,5 +127,12 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         opacity: 0.85,
         ..Default::default()
     };
-    image::draw_map(ui, input, rect, 30, image::keyed("memory", maps, variant, &frame), params);
+    image::draw_map(
+        ui,
+        input,
+        rect,
+        30,
+        image::keyed("memory", maps, variant, &frame),
+        params,
+    );
 }

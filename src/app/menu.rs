@@ -192,7 +192,10 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
             if !doc.siblings.is_empty() {
                 ui.menu_button("Dataset videos", |ui| {
                     for (name, p) in &doc.siblings {
-                        if ui.selectable_label(*name == doc.name, name.as_str()).clicked() {
+                        if ui
+                            .selectable_label(*name == doc.name, name.as_str())
+                            .clicked()
+                        {
                             cmds.send(AppCommand::OpenSibling(p.clone()));
                         }
                     }
@@ -205,7 +208,10 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
         });
         ui.menu_button("View", |ui| {
             for v in View::ALL {
-                if ui.selectable_label(state.settings.view == v, v.label()).clicked() {
+                if ui
+                    .selectable_label(state.settings.view == v, v.label())
+                    .clicked()
+                {
                     cmds.send(Command::SetView(v));
                 }
             }
@@ -224,7 +230,16 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
             }
         });
         ui.separator();
-        ui.label(egui::RichText::new(format!("{} — {}", doc.name, doc.path.as_deref().map_or("built-in demo".into(), |p| p.display().to_string()))).weak());
+        ui.label(
+            egui::RichText::new(format!(
+                "{} — {}",
+                doc.name,
+                doc.path
+                    .as_deref()
+                    .map_or("built-in demo".into(), |p| p.display().to_string())
+            ))
+            .weak(),
+        );
     });
 }
 
@@ -234,7 +249,10 @@ mod tests {
 
     #[test]
     fn dropped_files_are_classified_by_name() {
-        assert_eq!(classify(Path::new("/x/model.safetensors")), DialogKind::Model);
+        assert_eq!(
+            classify(Path::new("/x/model.safetensors")),
+            DialogKind::Model
+        );
         assert_eq!(classify(Path::new("/x/scores.csv")), DialogKind::Scores);
         assert_eq!(classify(Path::new("/x/ped2.mat")), DialogKind::Truth);
         assert_eq!(classify(Path::new("/x/clip.avi")), DialogKind::Video);

@@ -28,12 +28,12 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-pub use self::source::OpenRequest;
-pub use self::state::{AppState, Command, Settings, View};
 use self::curves::Lane;
 use self::maps::{FrameSource, Maps, MapsWorker};
 use self::scoring::{ScoreJob, ScoreUpdate};
+pub use self::source::OpenRequest;
 use self::source::{Document, Frames};
+pub use self::state::{AppState, Command, Settings, View};
 
 /// The key under which settings persist in eframe's storage.
 const SETTINGS_KEY: &str = "vadscope-settings";
@@ -242,9 +242,10 @@ impl VadApp {
             match c {
                 AppCommand::State(Command::TogglePresentation) => {
                     self.state.apply(Command::TogglePresentation);
-                    self.ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(
-                        self.state.presentation,
-                    ));
+                    self.ctx
+                        .send_viewport_cmd(egui::ViewportCommand::Fullscreen(
+                            self.state.presentation,
+                        ));
                 }
                 AppCommand::State(c) => self.state.apply(c),
                 AppCommand::Open(req) => self.open(req),
@@ -284,7 +285,9 @@ impl VadApp {
                         self.state.curves.set(&s);
                         self.state.auto_threshold();
                     }
-                    ScoreUpdate::Failed(e) => self.state.errors.push(format!("scoring failed: {e}")),
+                    ScoreUpdate::Failed(e) => {
+                        self.state.errors.push(format!("scoring failed: {e}"))
+                    }
                     _ => {}
                 }
             }
@@ -399,10 +402,21 @@ impl eframe::App for VadApp {
                 menu::menu_bar(ui, &self.state, &self.doc, &mut cmds);
             });
             egui::Panel::bottom("status").show(ui, |ui| {
-                controls::status_bar(ui, &self.state, &self.doc, self.job.as_ref(), self.maps.busy(), &mut cmds);
+                controls::status_bar(
+                    ui,
+                    &self.state,
+                    &self.doc,
+                    self.job.as_ref(),
+                    self.maps.busy(),
+                    &mut cmds,
+                );
             });
         }
-        let timeline_height = if self.state.presentation { 260.0 } else { 170.0 };
+        let timeline_height = if self.state.presentation {
+            260.0
+        } else {
+            170.0
+        };
         egui::Panel::bottom("timeline")
             .resizable(true)
             .default_size(timeline_height)
@@ -414,7 +428,14 @@ impl eframe::App for VadApp {
                 .resizable(true)
                 .default_size(230.0)
                 .show(ui, |ui| {
-                    controls::side_panel(ui, &self.state, &self.doc, maps.as_deref(), self.job.as_ref(), &mut cmds);
+                    controls::side_panel(
+                        ui,
+                        &self.state,
+                        &self.doc,
+                        maps.as_deref(),
+                        self.job.as_ref(),
+                        &mut cmds,
+                    );
                 });
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {

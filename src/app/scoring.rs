@@ -81,7 +81,10 @@ impl ScoreJob {
                         secs: t0.elapsed().as_secs_f64(),
                     },
                     Ok(Err(e)) => ScoreUpdate::Failed(e),
-                    Err(p) => ScoreUpdate::Failed(format!("the scoring thread panicked: {}", panic_text(&*p))),
+                    Err(p) => ScoreUpdate::Failed(format!(
+                        "the scoring thread panicked: {}",
+                        panic_text(&*p)
+                    )),
                 };
                 let _ = tx.send(last);
                 wake();
@@ -102,44 +105,50 @@ impl ScoreJob {
     pub fn baseline(source: FrameSource, wake: impl Fn() + Send + Sync + 'static) -> Self {
         let wake = Arc::new(wake);
         let w2 = wake.clone();
-        Self::spawn(move || w2(), move |tx, cancel| {
-            let mut reader = source.reader().map_err(|e| e.to_string())?;
-            let n = reader.len();
-            let background = reader.background();
-            let _ = tx.send(ScoreUpdate::Started {
-                frames: n,
-                device: "motion baseline (no model) on CPU".into(),
-            });
-            let mut flow = FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
-            let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
-            let mut batch = Vec::new();
-            let mut field = crate::flow::Flow::default();
-            for i in 1..n {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let next = reader.gray(i).map_err(|e| e.to_string())?;
-                flow.estimate_into(&prev, &next, &mut field)
-                    .map_err(|e| e.to_string())?;
-                let recon = background
-                    .as_ref()
-                    .and_then(|bg| super::maps::abs_diff(&next, bg))
-                    .map_or(f32::NAN, |d| d.data.iter().sum::<f32>() / d.data.len().max(1) as f32);
-                batch.push(Sample {
-                    frame: i,
-                    score: fastest_motion(&field.data, 0.01),
-                    recon,
-                    pred: f32::NAN,
-                    dist: f32::NAN,
+        Self::spawn(
+            move || w2(),
+            move |tx, cancel| {
+                let mut reader = source.reader().map_err(|e| e.to_string())?;
+                let n = reader.len();
+                let background = reader.background();
+                let _ = tx.send(ScoreUpdate::Started {
+                    frames: n,
+                    device: "motion baseline (no model) on CPU".into(),
                 });
-                prev = next;
-                if batch.len() >= 4 || i + 1 == n {
-                    let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
-                    wake();
+                let mut flow =
+                    FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
+                let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
+                let mut batch = Vec::new();
+                let mut field = crate::flow::Flow::default();
+                for i in 1..n {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let next = reader.gray(i).map_err(|e| e.to_string())?;
+                    flow.estimate_into(&prev, &next, &mut field)
+                        .map_err(|e| e.to_string())?;
+                    let recon = background
+                        .as_ref()
+                        .and_then(|bg| super::maps::abs_diff(&next, bg))
+                        .map_or(f32::NAN, |d| {
+                            d.data.iter().sum::<f32>() / d.data.len().max(1) as f32
+                        });
+                    batch.push(Sample {
+                        frame: i,
+                        score: fastest_motion(&field.data, 0.01),
+                        recon,
+                        pred: f32::NAN,
+                        dist: f32::NAN,
+                    });
+                    prev = next;
+                    if batch.len() >= 4 || i + 1 == n {
+                        let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
+                        wake();
+                    }
                 }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     }
 
     /// Asks the job to stop after the current frame.
@@ -159,7 +168,8 @@ impl ScoreJob {
                 ScoreUpdate::Scored(s) => self.status.scored += s.len(),
                 ScoreUpdate::Finished { secs } => {
                     self.status.done = true;
-                    self.status.outcome = format!("scored {} frames in {secs:.1} s", self.status.scored);
+                    self.status.outcome =
+                        format!("scored {} frames in {secs:.1} s", self.status.scored);
                 }
                 ScoreUpdate::Cancelled => {
                     self.status.done = true;

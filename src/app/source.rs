@@ -188,7 +188,8 @@ impl Document {
             }
             match dataset_truth(&ds, &entry.name) {
                 Ok(Some(t)) => {
-                    doc.notes.push(format!("truth from the {} dataset", ds.layout.name()));
+                    doc.notes
+                        .push(format!("truth from the {} dataset", ds.layout.name()));
                     doc.truth = Some(t);
                 }
                 Ok(None) => {}
@@ -221,8 +222,11 @@ impl Document {
     }
 
     fn load_mask(&self, i: usize) -> Option<Mask> {
-        if let Some(truth::Masks::Dense { width, height, frames }) =
-            self.truth.as_ref().and_then(|t| t.masks.as_ref())
+        if let Some(truth::Masks::Dense {
+            width,
+            height,
+            frames,
+        }) = self.truth.as_ref().and_then(|t| t.masks.as_ref())
         {
             let bits = frames.get(i)?.as_ref()?;
             return Some(Mask {
@@ -246,11 +250,7 @@ fn to_rgb(f: Frame<u8>) -> Frame<u8> {
     if f.channels == 3 {
         return f;
     }
-    let data = f
-        .data
-        .iter()
-        .flat_map(|&v| [v, v, v])
-        .collect::<Vec<u8>>();
+    let data = f.data.iter().flat_map(|&v| [v, v, v]).collect::<Vec<u8>>();
     Frame::from_vec(f.width, f.height, 3, data).unwrap_or_default()
 }
 
@@ -335,7 +335,11 @@ mod tests {
         }
         let scores = dir.path().join("scores");
         std::fs::create_dir(&scores).unwrap();
-        std::fs::write(scores.join("07.csv"), "frame,score\n1,0.1\n2,0.9\n3,0.2\n4,0.3\n").unwrap();
+        std::fs::write(
+            scores.join("07.csv"),
+            "frame,score\n1,0.1\n2,0.9\n3,0.2\n4,0.3\n",
+        )
+        .unwrap();
         let truth = dir.path().join("truth.json");
         let gt = truth::GroundTruth {
             videos: vec![VideoTruth::new(

@@ -412,7 +412,11 @@ impl AppState {
     pub fn new(frames: usize, fps: f64, settings: Settings) -> Self {
         AppState {
             frames,
-            fps: if fps.is_finite() && fps > 0.0 { fps } else { 25.0 },
+            fps: if fps.is_finite() && fps > 0.0 {
+                fps
+            } else {
+                25.0
+            },
             current: 0,
             playing: false,
             shuttle: 1.0,

@@ -97,8 +97,10 @@ fn shuttle_doubles_and_reverses() {
 #[test]
 fn jumps_follow_events_and_truth() {
     let mut s = state(10);
-    s.curves
-        .set_lane(Lane::Score, &[0.0, 0.9, 0.9, 0.0, 0.0, 0.0, 0.7, 0.0, 0.8, 0.0]);
+    s.curves.set_lane(
+        Lane::Score,
+        &[0.0, 0.9, 0.9, 0.0, 0.0, 0.0, 0.7, 0.0, 0.8, 0.0],
+    );
     s.truth = vec![Interval::new(2, 4).unwrap(), Interval::new(7, 9).unwrap()];
     s.auto_threshold();
     assert!((s.threshold - 0.45).abs() < 1e-6);

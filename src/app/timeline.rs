@@ -108,7 +108,10 @@ pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layou
         if b < plot.left() || a > plot.right() {
             continue;
         }
-        let r = Rect::from_x_y_ranges(a.max(plot.left())..=b.min(plot.right()).max(a + 1.0), plot.y_range());
+        let r = Rect::from_x_y_ranges(
+            a.max(plot.left())..=b.min(plot.right()).max(a + 1.0),
+            plot.y_range(),
+        );
         painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(220, 60, 60, 60));
     }
     // Loop selection.
@@ -164,16 +167,28 @@ pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layou
         );
         if lane == Lane::Score {
             let y = y_of(r, range, state.threshold as f32);
-            painter.hline(plot.x_range(), y, Stroke::new(1.5, Color32::from_rgb(255, 150, 40)));
+            painter.hline(
+                plot.x_range(),
+                y,
+                Stroke::new(1.5, Color32::from_rgb(255, 150, 40)),
+            );
         }
-        painter.hline(plot.x_range(), r.bottom(), Stroke::new(1.0, Color32::from_gray(50)));
+        painter.hline(
+            plot.x_range(),
+            r.bottom(),
+            Stroke::new(1.0, Color32::from_gray(50)),
+        );
     }
     // Frame axis.
     let step = nice_step(tv.span() / (plot.width() as f64 / 80.0).max(1.0));
     let mut f = (tv.start / step).ceil() * step;
     while f < tv.end {
         let x = layout.x_of(state, f);
-        painter.vline(x, plot.bottom()..=plot.bottom() + 4.0, Stroke::new(1.0, Color32::GRAY));
+        painter.vline(
+            x,
+            plot.bottom()..=plot.bottom() + 4.0,
+            Stroke::new(1.0, Color32::GRAY),
+        );
         painter.text(
             Pos2::new(x, plot.bottom() + 4.0),
             egui::Align2::CENTER_TOP,
@@ -225,7 +240,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
     // The threshold line: grab within 5 px.
     let thr_y = y_of(score_rect, range, state.threshold as f32);
     let thr_rect = Rect::from_x_y_ranges(plot.x_range(), thr_y - 5.0..=thr_y + 5.0);
-    let thr = ui.interact(thr_rect, ui.id().with("threshold"), Sense::drag());
+    let thr = ui.interact(thr_rect, ui.scope_id().with("threshold"), Sense::drag());
     if thr.hovered() || thr.dragged() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeVertical);
     }
@@ -253,20 +268,27 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
             if resp.dragged_by(egui::PointerButton::Primary) && shift {
                 let start = ui.memory_mut(|m| {
                     *m.data
-                        .get_temp_mut_or_insert_with(ui.id().with("sel-start"), || f)
+                        .get_temp_mut_or_insert_with(ui.scope_id().with("sel-start"), || f)
                 });
                 cmds.send(Command::Select(Some((start.min(f), start.max(f) + 1))));
-            } else if (resp.clicked() || resp.dragged_by(egui::PointerButton::Primary)) && primary && !shift {
+            } else if (resp.clicked() || resp.dragged_by(egui::PointerButton::Primary))
+                && primary
+                && !shift
+            {
                 cmds.send(Command::Seek(f));
             }
         }
         if resp.drag_stopped() || !resp.dragged() {
-            ui.memory_mut(|m| m.data.remove::<usize>(ui.id().with("sel-start")));
+            ui.memory_mut(|m| m.data.remove::<usize>(ui.scope_id().with("sel-start")));
         }
     }
-    if resp.dragged_by(egui::PointerButton::Secondary) || resp.dragged_by(egui::PointerButton::Middle) {
+    if resp.dragged_by(egui::PointerButton::Secondary)
+        || resp.dragged_by(egui::PointerButton::Middle)
+    {
         let dx = resp.drag_delta().x;
-        cmds.send(Command::PanTimeline(-(dx / plot.width()) as f64 * state.time_view.span()));
+        cmds.send(Command::PanTimeline(
+            -(dx / plot.width()) as f64 * state.time_view.span(),
+        ));
     }
     if resp.hovered() {
         let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
@@ -277,11 +299,18 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
                 cmds.send(Command::ZoomTimeline { factor, about });
             }
             if scroll.x.abs() > 0.0 {
-                cmds.send(Command::PanTimeline(-(scroll.x / plot.width()) as f64 * state.time_view.span()));
+                cmds.send(Command::PanTimeline(
+                    -(scroll.x / plot.width()) as f64 * state.time_view.span(),
+                ));
             }
             // Hover read-out.
             let f = clamp_frame(about);
-            let v = state.curves.lane(Lane::Score).get(f).copied().unwrap_or(f32::NAN);
+            let v = state
+                .curves
+                .lane(Lane::Score)
+                .get(f)
+                .copied()
+                .unwrap_or(f32::NAN);
             if plot.contains(p) {
                 let text = if v.is_finite() {
                     format!("frame {f}: {v:.4}")

@@ -1,9 +1,9 @@
 //! Subcommands, one file each.
 
 pub mod bench;
-pub mod bench_video;
 #[cfg(feature = "gui")]
 pub mod bench_timeline;
+pub mod bench_video;
 pub mod demo;
 pub mod eval;
 pub mod flow;

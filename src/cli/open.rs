@@ -20,9 +20,14 @@ pub struct OpenArgs {
 
 /// Opens the app.
 pub fn run(args: OpenArgs) -> anyhow::Result<()> {
-    for p in [Some(&args.path), args.model.as_ref(), args.scores.as_ref(), args.truth.as_ref()]
-        .into_iter()
-        .flatten()
+    for p in [
+        Some(&args.path),
+        args.model.as_ref(),
+        args.scores.as_ref(),
+        args.truth.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         if !p.exists() {
             anyhow::bail!("{}: no such file or folder", p.display());
@@ -39,6 +44,8 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     }
     #[cfg(not(feature = "gui"))]
     {
-        anyhow::bail!("this vadscope was built without the `gui` feature; rebuild with it to open the app")
+        anyhow::bail!(
+            "this vadscope was built without the `gui` feature; rebuild with it to open the app"
+        )
     }
 }

@@ -102,7 +102,11 @@ impl Colormap {
 
     /// The colour at `t` in `[0, 1]` (clamped), channels in `[0, 1]`.
     pub fn eval(self, t: f32) -> [f32; 3] {
-        let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let x = t * (STOPS - 1) as f32;
         let i = (x.floor() as usize).min(STOPS - 2);
         let f = x - i as f32;
@@ -207,8 +211,15 @@ mod tests {
             .collect();
         for i in 0..16 {
             for j in i + 1..16 {
-                let d: i32 = (0..3).map(|c| (colors[i][c] as i32 - colors[j][c] as i32).abs()).sum();
-                assert!(d > 20, "slots {i} and {j} look alike: {:?} {:?}", colors[i], colors[j]);
+                let d: i32 = (0..3)
+                    .map(|c| (colors[i][c] as i32 - colors[j][c] as i32).abs())
+                    .sum();
+                assert!(
+                    d > 20,
+                    "slots {i} and {j} look alike: {:?} {:?}",
+                    colors[i],
+                    colors[j]
+                );
             }
         }
     }

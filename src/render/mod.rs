@@ -37,7 +37,8 @@ impl MapImage {
     /// An image with a key made from `parts` (hashed) and version 0.
     pub fn new(parts: impl std::hash::Hash, frame: Arc<Frame<f32>>) -> Self {
         use std::hash::{BuildHasher, BuildHasherDefault};
-        let key = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(parts);
+        let key = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(parts);
         MapImage {
             key,
             version: 0,
@@ -394,7 +395,8 @@ impl egui_wgpu::CallbackTrait for MapCallback {
             0,
             bytemuck::bytes_of(&Uniform::new(&self.params)),
         );
-        let stale = !matches!(&slot.bind_group, Some((k, s, _)) if *k == self.image.key && *s == serial);
+        let stale =
+            !matches!(&slot.bind_group, Some((k, s, _)) if *k == self.image.key && *s == serial);
         if stale {
             let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("vadscope map"),
@@ -458,7 +460,13 @@ pub fn wheel_field(n: usize) -> Frame<f32> {
 }
 
 /// Adds `image` drawn with `params` into `rect` to `painter`.
-pub fn paint(painter: &egui::Painter, rect: egui::Rect, slot: u64, image: MapImage, params: DrawParams) {
+pub fn paint(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    slot: u64,
+    image: MapImage,
+    params: DrawParams,
+) {
     painter.add(egui_wgpu::Callback::new_paint_callback(
         rect,
         MapCallback {
