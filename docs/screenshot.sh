@@ -13,7 +13,7 @@ display=:${XVFB_DISPLAY:-99}
 
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
-Xvfb "$display" -screen 0 1400x860x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill "$app" "$xvfb" 2>/dev/null || true' EXIT
 sleep 1
@@ -26,6 +26,6 @@ if [ -n "$keys" ]; then
   sleep 3
 fi
 DISPLAY=$display import -window root "$out.full.png"
-convert "$out.full.png" -resize 1200x -colors 256 -strip "PNG8:$out"
+convert "$out.full.png" -colors 256 -strip "PNG8:$out"
 rm -f "$out.full.png"
 ls -l "$out"

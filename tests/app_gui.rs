@@ -230,8 +230,8 @@ fn colormap_shader_matches_the_cpu_reference() {
                     1.0,
                     gamma,
                 ));
-                for c in 0..3 {
-                    worst = worst.max((got[c] as i32 - want[c] as i32).abs());
+                for (g, w) in got.iter().zip(want) {
+                    worst = worst.max((*g as i32 - w as i32).abs());
                 }
             }
             assert!(worst <= 2, "{} gamma {gamma}: off by {worst}", map.name());

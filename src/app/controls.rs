@@ -86,28 +86,28 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
     ui.label(format!("TP {tp} · FP {fp} · anomalous scored frames {pos}"));
     ui.horizontal(|ui| {
         if ui
-            .button("◀ above")
+            .button("< above")
             .on_hover_text("previous event (,)")
             .clicked()
         {
             cmds.send(Command::PrevAbove);
         }
         if ui
-            .button("above ▶")
+            .button("above >")
             .on_hover_text("next event (.)")
             .clicked()
         {
             cmds.send(Command::NextAbove);
         }
         if ui
-            .button("◀ GT")
+            .button("< GT")
             .on_hover_text("previous GT interval (Shift+G)")
             .clicked()
         {
             cmds.send(Command::PrevTruth);
         }
         if ui
-            .button("GT ▶")
+            .button("GT >")
             .on_hover_text("next GT interval (G)")
             .clicked()
         {
@@ -132,10 +132,18 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
 fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
     ui.strong("Playback");
     ui.horizontal(|ui| {
-        if ui.button("⏮").on_hover_text("first frame (Home)").clicked() {
+        if ui
+            .button("|<")
+            .on_hover_text("first frame (Home)")
+            .clicked()
+        {
             cmds.send(Command::SeekStart);
         }
-        if ui.button("◀").on_hover_text("one frame back (←)").clicked() {
+        if ui
+            .button("<")
+            .on_hover_text("one frame back (Left)")
+            .clicked()
+        {
             cmds.send(Command::Step(-1));
         }
         let label = if state.playing { "Pause" } else { "Play" };
@@ -143,13 +151,13 @@ fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
             cmds.send(Command::TogglePlay);
         }
         if ui
-            .button("▶")
-            .on_hover_text("one frame forward (→)")
+            .button(">")
+            .on_hover_text("one frame forward (Right)")
             .clicked()
         {
             cmds.send(Command::Step(1));
         }
-        if ui.button("⏭").on_hover_text("last frame (End)").clicked() {
+        if ui.button(">|").on_hover_text("last frame (End)").clicked() {
             cmds.send(Command::SeekEnd);
         }
     });
@@ -322,7 +330,7 @@ pub fn errors_window(ctx: &egui::Context, state: &AppState, cmds: &mut Commands)
         .show(ctx, |ui| {
             for (i, e) in state.errors.iter().enumerate() {
                 ui.horizontal(|ui| {
-                    if ui.small_button("✕").clicked() {
+                    if ui.small_button("x").clicked() {
                         cmds.send(Command::DismissError(i));
                     }
                     ui.label(RichText::new(e).color(Color32::LIGHT_RED));

@@ -10,8 +10,8 @@ use super::Commands;
 /// The shortcuts, for the help popover: `(keys, what)`.
 pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Space", "play / pause"),
-    ("← / →", "one frame back / forward"),
-    ("Shift + ← / →", "ten frames back / forward"),
+    ("Left / Right", "one frame back / forward"),
+    ("Shift + Left / Right", "ten frames back / forward"),
     ("Home / End", "first / last frame"),
     (
         "J / K / L",

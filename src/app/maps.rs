@@ -232,29 +232,30 @@ impl MapMaker {
             frame: i,
             ..Default::default()
         };
-        let n = self.reader.len();
-        let result = (|| -> crate::Result<()> {
-            let x = self.reader.gray(i)?;
-            if n > 1 {
-                let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
-                let (fa, fb) = if a == i {
-                    (x.clone(), self.reader.gray(b)?)
-                } else {
-                    (self.reader.gray(a)?, x.clone())
-                };
-                out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
-            }
-            if let Some(bg) = &self.background {
-                out.recon_error = abs_diff(&x, bg).map(Arc::new);
-                out.recon = Some(Arc::new(bg.clone()));
-                out.origin = "background model (demo, no network)".into();
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
+        if let Err(e) = self.fill(i, &mut out) {
             out.error = Some(e.to_string());
         }
         out
+    }
+
+    fn fill(&mut self, i: usize, out: &mut Maps) -> crate::Result<()> {
+        let n = self.reader.len();
+        let x = self.reader.gray(i)?;
+        if n > 1 {
+            let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
+            let (fa, fb) = if a == i {
+                (x.clone(), self.reader.gray(b)?)
+            } else {
+                (self.reader.gray(a)?, x.clone())
+            };
+            out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
+        }
+        if let Some(bg) = &self.background {
+            out.recon_error = abs_diff(&x, bg).map(Arc::new);
+            out.recon = Some(Arc::new(bg.clone()));
+            out.origin = "background model (demo, no network)".into();
+        }
+        Ok(())
     }
 }
 

@@ -86,7 +86,8 @@ impl Dialogs {
                     ctx.request_repaint();
                 }
             });
-        drop(spawned);
+        // Without a thread there is no dialog; the menu stays usable.
+        let _ = spawned;
     }
 
     /// Answers that arrived.

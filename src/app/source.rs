@@ -137,7 +137,7 @@ impl Document {
 
     fn open_path(path: &Path) -> anyhow::Result<Document> {
         // A dataset root opens its first test video.
-        if path.is_dir() && crate::video::list_images(path).map_or(true, |v| v.is_empty()) {
+        if path.is_dir() && !crate::video::list_images(path).is_ok_and(|v| !v.is_empty()) {
             let ds = dataset::open(path)?;
             let first = ds
                 .split(Split::Test)

@@ -67,10 +67,12 @@ fn steps_and_seeks_clamp() {
     s.apply(Command::SeekEnd);
     assert_eq!(s.current, 49);
     // A step pauses playback.
+    s.apply(Command::Seek(20));
     s.apply(Command::TogglePlay);
+    assert!(s.playing);
     s.apply(Command::Step(-1));
     assert!(!s.playing);
-    assert_eq!(s.current, 48);
+    assert_eq!(s.current, 19);
 }
 
 #[test]

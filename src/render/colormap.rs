@@ -111,11 +111,7 @@ impl Colormap {
         let i = (x.floor() as usize).min(STOPS - 2);
         let f = x - i as f32;
         let (a, b) = (self.stops()[i], self.stops()[i + 1]);
-        let mut out = [0.0; 3];
-        for c in 0..3 {
-            out[c] = (a[c] as f32 * (1.0 - f) + b[c] as f32 * f) / 255.0;
-        }
-        out
+        std::array::from_fn(|c| (a[c] as f32 * (1.0 - f) + b[c] as f32 * f) / 255.0)
     }
 
     /// The colour at `t` as 8-bit sRGB.
@@ -179,8 +175,8 @@ mod tests {
         let a = Colormap::Viridis.stops()[2];
         let b = Colormap::Viridis.stops()[3];
         let mid = Colormap::Viridis.eval_u8(0.25);
-        for c in 0..3 {
-            assert!((mid[c] as i32 - (a[c] as i32 + b[c] as i32) / 2).abs() <= 1);
+        for ((m, a), b) in mid.iter().zip(a).zip(b) {
+            assert!((*m as i32 - (a as i32 + b as i32) / 2).abs() <= 1);
         }
     }
 
@@ -209,17 +205,14 @@ mod tests {
         let colors: Vec<[u8; 3]> = (0..16)
             .map(|i| category_color(i).map(|c| (c * 255.0) as u8))
             .collect();
-        for i in 0..16 {
-            for j in i + 1..16 {
-                let d: i32 = (0..3)
-                    .map(|c| (colors[i][c] as i32 - colors[j][c] as i32).abs())
+        for (i, ci) in colors.iter().enumerate() {
+            for (j, cj) in colors.iter().enumerate().skip(i + 1) {
+                let d: i32 = ci
+                    .iter()
+                    .zip(cj)
+                    .map(|(a, b)| (*a as i32 - *b as i32).abs())
                     .sum();
-                assert!(
-                    d > 20,
-                    "slots {i} and {j} look alike: {:?} {:?}",
-                    colors[i],
-                    colors[j]
-                );
+                assert!(d > 20, "slots {i} and {j} look alike: {:?} {:?}", ci, cj);
             }
         }
     }
