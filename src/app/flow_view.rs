@@ -35,7 +35,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     };
     let s = &input.state.settings;
     let avail = ui.available_size();
-    let (rect, _) = image::image_area(ui, (flow.width, flow.height), avail, input.state, cmds);
+    let (rect, _) = image::image_area(ui, 2, (flow.width, flow.height), avail, input.state, cmds);
     let params = DrawParams {
         mode: Mode::Flow { max: s.flow_max },
         ..Default::default()

@@ -15,7 +15,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         return;
     };
     let avail = ui.available_size();
-    let (rect, _) = image::image_area(ui, input.frame_size, avail, input.state, cmds);
+    let (rect, _) = image::image_area(ui, 1, input.frame_size, avail, input.state, cmds);
     let painter = ui.painter().with_clip_rect(rect);
     image::draw_frame(&painter, rect, tex, input.state);
     draw_overlay(ui, input, rect);

@@ -57,6 +57,7 @@ pub fn uv_to_screen(rect: Rect, state: &AppState, uv: [f32; 2]) -> Pos2 {
 /// click into "show all".
 pub fn image_area(
     ui: &mut egui::Ui,
+    salt: u64,
     image_size: (usize, usize),
     avail: Vec2,
     state: &AppState,
@@ -67,7 +68,11 @@ pub fn image_area(
     let size = Vec2::new(w * scale, h * scale);
     let (outer, _) = ui.allocate_exact_size(avail, Sense::hover());
     let rect = Rect::from_center_size(outer.center(), size);
-    let resp = ui.interact(rect, ui.scope_id().with("image"), Sense::click_and_drag());
+    let resp = ui.interact(
+        rect,
+        egui::Id::new(("vadscope-image", salt)),
+        Sense::click_and_drag(),
+    );
     if resp.hovered() {
         let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
         let factor = zoom * (scroll * 0.003).exp();

@@ -92,6 +92,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
                     ui.label(format!("{} [{:.3}, {:.3}]", kind.label(), range.0, range.1));
                     let (rect, _) = image::image_area(
                         ui,
+                        10 + n as u64,
                         (map.width, map.height),
                         cell - Vec2::new(4.0, 0.0),
                         input.state,

@@ -115,7 +115,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         data: values,
     });
     let avail = ui.available_size();
-    let (rect, _) = image::image_area(ui, input.frame_size, avail, st, cmds);
+    let (rect, _) = image::image_area(ui, 30, input.frame_size, avail, st, cmds);
     if let Some(tex) = input.frame {
         image::draw_frame(&ui.painter().with_clip_rect(rect), rect, tex, st);
     }
