@@ -70,7 +70,7 @@ pub fn image_area(
     let rect = Rect::from_center_size(outer.center(), size);
     let resp = ui.interact(
         rect,
-        egui::Id::new(("vadscope-image", salt)),
+        ui.scope_id().with(("vadscope-image", salt)),
         Sense::click_and_drag(),
     );
     if resp.hovered() {
