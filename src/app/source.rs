@@ -254,24 +254,29 @@ fn to_rgb(f: Frame<u8>) -> Frame<u8> {
     Frame::from_vec(f.width, f.height, 3, data).unwrap_or_default()
 }
 
-/// The dataset whose test split holds `video`, looking up to three folders up.
+/// The dataset whose test split holds `video`, looking up to three folders up;
+/// one with ground truth wins over a plain folder of frame folders.
 fn find_dataset(video: &Path) -> Option<(dataset::Dataset, dataset::VideoEntry)> {
     let canon = video.canonicalize().ok()?;
     let mut dir = canon.parent();
+    let mut fallback = None;
     for _ in 0..3 {
-        let d = dir?;
+        let Some(d) = dir else { break };
         if let Ok(ds) = dataset::open(d) {
             let hit = ds
                 .split(Split::Test)
                 .find(|v| v.path.canonicalize().ok().as_deref() == Some(canon.as_path()))
                 .cloned();
             if let Some(entry) = hit {
-                return Some((ds, entry));
+                if !ds.truth.is_empty() {
+                    return Some((ds, entry));
+                }
+                fallback.get_or_insert((ds, entry));
             }
         }
         dir = d.parent();
     }
-    None
+    fallback
 }
 
 fn dataset_truth(ds: &dataset::Dataset, name: &str) -> anyhow::Result<Option<VideoTruth>> {
