@@ -22,7 +22,7 @@ app=$!
 sleep "$wait_s"
 if [ -n "$keys" ]; then
   # shellcheck disable=SC2086
-  DISPLAY=$display xdotool key --delay 150 $keys || true
+  DISPLAY=$display xdotool mousemove 700 300 click 1 sleep 0.5 key --delay 150 $keys || true
   sleep 3
 fi
 DISPLAY=$display import -window root "$out.full.png"
