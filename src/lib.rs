@@ -6,12 +6,16 @@
 //! ([`synth`]). It knows nothing of the GUI; the app and the CLI are thin layers
 //! over it. See `DESIGN.md` for the data flow.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod dataset;
 pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "gui")]
+pub mod render;
 pub mod save;
 pub mod score;
 pub mod synth;

@@ -35,6 +35,10 @@ enum Command {
     Score(cli::score::ScoreArgs),
     /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
     Eval(cli::eval::EvalArgs),
+    /// Open a video, frame folder or dataset in the inspection app.
+    Open(cli::open::OpenArgs),
+    /// The built-in demo: the app, or a text summary with `--text`.
+    Demo(cli::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,7 +52,9 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => cli::train::run(args),
         Some(Command::Score(args)) => cli::score::run(args),
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
-        None => cli::demo::run(),
+        Some(Command::Open(args)) => cli::open::run(args),
+        Some(Command::Demo(args)) => cli::demo::run_with(args),
+        None => cli::demo::run_with(cli::demo::DemoArgs::default()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,9 @@ pub enum BenchCommand {
     Pipeline(bench_pipeline::PipelineArgs),
     /// Model training-step and inference speed (see benches/reference/model_torch.py).
     Model(super::bench_model::ModelArgs),
+    /// Timeline drawing (decimate, shapes, tessellation) of a long curve; prints the median per UI frame.
+    #[cfg(feature = "gui")]
+    Timeline(super::bench_timeline::TimelineArgs),
 }
 
 /// Runs a benchmark.
@@ -31,5 +34,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
         BenchCommand::Model(args) => super::bench_model::run(args),
+        #[cfg(feature = "gui")]
+        BenchCommand::Timeline(args) => super::bench_timeline::run(args),
     }
 }

@@ -1,7 +1,8 @@
 //! `vadscope` without a subcommand: the built-in demo.
 //!
-//! Until the inspection app lands, the demo runs the engine end to end on a
-//! synthetic surveillance scene: it generates the scene with labelled
+//! With the `gui` feature it opens the inspection app on the demo scene.
+//! `vadscope demo --text` (and builds without `gui`) run the engine end to end
+//! on a synthetic surveillance scene instead, for headless use: it generates the scene with labelled
 //! anomalies, encodes it, decodes it back, computes dense optical flow between
 //! consecutive frames, scores each frame by its fastest motion (a simple
 //! baseline, not the model) and prints the score timeline beside the ground
@@ -44,7 +45,25 @@ fn demo_dir() -> PathBuf {
     base.join("vadscope").join("demo-v1")
 }
 
-/// Runs the demo.
+/// Options of `vadscope demo`.
+#[derive(clap::Args, Debug, Default)]
+pub struct DemoArgs {
+    /// Print a text summary instead of opening the app (no display needed).
+    #[arg(long)]
+    pub text: bool,
+}
+
+/// Runs the demo: the app, or the text summary.
+pub fn run_with(args: DemoArgs) -> anyhow::Result<()> {
+    #[cfg(feature = "gui")]
+    if !args.text {
+        return vadscope::app::run(vadscope::app::OpenRequest::default());
+    }
+    let _ = args;
+    run()
+}
+
+/// Runs the text demo.
 pub fn run() -> anyhow::Result<()> {
     let dir = demo_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -113,7 +132,7 @@ pub fn run() -> anyhow::Result<()> {
         ),
         Err(e) => println!("AUC not defined: {e}"),
     }
-    println!("the inspection app and the hybrid model are in progress; see README.md for the CLI");
+    println!("`vadscope` without arguments opens the same scene in the inspection app");
     Ok(())
 }
 

@@ -3,11 +3,14 @@
 pub mod bench;
 pub mod bench_model;
 pub mod bench_pipeline;
+#[cfg(feature = "gui")]
+pub mod bench_timeline;
 pub mod bench_video;
 pub mod demo;
 pub mod eval;
 pub mod flow;
 pub mod info;
+pub mod open;
 pub mod score;
 pub mod synth;
 pub mod train;

@@ -1,0 +1,340 @@
+//! The side panel (video, scoring, threshold and jump list, playback, map
+//! settings), the status bar and the error list.
+
+use eframe::egui::{self, Color32, RichText};
+
+use super::maps::Maps;
+use super::scoring::ScoreJob;
+use super::source::Document;
+use super::state::{AppState, Command, MapKind, SPEED_RANGE};
+use super::{AppCommand, Commands};
+use crate::render::Colormap;
+
+/// The side panel.
+pub fn side_panel(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    doc: &Document,
+    maps: Option<&Maps>,
+    job: Option<&ScoreJob>,
+    cmds: &mut Commands,
+) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading(doc.name.as_str());
+        ui.label(format!(
+            "{} frames · {:.1} fps · {}×{}",
+            doc.len, doc.fps, doc.size.0, doc.size.1
+        ));
+        for n in doc.notes.iter().take(3) {
+            ui.label(RichText::new(n).small().weak());
+        }
+
+        ui.separator();
+        playback(ui, state, cmds);
+
+        ui.separator();
+        scoring(ui, state, job, cmds);
+
+        ui.separator();
+        threshold(ui, state, cmds);
+
+        ui.separator();
+        heatmaps(ui, state, maps, cmds);
+    });
+}
+
+fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &mut Commands) {
+    ui.strong("Scoring");
+    let Some(job) = job else {
+        ui.label(format!("scores from file: {} frames", state.curves.scored));
+        return;
+    };
+    let st = &job.status;
+    if !st.device.is_empty() {
+        ui.label(RichText::new(&st.device).small());
+    }
+    let frac = if st.frames > 0 {
+        st.scored as f32 / st.frames as f32
+    } else {
+        0.0
+    };
+    ui.add(egui::ProgressBar::new(frac).text(format!("{}/{}", st.scored, st.frames)));
+    ui.horizontal(|ui| {
+        if !st.done {
+            if ui.button("Cancel").clicked() {
+                cmds.send(AppCommand::CancelScoring);
+            }
+        } else {
+            ui.label(RichText::new(&st.outcome).small());
+            if ui.button("Rescore").clicked() {
+                cmds.send(AppCommand::Rescore);
+            }
+        }
+    });
+}
+
+fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
+    ui.strong("Threshold and events");
+    let mut t = state.threshold;
+    ui.horizontal(|ui| {
+        ui.label("threshold");
+        if ui.add(egui::DragValue::new(&mut t).speed(0.01)).changed() {
+            cmds.send(Command::SetThreshold(t));
+        }
+    });
+    let (tp, fp, pos) = state.counts();
+    ui.label(format!("TP {tp} · FP {fp} · anomalous scored frames {pos}"));
+    ui.horizontal(|ui| {
+        if ui
+            .button("< above")
+            .on_hover_text("previous event (,)")
+            .clicked()
+        {
+            cmds.send(Command::PrevAbove);
+        }
+        if ui
+            .button("above >")
+            .on_hover_text("next event (.)")
+            .clicked()
+        {
+            cmds.send(Command::NextAbove);
+        }
+        if ui
+            .button("< GT")
+            .on_hover_text("previous GT interval (Shift+G)")
+            .clicked()
+        {
+            cmds.send(Command::PrevTruth);
+        }
+        if ui
+            .button("GT >")
+            .on_hover_text("next GT interval (G)")
+            .clicked()
+        {
+            cmds.send(Command::NextTruth);
+        }
+    });
+    let mut k = state.settings.top_k;
+    ui.horizontal(|ui| {
+        ui.label("top events");
+        if ui.add(egui::DragValue::new(&mut k).range(1..=50)).changed() {
+            cmds.send(Command::SetTopK(k));
+        }
+    });
+    for (start, end, peak, v) in state.events().top(state.settings.top_k) {
+        let label = format!("{start}–{} peak {v:.3} @ {peak}", end - 1);
+        if ui.selectable_label(state.current == peak, label).clicked() {
+            cmds.send(Command::Seek(peak));
+        }
+    }
+}
+
+fn playback(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
+    ui.strong("Playback");
+    ui.horizontal(|ui| {
+        if ui
+            .button("|<")
+            .on_hover_text("first frame (Home)")
+            .clicked()
+        {
+            cmds.send(Command::SeekStart);
+        }
+        if ui
+            .button("<")
+            .on_hover_text("one frame back (Left)")
+            .clicked()
+        {
+            cmds.send(Command::Step(-1));
+        }
+        let label = if state.playing { "Pause" } else { "Play" };
+        if ui.button(label).on_hover_text("Space").clicked() {
+            cmds.send(Command::TogglePlay);
+        }
+        if ui
+            .button(">")
+            .on_hover_text("one frame forward (Right)")
+            .clicked()
+        {
+            cmds.send(Command::Step(1));
+        }
+        if ui.button(">|").on_hover_text("last frame (End)").clicked() {
+            cmds.send(Command::SeekEnd);
+        }
+    });
+    let mut speed = state.settings.speed;
+    if ui
+        .add(
+            egui::Slider::new(&mut speed, SPEED_RANGE.0..=SPEED_RANGE.1)
+                .logarithmic(true)
+                .text("speed ×"),
+        )
+        .changed()
+    {
+        cmds.send(Command::SetSpeed(speed));
+    }
+    let mut looping = state.settings.looping;
+    ui.horizontal(|ui| {
+        if ui.checkbox(&mut looping, "loop").changed() {
+            cmds.send(Command::SetLooping(looping));
+        }
+        match state.selection {
+            Some((a, b)) => {
+                ui.label(format!("selection {a}–{}", b - 1));
+                if ui.small_button("clear").clicked() {
+                    cmds.send(Command::Select(None));
+                }
+            }
+            None => {
+                ui.label(
+                    RichText::new("Shift-drag the timeline to select")
+                        .small()
+                        .weak(),
+                );
+            }
+        }
+    });
+}
+
+fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut Commands) {
+    let s = &state.settings;
+    ui.strong("Heat maps");
+    ui.horizontal(|ui| {
+        for c in Colormap::ALL {
+            if ui.selectable_label(s.colormap == c, c.name()).clicked() {
+                cmds.send(Command::SetColormap(c));
+            }
+        }
+    });
+    egui::ComboBox::from_label("map")
+        .selected_text(s.map.label())
+        .show_ui(ui, |ui| {
+            for m in MapKind::ALL {
+                if ui.selectable_label(s.map == m, m.label()).clicked() {
+                    cmds.send(Command::SetMap(m));
+                }
+            }
+        });
+    let mut gamma = s.gamma;
+    if ui
+        .add(
+            egui::Slider::new(&mut gamma, 0.2..=5.0)
+                .logarithmic(true)
+                .text("gamma"),
+        )
+        .changed()
+    {
+        cmds.send(Command::SetGamma(gamma));
+    }
+    let mut fixed = s.range.is_some();
+    let (mut lo, mut hi) = s.range.unwrap_or((0.0, 0.5));
+    ui.horizontal(|ui| {
+        if ui.checkbox(&mut fixed, "fixed range").changed() {
+            cmds.send(Command::SetRange(fixed.then_some((lo, hi))));
+        }
+        if fixed {
+            let a = ui.add(egui::DragValue::new(&mut lo).speed(0.005));
+            let b = ui.add(egui::DragValue::new(&mut hi).speed(0.005));
+            if a.changed() || b.changed() {
+                cmds.send(Command::SetRange(Some((lo, hi))));
+            }
+        }
+    });
+    let mut op = s.overlay_opacity;
+    if ui
+        .add(egui::Slider::new(&mut op, 0.0..=1.0).text("overlay opacity"))
+        .changed()
+    {
+        cmds.send(Command::SetOverlayOpacity(op));
+    }
+    let mut fm = s.flow_max;
+    if ui
+        .add(
+            egui::Slider::new(&mut fm, 0.5..=30.0)
+                .logarithmic(true)
+                .text("flow scale px"),
+        )
+        .changed()
+    {
+        cmds.send(Command::SetFlowMax(fm));
+    }
+    let (mut arrows, mut truth) = (s.flow_arrows, s.show_truth);
+    ui.horizontal(|ui| {
+        if ui.checkbox(&mut arrows, "flow arrows").changed() {
+            cmds.send(Command::SetFlowArrows(arrows));
+        }
+        if ui.checkbox(&mut truth, "ground truth").changed() {
+            cmds.send(Command::SetShowTruth(truth));
+        }
+    });
+    if let Some(e) = maps.and_then(|m| m.error.as_deref()) {
+        ui.label(RichText::new(format!("maps: {e}")).color(Color32::LIGHT_RED));
+    }
+}
+
+/// The status bar.
+pub fn status_bar(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    doc: &Document,
+    job: Option<&ScoreJob>,
+    maps_busy: bool,
+    cmds: &mut Commands,
+) {
+    ui.horizontal(|ui| {
+        let t = state.current as f64 / doc.fps.max(1e-9);
+        ui.monospace(format!(
+            "frame {:>6}/{}  {:>7.2} s",
+            state.current,
+            doc.len.saturating_sub(1),
+            t
+        ));
+        ui.separator();
+        let speed = state.settings.speed * state.shuttle;
+        ui.label(if state.playing {
+            format!("playing {speed:.2}×")
+        } else {
+            "paused".into()
+        });
+        let score = state.curves.lane(super::curves::Lane::Score);
+        if let Some(v) = score.get(state.current).filter(|v| v.is_finite()) {
+            ui.separator();
+            ui.label(format!("score {v:.4}"));
+        }
+        if let Some(j) = job.filter(|j| !j.is_done()) {
+            ui.separator();
+            ui.add(egui::Spinner::new());
+            ui.label(format!("scoring {}/{}", j.status.scored, j.status.frames));
+        }
+        if maps_busy {
+            ui.separator();
+            ui.label("computing maps…");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
+                cmds.send(Command::ToggleHelp);
+            }
+        });
+    });
+}
+
+/// Errors, each with a dismiss button; the app keeps running.
+pub fn errors_window(ctx: &egui::Context, state: &AppState, cmds: &mut Commands) {
+    if state.errors.is_empty() {
+        return;
+    }
+    egui::Window::new("Problems")
+        .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -200.0])
+        .collapsible(true)
+        .resizable(false)
+        .default_width(360.0)
+        .show(ctx, |ui| {
+            for (i, e) in state.errors.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    if ui.small_button("x").clicked() {
+                        cmds.send(Command::DismissError(i));
+                    }
+                    ui.label(RichText::new(e).color(Color32::LIGHT_RED));
+                });
+            }
+        });
+}

@@ -1,0 +1,151 @@
+//! The frame view: the frame, a heat-map overlay with adjustable opacity,
+//! and the ground truth (boxes and mask contours).
+
+use eframe::egui::{self, Color32, Rect, Stroke};
+
+use super::image::{self, ViewInput};
+use super::state::MapKind;
+use super::Commands;
+use crate::render::{DrawParams, Mode};
+
+/// Draws the view.
+pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+    let Some(tex) = input.frame else {
+        image::placeholder(ui, "no frame");
+        return;
+    };
+    let avail = ui.available_size();
+    let (rect, _) = image::image_area(ui, 1, input.frame_size, avail, input.state, cmds);
+    let painter = ui.painter().with_clip_rect(rect);
+    image::draw_frame(&painter, rect, tex, input.state);
+    draw_overlay(ui, input, rect);
+    if input.state.settings.show_truth {
+        draw_truth(&painter, rect, input);
+    }
+}
+
+/// The selected error map over the frame, if there is one and opacity > 0.
+fn draw_overlay(ui: &egui::Ui, input: &ViewInput<'_>, rect: Rect) {
+    let s = &input.state.settings;
+    if s.overlay_opacity <= 0.0 {
+        return;
+    }
+    let Some(maps) = input.maps else { return };
+    let kind = if s.map.is_error() {
+        s.map
+    } else {
+        MapKind::ReconError
+    };
+    let map = match kind {
+        MapKind::PredError => maps.pred_error.as_ref(),
+        _ => maps.recon_error.as_ref(),
+    };
+    let Some(map) = map else { return };
+    let params = DrawParams {
+        mode: Mode::Colormap(s.colormap),
+        range: image::auto_range(input.state, map),
+        gamma: s.gamma,
+        opacity: s.overlay_opacity,
+        ..Default::default()
+    };
+    let img = image::keyed(kind.label(), maps, 0, map);
+    image::draw_map(ui, input, rect, 1, img, params);
+}
+
+/// Ground-truth boxes of the current frame and the contour of its mask.
+fn draw_truth(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
+    let i = input.state.current;
+    let (w, h) = (
+        input.frame_size.0.max(1) as f32,
+        input.frame_size.1.max(1) as f32,
+    );
+    // Boxes when there is no mask (a mask's contour says more).
+    if let (Some(truth), None) = (input.truth, input.mask) {
+        let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
+        for r in truth.regions.iter().filter(|r| r.frame == i) {
+            let a = image::uv_to_screen(rect, input.state, [r.x / w, r.y / h]);
+            let b = image::uv_to_screen(rect, input.state, [(r.x + r.w) / w, (r.y + r.h) / h]);
+            painter.rect_stroke(
+                Rect::from_two_pos(a, b),
+                0.0,
+                stroke,
+                egui::StrokeKind::Outside,
+            );
+        }
+    }
+    if let Some(m) = input.mask {
+        let (mw, mh) = (m.width as f32, m.height as f32);
+        let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
+        for (x0, y0, x1, y1) in contour(&m.bits, m.width, m.height) {
+            let p = |x: usize, y: usize| {
+                image::uv_to_screen(rect, input.state, [x as f32 / mw, y as f32 / mh])
+            };
+            painter.line_segment([p(x0, y0), p(x1, y1)], stroke);
+        }
+    }
+}
+
+/// The boundary of a mask as unit edges between a set and an unset pixel
+/// (pixel corners as coordinates), horizontal runs merged.
+pub fn contour(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize)> {
+    let at = |x: isize, y: isize| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < w
+            && (y as usize) < h
+            && mask[y as usize * w + x as usize]
+    };
+    let mut out = Vec::new();
+    // Horizontal edges at the top of row y (between rows y-1 and y), merged into runs.
+    for y in 0..=h {
+        let mut run: Option<usize> = None;
+        for x in 0..=w {
+            let edge = x < w && at(x as isize, y as isize) != at(x as isize, y as isize - 1);
+            match (edge, run) {
+                (true, None) => run = Some(x),
+                (false, Some(s)) => {
+                    out.push((s, y, x, y));
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Vertical edges at the left of column x, merged down columns.
+    for x in 0..=w {
+        let mut run: Option<usize> = None;
+        for y in 0..=h {
+            let edge = y < h && at(x as isize, y as isize) != at(x as isize - 1, y as isize);
+            match (edge, run) {
+                (true, None) => run = Some(y),
+                (false, Some(s)) => {
+                    out.push((x, s, x, y));
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contour;
+
+    #[test]
+    fn a_square_has_four_edges() {
+        // A 2x2 square at (1, 1) in a 4x4 mask.
+        let mut m = vec![false; 16];
+        for (x, y) in [(1, 1), (2, 1), (1, 2), (2, 2)] {
+            m[y * 4 + x] = true;
+        }
+        let mut c = contour(&m, 4, 4);
+        c.sort();
+        assert_eq!(
+            c,
+            vec![(1, 1, 1, 3), (1, 1, 3, 1), (1, 3, 3, 3), (3, 1, 3, 3)]
+        );
+        assert!(contour(&[false; 16], 4, 4).is_empty());
+    }
+}

@@ -1,0 +1,437 @@
+//! Per-frame maps computed off the UI thread: optical flow to the next frame,
+//! and reconstruction, prediction, error and memory-attention maps when a
+//! model (or the demo's background model) provides them.
+//!
+//! The worker keeps only the newest request, so scrubbing never queues up
+//! stale work; results come back with their frame index and the UI caches them.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::flow::{Flow, FlowEstimator, Params, Preset};
+use crate::synth::Scene;
+use crate::video::{self, OutputSpec, Video};
+use crate::Frame;
+
+/// Attention of one memory layer: `weights[(y * width + x) * slots + s]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attention {
+    /// The layer's name.
+    pub layer: String,
+    /// Positions across.
+    pub width: usize,
+    /// Positions down.
+    pub height: usize,
+    /// Memory slots.
+    pub slots: usize,
+    /// Weights, position-major.
+    pub weights: Vec<f32>,
+}
+
+impl Attention {
+    /// The attention of every position to `slot`.
+    pub fn slot_map(&self, slot: usize) -> Vec<f32> {
+        let s = slot.min(self.slots.saturating_sub(1));
+        self.weights
+            .chunks_exact(self.slots.max(1))
+            .map(|w| w.get(s).copied().unwrap_or(0.0))
+            .collect()
+    }
+
+    /// The slot each position attends to most (as `f32` class indices).
+    pub fn argmax_map(&self) -> Vec<f32> {
+        self.weights
+            .chunks_exact(self.slots.max(1))
+            .map(|w| {
+                w.iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0.0, |(i, _)| i as f32)
+            })
+            .collect()
+    }
+
+    /// The entropy (nats) of each position's attention.
+    pub fn entropy_map(&self) -> Vec<f32> {
+        self.weights
+            .chunks_exact(self.slots.max(1))
+            .map(|w| {
+                let sum: f32 = w.iter().filter(|v| **v > 0.0).sum();
+                if sum <= 0.0 {
+                    return 0.0;
+                }
+                -w.iter()
+                    .filter(|v| **v > 0.0)
+                    .map(|&v| {
+                        let p = v / sum;
+                        p * p.ln()
+                    })
+                    .sum::<f32>()
+            })
+            .collect()
+    }
+
+    /// Each slot's mean weight over positions.
+    pub fn usage(&self) -> Vec<f32> {
+        let mut u = vec![0.0f32; self.slots];
+        let n = (self.width * self.height).max(1) as f32;
+        for w in self.weights.chunks_exact(self.slots.max(1)) {
+            for (a, &v) in u.iter_mut().zip(w) {
+                *a += v / n;
+            }
+        }
+        u
+    }
+}
+
+/// The maps of one frame.
+#[derive(Debug, Clone, Default)]
+pub struct Maps {
+    /// Frame index.
+    pub frame: usize,
+    /// Which worker made these maps (texture keys include it, so maps of
+    /// another video never reuse these textures).
+    pub source_id: u64,
+    /// Flow from this frame to the next (from the previous one at the last
+    /// frame), as a two-channel `(u, v)` image.
+    pub flow: Option<Arc<Frame<f32>>>,
+    /// Reconstruction (gray, `[0, 1]`).
+    pub recon: Option<Arc<Frame<f32>>>,
+    /// |x − reconstruction|.
+    pub recon_error: Option<Arc<Frame<f32>>>,
+    /// Prediction (gray, `[0, 1]`).
+    pub pred: Option<Arc<Frame<f32>>>,
+    /// |x − prediction|.
+    pub pred_error: Option<Arc<Frame<f32>>>,
+    /// Memory attention per layer.
+    pub attention: Vec<Attention>,
+    /// Where the model maps come from, in words ("model", "background model").
+    pub origin: String,
+    /// Why some maps are missing or failed.
+    pub error: Option<String>,
+}
+
+/// Where the worker reads frames.
+#[derive(Clone)]
+pub enum FrameSource {
+    /// A procedural scene (its background is the demo's "reconstruction").
+    Synthetic(Arc<Scene>),
+    /// A video file or frame folder.
+    Path(PathBuf),
+}
+
+impl FrameSource {
+    /// Opens a reader for this source.
+    pub fn reader(&self) -> crate::Result<GrayReader> {
+        Ok(match self {
+            FrameSource::Synthetic(s) => GrayReader::Synthetic(s.clone()),
+            FrameSource::Path(p) => {
+                GrayReader::Video(Box::new(video::open_with(p, OutputSpec::gray())?))
+            }
+        })
+    }
+}
+
+/// Reads gray `[0, 1]` frames from a [`FrameSource`].
+pub enum GrayReader {
+    /// Rendered.
+    Synthetic(Arc<Scene>),
+    /// Decoded.
+    Video(Box<Video>),
+}
+
+impl GrayReader {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        match self {
+            GrayReader::Synthetic(s) => s.len(),
+            GrayReader::Video(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Frame `i`, gray in `[0, 1]`.
+    pub fn gray(&mut self, i: usize) -> crate::Result<Frame<f32>> {
+        let mut out = Frame::default();
+        match self {
+            GrayReader::Synthetic(s) => s.render(i).to_f32().to_gray_into(&mut out),
+            GrayReader::Video(v) => {
+                let mut scratch = Frame::default();
+                v.read_f32_into(i, &mut scratch, &mut out)?
+            }
+        }
+        Ok(out)
+    }
+
+    /// The demo's background model: the empty scene (gray), if synthetic.
+    pub fn background(&self) -> Option<Frame<f32>> {
+        match self {
+            GrayReader::Synthetic(s) => {
+                let mut g = Frame::default();
+                s.background().to_f32().to_gray_into(&mut g);
+                Some(g)
+            }
+            GrayReader::Video(_) => None,
+        }
+    }
+}
+
+/// |a − b| per pixel (sizes must match; otherwise `None`).
+pub fn abs_diff(a: &Frame<f32>, b: &Frame<f32>) -> Option<Frame<f32>> {
+    if (a.width, a.height, a.channels) != (b.width, b.height, b.channels) {
+        return None;
+    }
+    let data = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .collect();
+    Frame::from_vec(a.width, a.height, a.channels, data)
+}
+
+/// A flow field as a two-channel image.
+pub fn flow_frame(f: Flow) -> Frame<f32> {
+    Frame {
+        width: f.width,
+        height: f.height,
+        channels: 2,
+        data: f.data,
+    }
+}
+
+/// Computes the maps of one frame (the worker's job; also used by tests).
+pub struct MapMaker {
+    reader: GrayReader,
+    flow: FlowEstimator,
+    background: Option<Frame<f32>>,
+}
+
+impl MapMaker {
+    /// A map maker over `source`.
+    pub fn new(source: &FrameSource) -> crate::Result<Self> {
+        let reader = source.reader()?;
+        let background = reader.background();
+        Ok(MapMaker {
+            reader,
+            flow: FlowEstimator::new(Params::preset(Preset::Fast))?,
+            background,
+        })
+    }
+
+    /// The maps of frame `i`.
+    pub fn maps(&mut self, i: usize) -> Maps {
+        let mut out = Maps {
+            frame: i,
+            ..Default::default()
+        };
+        if let Err(e) = self.fill(i, &mut out) {
+            out.error = Some(e.to_string());
+        }
+        out
+    }
+
+    fn fill(&mut self, i: usize, out: &mut Maps) -> crate::Result<()> {
+        let n = self.reader.len();
+        let x = self.reader.gray(i)?;
+        if n > 1 {
+            let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
+            let (fa, fb) = if a == i {
+                (x.clone(), self.reader.gray(b)?)
+            } else {
+                (self.reader.gray(a)?, x.clone())
+            };
+            out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
+        }
+        if let Some(bg) = &self.background {
+            out.recon_error = abs_diff(&x, bg).map(Arc::new);
+            out.recon = Some(Arc::new(bg.clone()));
+            out.origin = "background model (demo, no network)".into();
+        }
+        Ok(())
+    }
+}
+
+/// A background thread computing [`Maps`] for the newest requested frame.
+pub struct MapsWorker {
+    requests: Sender<usize>,
+    results: Receiver<Maps>,
+    /// Detached on drop: closing the request channel ends the thread after its current frame.
+    _thread: Option<JoinHandle<()>>,
+    pending: Option<usize>,
+    cache: HashMap<usize, Arc<Maps>>,
+    order: VecDeque<usize>,
+}
+
+/// Frames whose maps are kept.
+const CACHE_FRAMES: usize = 48;
+
+impl MapsWorker {
+    /// Starts the worker; `wake` is called when a result is ready (repaint).
+    pub fn spawn(source: FrameSource, wake: impl Fn() + Send + 'static) -> Self {
+        let (req_tx, req_rx) = mpsc::channel::<usize>();
+        let (res_tx, res_rx) = mpsc::channel::<Maps>();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let source_id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let thread = std::thread::Builder::new()
+            .name("vadscope-maps".into())
+            .spawn(move || {
+                let mut maker = match MapMaker::new(&source) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = res_tx.send(Maps {
+                            error: Some(e.to_string()),
+                            ..Default::default()
+                        });
+                        wake();
+                        return;
+                    }
+                };
+                while let Ok(mut i) = req_rx.recv() {
+                    // Only the newest request matters.
+                    while let Ok(j) = req_rx.try_recv() {
+                        i = j;
+                    }
+                    let mut maps =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| maker.maps(i)))
+                            .unwrap_or_else(|_| Maps {
+                                frame: i,
+                                error: Some("the map worker panicked on this frame".into()),
+                                ..Default::default()
+                            });
+                    maps.source_id = source_id;
+                    if res_tx.send(maps).is_err() {
+                        return;
+                    }
+                    wake();
+                }
+            })
+            .ok();
+        MapsWorker {
+            requests: req_tx,
+            results: res_rx,
+            _thread: thread,
+            pending: None,
+            cache: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Collects finished results; returns whether any arrived.
+    pub fn poll(&mut self) -> bool {
+        let mut any = false;
+        while let Ok(m) = self.results.try_recv() {
+            any = true;
+            if self.pending == Some(m.frame) {
+                self.pending = None;
+            }
+            // Maps put in by hand win over the worker's for the same frame.
+            if !self.cache.contains_key(&m.frame) {
+                self.insert(m);
+            }
+        }
+        any
+    }
+
+    /// Caches maps (replacing those of the same frame).
+    pub fn insert(&mut self, m: Maps) {
+        let f = m.frame;
+        if self.cache.insert(f, Arc::new(m)).is_none() {
+            self.order.push_back(f);
+        }
+        while self.order.len() > CACHE_FRAMES {
+            if let Some(old) = self.order.pop_front() {
+                self.cache.remove(&old);
+            }
+        }
+    }
+
+    /// The maps of frame `i` if computed; otherwise asks for them (once).
+    pub fn get(&mut self, i: usize) -> Option<Arc<Maps>> {
+        if let Some(m) = self.cache.get(&i) {
+            return Some(m.clone());
+        }
+        if self.pending != Some(i) && self.requests.send(i).is_ok() {
+            self.pending = Some(i);
+        }
+        None
+    }
+
+    /// The newest cached maps at or before `i` (shown while `i` is computed).
+    pub fn nearest(&self, i: usize) -> Option<Arc<Maps>> {
+        self.cache
+            .iter()
+            .filter(|(&f, _)| f <= i)
+            .max_by_key(|(&f, _)| f)
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Whether a request is outstanding.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::source::demo_scene_config;
+
+    #[test]
+    fn attention_derived_maps() {
+        let a = Attention {
+            layer: "bottleneck".into(),
+            width: 2,
+            height: 1,
+            slots: 3,
+            weights: vec![0.1, 0.8, 0.1, 1.0, 0.0, 0.0],
+        };
+        assert_eq!(a.slot_map(1), vec![0.8, 0.0]);
+        assert_eq!(a.argmax_map(), vec![1.0, 0.0]);
+        let e = a.entropy_map();
+        assert!(e[0] > 0.5 && e[1] == 0.0, "{e:?}");
+        let u = a.usage();
+        assert!((u[0] - 0.55).abs() < 1e-6 && (u[1] - 0.4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn demo_maps_have_flow_and_background_error() {
+        let mut cfg = demo_scene_config();
+        cfg.frames = 12;
+        let scene = Arc::new(Scene::new(&cfg).unwrap());
+        let mut maker = MapMaker::new(&FrameSource::Synthetic(scene)).unwrap();
+        let m = maker.maps(11); // the last frame uses the flow from the previous one
+        assert!(m.error.is_none(), "{:?}", m.error);
+        let flow = m.flow.unwrap();
+        assert_eq!((flow.width, flow.height), (cfg.width, cfg.height));
+        assert_eq!(flow.channels, 2);
+        let err = m.recon_error.unwrap();
+        assert_eq!(err.data.len(), cfg.width * cfg.height);
+        // People walk on the background: some pixels differ from it.
+        assert!(err.data.iter().any(|&v| v > 0.1));
+    }
+
+    #[test]
+    fn worker_answers_the_newest_request() {
+        let mut cfg = demo_scene_config();
+        cfg.frames = 6;
+        let scene = Arc::new(Scene::new(&cfg).unwrap());
+        let mut w = MapsWorker::spawn(FrameSource::Synthetic(scene), || {});
+        assert!(w.get(3).is_none());
+        let t0 = std::time::Instant::now();
+        while w.get(3).is_none() {
+            w.poll();
+            assert!(t0.elapsed().as_secs() < 20, "no maps");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!w.busy());
+        assert_eq!(w.nearest(5).unwrap().frame, 3);
+    }
+}

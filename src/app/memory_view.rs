@@ -1,0 +1,138 @@
+//! The memory view: for a chosen layer, the attention of every position to a
+//! chosen slot, the arg-max slot map in categorical colours or the entropy
+//! map, and a slot browser (each slot's usage on this frame; click to choose).
+
+use std::sync::Arc;
+
+use eframe::egui::{self, Color32, Sense, Vec2};
+
+use super::image::{self, ViewInput};
+use super::state::{Command, MemoryMode};
+use super::Commands;
+use crate::render::{colormap, DrawParams, Mode};
+use crate::Frame;
+
+/// Draws the view.
+pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+    let Some(maps) = input.maps else {
+        image::placeholder(ui, "computing maps…");
+        return;
+    };
+    if maps.attention.is_empty() {
+        image::placeholder(
+            ui,
+            "no memory attention: it needs a model (vadscope open VIDEO --model CKPT)",
+        );
+        return;
+    }
+    let st = input.state;
+    let (layer_i, slot) = st.memory;
+    let layer_i = layer_i.min(maps.attention.len() - 1);
+    let att = &maps.attention[layer_i];
+    let slot = slot.min(att.slots.saturating_sub(1));
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("layer")
+            .selected_text(att.layer.as_str())
+            .show_ui(ui, |ui| {
+                for (i, a) in maps.attention.iter().enumerate() {
+                    if ui
+                        .selectable_label(i == layer_i, a.layer.as_str())
+                        .clicked()
+                    {
+                        cmds.send(Command::SetMemoryLayer(i));
+                    }
+                }
+            });
+        for (m, label) in [
+            (MemoryMode::Slot, "slot attention"),
+            (MemoryMode::ArgMax, "arg-max slot"),
+            (MemoryMode::Entropy, "entropy"),
+        ] {
+            if ui
+                .selectable_label(st.settings.memory_mode == m, label)
+                .clicked()
+            {
+                cmds.send(Command::SetMemoryMode(m));
+            }
+        }
+        let mut s = slot;
+        if ui
+            .add(egui::Slider::new(&mut s, 0..=att.slots.saturating_sub(1)).text("slot"))
+            .changed()
+        {
+            cmds.send(Command::SetMemorySlot(s));
+        }
+    });
+    // Slot browser: usage bars (click one to choose its slot); the chosen slot highlighted.
+    let usage = att.usage();
+    let max = usage.iter().copied().fold(1e-9f32, f32::max);
+    let (bars, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 48.0), Sense::hover());
+    let bw = bars.width() / usage.len().max(1) as f32;
+    for (i, &u) in usage.iter().enumerate() {
+        let cell = egui::Rect::from_min_max(
+            egui::pos2(bars.left() + i as f32 * bw, bars.top()),
+            egui::pos2(bars.left() + (i + 1) as f32 * bw, bars.bottom()),
+        );
+        let h = (u / max) * bars.height();
+        let bar = egui::Rect::from_min_max(
+            egui::pos2(cell.left(), cell.bottom() - h.max(1.0)),
+            egui::pos2(cell.right() - 1.0, cell.bottom()),
+        );
+        let c = colormap::category_color(i as u32).map(|v| (v * 255.0) as u8);
+        let color = if i == slot {
+            Color32::YELLOW
+        } else {
+            Color32::from_rgb(c[0], c[1], c[2])
+        };
+        ui.painter().rect_filled(bar, 0.0, color);
+        let resp = ui.interact(cell, ui.scope_id().with(("slot", i)), Sense::click());
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("slot {i}"))
+        });
+        if resp.clicked() {
+            cmds.send(Command::SetMemorySlot(i));
+        }
+        resp.on_hover_text(format!("slot {i}: mean attention {u:.4} on this frame"));
+    }
+
+    let (values, mode, range) = match st.settings.memory_mode {
+        MemoryMode::Slot => {
+            let v = att.slot_map(slot);
+            let hi = v.iter().copied().fold(1e-6f32, f32::max);
+            (v, Mode::Colormap(st.settings.colormap), (0.0, hi))
+        }
+        MemoryMode::ArgMax => (att.argmax_map(), Mode::Categorical, (0.0, 1.0)),
+        MemoryMode::Entropy => (
+            att.entropy_map(),
+            Mode::Colormap(st.settings.colormap),
+            (0.0, (att.slots.max(2) as f32).ln()),
+        ),
+    };
+    let frame = Arc::new(Frame {
+        width: att.width,
+        height: att.height,
+        channels: 1,
+        data: values,
+    });
+    let avail = ui.available_size();
+    let (rect, _) = image::image_area(ui, 30, input.frame_size, avail, st, cmds);
+    if let Some(tex) = input.frame {
+        image::draw_frame(&ui.painter().with_clip_rect(rect), rect, tex, st);
+    }
+    let variant = layer_i * 100_000 + slot * 4 + st.settings.memory_mode as usize;
+    let params = DrawParams {
+        mode,
+        range,
+        gamma: st.settings.gamma,
+        opacity: 0.85,
+        ..Default::default()
+    };
+    image::draw_map(
+        ui,
+        input,
+        rect,
+        30,
+        image::keyed("memory", maps, variant, &frame),
+        params,
+    );
+}

@@ -1,0 +1,272 @@
+//! The menu bar, file dialogs (asynchronous: a thread awaits rfd's dialog, so
+//! the UI never blocks) and drag and drop of files.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use eframe::egui;
+
+use super::source::{Document, OpenRequest};
+use super::state::{AppState, Command, View};
+use super::{AppCommand, Commands};
+
+/// What a dialog picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKind {
+    /// A video file.
+    Video,
+    /// A frame folder or a dataset root.
+    Folder,
+    /// Scores for the open video.
+    Scores,
+    /// Ground truth for the open video.
+    Truth,
+    /// A checkpoint to score the open video with.
+    Model,
+}
+
+/// Dialogs in flight.
+pub struct Dialogs {
+    tx: Sender<(DialogKind, PathBuf)>,
+    rx: Receiver<(DialogKind, PathBuf)>,
+}
+
+impl Default for Dialogs {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel();
+        Dialogs { tx, rx }
+    }
+}
+
+impl Dialogs {
+    /// Shows a dialog; its answer arrives through [`Dialogs::poll`].
+    pub fn open(&self, kind: DialogKind, ctx: &egui::Context) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("vadscope-dialog".into())
+            .spawn(move || {
+                let d = rfd::AsyncFileDialog::new();
+                let picked = pollster::block_on(async move {
+                    match kind {
+                        DialogKind::Video => d
+                            .set_title("Open a video")
+                            .add_filter("videos", &["mp4", "avi", "mkv", "mov", "webm", "mpg"])
+                            .pick_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                        DialogKind::Folder => d
+                            .set_title("Open a frame folder or a dataset")
+                            .pick_folder()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                        DialogKind::Scores => d
+                            .set_title("Open scores")
+                            .add_filter("scores", &["csv", "npy"])
+                            .pick_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                        DialogKind::Truth => d
+                            .set_title("Open ground truth")
+                            .add_filter("ground truth", &["json", "csv", "m", "mat", "npy"])
+                            .pick_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                        DialogKind::Model => d
+                            .set_title("Open a checkpoint")
+                            .add_filter("checkpoints", &["safetensors"])
+                            .pick_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                    }
+                });
+                // No portal and no zenity: rfd answers None, and nothing happens.
+                if let Some(p) = picked {
+                    let _ = tx.send((kind, p));
+                    ctx.request_repaint();
+                }
+            });
+        // Without a thread there is no dialog; the menu stays usable.
+        let _ = spawned;
+    }
+
+    /// Answers that arrived.
+    pub fn poll(&self) -> Vec<(DialogKind, PathBuf)> {
+        self.rx.try_iter().collect()
+    }
+}
+
+/// What opening `path` as `kind` means with `doc` open.
+pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenRequest {
+    let same = OpenRequest {
+        path: doc.path.clone(),
+        model: doc.model.clone(),
+        ..Default::default()
+    };
+    match kind {
+        DialogKind::Video | DialogKind::Folder => OpenRequest {
+            path: Some(path),
+            model: doc.model.clone(),
+            ..Default::default()
+        },
+        DialogKind::Scores => OpenRequest {
+            scores: Some(path),
+            ..same
+        },
+        DialogKind::Truth => OpenRequest {
+            truth: Some(path),
+            ..same
+        },
+        DialogKind::Model => OpenRequest {
+            model: Some(path),
+            ..same
+        },
+    }
+}
+
+/// What a dropped file is, by its name.
+pub fn classify(path: &Path) -> DialogKind {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        _ if path.is_dir() => DialogKind::Folder,
+        "safetensors" => DialogKind::Model,
+        "csv" | "npy" => DialogKind::Scores,
+        "json" | "m" | "mat" => DialogKind::Truth,
+        _ => DialogKind::Video,
+    }
+}
+
+/// Files dropped on the window become open commands.
+pub fn dropped_files(ctx: &egui::Context, cmds: &mut Commands) {
+    let dropped: Vec<PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .collect()
+    });
+    for p in dropped {
+        cmds.send(AppCommand::Picked(classify(&p), p));
+    }
+}
+
+/// The menu bar.
+pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut Commands) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open video…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::Video));
+            }
+            if ui.button("Open frame folder or dataset…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::Folder));
+            }
+            ui.separator();
+            if ui.button("Open scores…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::Scores));
+            }
+            if ui.button("Open ground truth…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::Truth));
+            }
+            if ui.button("Score with a model…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::Model));
+            }
+            ui.separator();
+            ui.menu_button("Recent", |ui| {
+                if state.settings.recent.is_empty() {
+                    ui.label("nothing yet");
+                }
+                for p in &state.settings.recent {
+                    if ui.button(p.display().to_string()).clicked() {
+                        cmds.send(AppCommand::Open(OpenRequest {
+                            path: Some(p.clone()),
+                            ..Default::default()
+                        }));
+                    }
+                }
+            });
+            if ui.button("Demo scene").clicked() {
+                cmds.send(AppCommand::Open(OpenRequest::default()));
+            }
+            if !doc.siblings.is_empty() {
+                ui.menu_button("Dataset videos", |ui| {
+                    for (name, p) in &doc.siblings {
+                        if ui
+                            .selectable_label(*name == doc.name, name.as_str())
+                            .clicked()
+                        {
+                            cmds.send(AppCommand::OpenSibling(p.clone()));
+                        }
+                    }
+                });
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            for v in View::ALL {
+                if ui
+                    .selectable_label(state.settings.view == v, v.label())
+                    .clicked()
+                {
+                    cmds.send(Command::SetView(v));
+                }
+            }
+            ui.separator();
+            if ui.button("Presentation mode (F)").clicked() {
+                cmds.send(Command::TogglePresentation);
+            }
+            if ui.button("Show all (0)").clicked() {
+                cmds.send(Command::ResetImageView);
+                cmds.send(Command::ResetTimeline);
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if ui.button("Keyboard shortcuts (?)").clicked() {
+                cmds.send(Command::ToggleHelp);
+            }
+        });
+        ui.separator();
+        ui.label(
+            egui::RichText::new(format!(
+                "{} — {}",
+                doc.name,
+                doc.path
+                    .as_deref()
+                    .map_or("built-in demo".into(), |p| p.display().to_string())
+            ))
+            .weak(),
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_files_are_classified_by_name() {
+        assert_eq!(
+            classify(Path::new("/x/model.safetensors")),
+            DialogKind::Model
+        );
+        assert_eq!(classify(Path::new("/x/scores.csv")), DialogKind::Scores);
+        assert_eq!(classify(Path::new("/x/ped2.mat")), DialogKind::Truth);
+        assert_eq!(classify(Path::new("/x/clip.avi")), DialogKind::Video);
+        assert_eq!(classify(&std::env::temp_dir()), DialogKind::Folder);
+    }
+
+    #[test]
+    fn scores_apply_to_the_open_video() {
+        let doc = Document::demo().unwrap();
+        let r = request_for(DialogKind::Scores, "/s".into(), &doc);
+        assert_eq!(r.path, None);
+        assert_eq!(r.scores, Some(PathBuf::from("/s")));
+        let r = request_for(DialogKind::Video, "/v.mp4".into(), &doc);
+        assert_eq!(r.path, Some(PathBuf::from("/v.mp4")));
+    }
+}

@@ -1,0 +1,514 @@
+//! The inspection app (feature `gui`): frames, flow, error maps and memory
+//! attention beside a score timeline, on eframe with the wgpu renderer.
+//!
+//! Architecture (Rerun's pattern): UI code only sends [`AppCommand`]s;
+//! [`VadApp::ui`] applies them in one place at the end of each frame, then
+//! advances playback. State logic lives in [`state`] and is tested without a UI.
+
+pub mod bench;
+pub mod curves;
+pub mod decimate;
+pub mod maps;
+pub mod scoring;
+pub mod source;
+pub mod state;
+
+mod controls;
+mod flow_view;
+mod frame_view;
+mod image;
+mod keys;
+mod maps_view;
+mod memory_view;
+pub mod menu;
+mod timeline;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use self::curves::Lane;
+use self::maps::{FrameSource, Maps, MapsWorker};
+use self::scoring::{ScoreJob, ScoreUpdate};
+pub use self::source::OpenRequest;
+use self::source::{Document, Frames};
+pub use self::state::{AppState, Command, Settings, View};
+
+/// The key under which settings persist in eframe's storage.
+const SETTINGS_KEY: &str = "vadscope-settings";
+
+/// What UI code asks for: a state change, or work with files and threads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCommand {
+    /// A pure state change.
+    State(Command),
+    /// Open something (replaces what is open).
+    Open(OpenRequest),
+    /// Show a file dialog (asynchronous; the answer opens or sets the file).
+    Dialog(menu::DialogKind),
+    /// A file picked in a dialog or dropped on the window, with what it is.
+    Picked(menu::DialogKind, PathBuf),
+    /// Switch to another video of the same dataset.
+    OpenSibling(PathBuf),
+    /// Stop background scoring.
+    CancelScoring,
+    /// Score again (the model if any, else the motion baseline).
+    Rescore,
+}
+
+impl From<Command> for AppCommand {
+    fn from(c: Command) -> Self {
+        AppCommand::State(c)
+    }
+}
+
+/// Commands sent during one frame.
+#[derive(Debug, Default)]
+pub struct Commands(Vec<AppCommand>);
+
+impl Commands {
+    /// Queues a command.
+    pub fn send(&mut self, c: impl Into<AppCommand>) {
+        self.0.push(c.into());
+    }
+}
+
+/// The frame texture, re-uploaded only when the frame changes.
+struct FrameTexture {
+    frame: usize,
+    doc_serial: u64,
+    handle: egui::TextureHandle,
+}
+
+/// The app.
+pub struct VadApp {
+    /// The state the UI draws from.
+    pub state: AppState,
+    doc: Document,
+    doc_serial: u64,
+    maps: MapsWorker,
+    job: Option<ScoreJob>,
+    frame_tex: Option<FrameTexture>,
+    dialogs: menu::Dialogs,
+    /// Whether the wgpu renderer (and so the map shaders) is available.
+    gpu: bool,
+    /// Commands queued from outside the UI (tests, the CLI).
+    pending: Vec<AppCommand>,
+    ctx: egui::Context,
+}
+
+impl VadApp {
+    /// Creates the app, opening `req` (the demo when its path is `None`).
+    pub fn new(cc: &eframe::CreationContext<'_>, req: OpenRequest) -> Self {
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
+            .unwrap_or_default();
+        let gpu = if let Some(rs) = &cc.wgpu_render_state {
+            crate::render::install(rs);
+            true
+        } else {
+            false
+        };
+        let ctx = cc.egui_ctx.clone();
+        let (doc, error) = match Document::open(&req) {
+            Ok(d) => (d, None),
+            Err(e) => (
+                Document::demo().expect("the built-in demo scene is valid"),
+                Some(format!("{e:#}")),
+            ),
+        };
+        let maps = spawn_maps(&doc, &ctx);
+        let mut app = VadApp {
+            state: AppState::new(doc.len, doc.fps, settings),
+            doc,
+            doc_serial: 1,
+            maps,
+            job: None,
+            frame_tex: None,
+            dialogs: menu::Dialogs::default(),
+            gpu,
+            pending: Vec::new(),
+            ctx,
+        };
+        app.load_document_state();
+        if let Some(e) = error {
+            app.state.errors.push(e);
+        }
+        app
+    }
+
+    /// Queues a command as if the UI had sent it (applied on the next frame).
+    pub fn send(&mut self, c: impl Into<AppCommand>) {
+        self.pending.push(c.into());
+    }
+
+    /// The open video's name.
+    pub fn video_name(&self) -> &str {
+        &self.doc.name
+    }
+
+    /// The current background job's status, if any.
+    pub fn job_status(&self) -> Option<&scoring::JobStatus> {
+        self.job.as_ref().map(|j| &j.status)
+    }
+
+    /// Whether the maps of the current frame are computed.
+    pub fn maps_ready(&mut self) -> bool {
+        self.maps.poll();
+        self.maps.get(self.state.current).is_some()
+    }
+
+    /// Puts maps into the cache as if the worker had computed them (tests,
+    /// and maps computed elsewhere).
+    pub fn insert_maps(&mut self, maps: Maps) {
+        self.maps.insert(maps);
+    }
+
+    /// Fills the state from a newly opened document and starts its background work.
+    fn load_document_state(&mut self) {
+        let settings = self.state.settings.clone();
+        let mut st = AppState::new(self.doc.len, self.doc.fps, settings);
+        if let Some(t) = &self.doc.truth {
+            st.truth = t.anomalous.clone();
+        }
+        if let Some(p) = &self.doc.path {
+            st.settings.push_recent(p.clone());
+        }
+        st.errors.extend(
+            self.doc
+                .notes
+                .iter()
+                .filter(|n| n.contains("not read"))
+                .cloned(),
+        );
+        if let Some(s) = &self.doc.scores {
+            for (lane, col) in [
+                (Lane::Score, "score"),
+                (Lane::Recon, "recon"),
+                (Lane::Pred, "pred"),
+                (Lane::Dist, "dist"),
+            ] {
+                if let Some(v) = s.columns.get(col) {
+                    let mut full = vec![f32::NAN; s.first_frame.min(self.doc.len)];
+                    full.extend(v.iter().map(|&x| x as f32));
+                    st.curves.set_lane(lane, &full);
+                }
+            }
+        }
+        st.auto_threshold();
+        self.state = st;
+        self.frame_tex = None;
+        if self.doc.scores.is_none() {
+            self.start_scoring();
+        }
+    }
+
+    fn start_scoring(&mut self) {
+        if let Some(j) = &self.job {
+            j.cancel();
+        }
+        let ctx = self.ctx.clone();
+        let wake = move || ctx.request_repaint();
+        self.job = Some(ScoreJob::baseline(frame_source(&self.doc), wake));
+        if self.doc.model.is_some() {
+            self.state.errors.push(
+                "scoring with a model needs the score worker; showing the motion baseline meanwhile"
+                    .into(),
+            );
+        }
+    }
+
+    fn open(&mut self, req: OpenRequest) {
+        match Document::open(&req) {
+            Ok(doc) => {
+                if let Some(j) = &self.job {
+                    j.cancel();
+                }
+                self.job = None;
+                self.maps = spawn_maps(&doc, &self.ctx);
+                self.doc = doc;
+                self.doc_serial += 1;
+                self.load_document_state();
+            }
+            Err(e) => self.state.errors.push(format!("{e:#}")),
+        }
+    }
+
+    /// Applies queued commands: state changes, then file and thread work.
+    fn apply(&mut self, cmds: Vec<AppCommand>) {
+        for c in cmds {
+            match c {
+                AppCommand::State(Command::TogglePresentation) => {
+                    self.state.apply(Command::TogglePresentation);
+                    self.ctx
+                        .send_viewport_cmd(egui::ViewportCommand::Fullscreen(
+                            self.state.presentation,
+                        ));
+                }
+                AppCommand::State(c) => self.state.apply(c),
+                AppCommand::Open(req) => self.open(req),
+                AppCommand::OpenSibling(p) => {
+                    let req = OpenRequest {
+                        path: Some(p),
+                        model: self.doc.model.clone(),
+                        ..Default::default()
+                    };
+                    self.open(req);
+                }
+                AppCommand::Dialog(kind) => self.dialogs.open(kind, &self.ctx),
+                AppCommand::Picked(kind, path) => {
+                    let req = menu::request_for(kind, path, &self.doc);
+                    self.open(req);
+                }
+                AppCommand::CancelScoring => {
+                    if let Some(j) = &self.job {
+                        j.cancel();
+                    }
+                }
+                AppCommand::Rescore => {
+                    let n = self.doc.len;
+                    self.state.curves = curves::Curves::new(n);
+                    self.start_scoring();
+                }
+            }
+        }
+    }
+
+    /// Collects background results: scores, maps, dialog answers.
+    fn poll(&mut self) {
+        if let Some(job) = &mut self.job {
+            for u in job.poll() {
+                match u {
+                    ScoreUpdate::Scored(s) => {
+                        self.state.curves.set(&s);
+                        self.state.auto_threshold();
+                    }
+                    ScoreUpdate::Failed(e) => {
+                        self.state.errors.push(format!("scoring failed: {e}"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.maps.poll();
+        for (kind, path) in self.dialogs.poll() {
+            self.pending.push(AppCommand::Picked(kind, path));
+        }
+    }
+
+    /// The current frame's texture, uploaded when the frame changed.
+    fn frame_texture(&mut self, ctx: &egui::Context) -> Option<egui::TextureHandle> {
+        let i = self.state.current;
+        if let Some(t) = &self.frame_tex {
+            if t.frame == i && t.doc_serial == self.doc_serial {
+                return Some(t.handle.clone());
+            }
+        }
+        match self.doc.frame(i) {
+            Ok(f) => {
+                let img = egui::ColorImage::from_rgb([f.width, f.height], &f.data);
+                let opts = egui::TextureOptions::NEAREST;
+                let handle = match self.frame_tex.take() {
+                    Some(mut t) => {
+                        t.handle.set(img, opts);
+                        t.handle
+                    }
+                    None => ctx.load_texture("vadscope-frame", img, opts),
+                };
+                self.frame_tex = Some(FrameTexture {
+                    frame: i,
+                    doc_serial: self.doc_serial,
+                    handle: handle.clone(),
+                });
+                Some(handle)
+            }
+            Err(e) => {
+                let msg = format!("frame {i}: {e:#}");
+                if !self.state.errors.contains(&msg) {
+                    self.state.errors.push(msg);
+                }
+                self.frame_tex.as_ref().map(|t| t.handle.clone())
+            }
+        }
+    }
+
+    /// The maps to draw for the current frame (the nearest earlier ones while it is computed).
+    fn current_maps(&mut self) -> Option<Arc<Maps>> {
+        let i = self.state.current;
+        self.maps.get(i).or_else(|| self.maps.nearest(i))
+    }
+}
+
+/// Presentation mode's read-out: the frame, its score, and an alert above the threshold.
+fn presentation_banner(ui: &mut egui::Ui, state: &AppState) {
+    let v = state
+        .curves
+        .lane(Lane::Score)
+        .get(state.current)
+        .copied()
+        .unwrap_or(f32::NAN);
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(format!("frame {}", state.current)).size(22.0));
+        if v.is_finite() {
+            ui.label(egui::RichText::new(format!("score {v:.3}")).size(22.0));
+            if v as f64 >= state.threshold {
+                ui.label(
+                    egui::RichText::new(" ANOMALY ")
+                        .size(22.0)
+                        .strong()
+                        .color(egui::Color32::WHITE)
+                        .background_color(egui::Color32::from_rgb(200, 30, 30)),
+                );
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(egui::RichText::new("F / Esc: leave presentation").weak());
+        });
+    });
+}
+
+fn frame_source(doc: &Document) -> FrameSource {
+    match (&doc.frames, &doc.path) {
+        (Frames::Synthetic(s), _) => FrameSource::Synthetic(s.clone()),
+        (Frames::Video(_), Some(p)) => FrameSource::Path(p.clone()),
+        (Frames::Video(v), None) => FrameSource::Path(v.info().path.clone()),
+    }
+}
+
+fn spawn_maps(doc: &Document, ctx: &egui::Context) -> MapsWorker {
+    let ctx = ctx.clone();
+    MapsWorker::spawn(frame_source(doc), move || ctx.request_repaint())
+}
+
+impl eframe::App for VadApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.poll();
+        let mut cmds = Commands(std::mem::take(&mut self.pending));
+        keys::handle(&ctx, &self.state, &mut cmds);
+        menu::dropped_files(&ctx, &mut cmds);
+        let tex = self.frame_texture(&ctx);
+        let maps = self.current_maps();
+        let mask = if self.state.settings.show_truth {
+            self.doc.mask(self.state.current)
+        } else {
+            None
+        };
+
+        if !self.state.presentation {
+            egui::Panel::top("menu").show(ui, |ui| {
+                menu::menu_bar(ui, &self.state, &self.doc, &mut cmds);
+            });
+            egui::Panel::bottom("status").show(ui, |ui| {
+                controls::status_bar(
+                    ui,
+                    &self.state,
+                    &self.doc,
+                    self.job.as_ref(),
+                    self.maps.busy(),
+                    &mut cmds,
+                );
+            });
+        }
+        let timeline_height = if self.state.presentation {
+            260.0
+        } else {
+            170.0
+        };
+        egui::Panel::bottom("timeline")
+            .resizable(true)
+            .default_size(timeline_height)
+            .show(ui, |ui| {
+                timeline::show(ui, &mut self.state, &mut cmds);
+            });
+        if !self.state.presentation {
+            egui::Panel::left("controls")
+                .resizable(true)
+                .default_size(230.0)
+                .show(ui, |ui| {
+                    controls::side_panel(
+                        ui,
+                        &self.state,
+                        &self.doc,
+                        maps.as_deref(),
+                        self.job.as_ref(),
+                        &mut cmds,
+                    );
+                });
+        }
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            let ctxv = image::ViewInput {
+                state: &self.state,
+                frame: tex.as_ref(),
+                frame_size: self.doc.size,
+                maps: maps.as_deref(),
+                truth: self.doc.truth.as_ref(),
+                gpu: self.gpu,
+                mask: mask.as_deref(),
+            };
+            if !self.state.presentation {
+                ui.horizontal(|ui| {
+                    for v in View::ALL {
+                        if ui
+                            .selectable_label(self.state.settings.view == v, v.label())
+                            .clicked()
+                        {
+                            cmds.send(Command::SetView(v));
+                        }
+                    }
+                });
+                ui.separator();
+            }
+            if self.state.presentation {
+                presentation_banner(ui, &self.state);
+            }
+            match self.state.settings.view {
+                View::Frame => frame_view::show(ui, &ctxv, &mut cmds),
+                View::Flow => flow_view::show(ui, &ctxv, &mut cmds),
+                View::Maps => maps_view::show(ui, &ctxv, &mut cmds),
+                View::Memory => memory_view::show(ui, &ctxv, &mut cmds),
+            }
+        });
+        if self.state.show_help {
+            keys::help_window(&ctx, &mut cmds);
+        }
+        controls::errors_window(&ctx, &self.state, &mut cmds);
+
+        // One place per frame where state changes.
+        let changed = !cmds.0.is_empty();
+        self.apply(cmds.0);
+        let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
+        self.state.tick(dt);
+        if self.state.playing || changed {
+            ctx.request_repaint();
+        }
+        if self.job.as_ref().is_some_and(|j| !j.is_done()) || self.maps.busy() {
+            // Background work wakes us too; this keeps the progress bar moving.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
+    }
+}
+
+/// Opens the app window on `req` (the demo when its path is `None`); returns when it closes.
+pub fn run(req: OpenRequest) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("vadscope")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 420.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "vadscope",
+        options,
+        Box::new(move |cc| Ok(Box::new(VadApp::new(cc, req)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))
+}

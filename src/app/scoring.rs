@@ -1,0 +1,280 @@
+//! Scoring in the background: the timeline fills in as frames are scored.
+//!
+//! A [`ScoreJob`] runs on its own thread and reports [`ScoreUpdate`]s through
+//! a channel; cancel stops it between frames, and a panic arrives as
+//! `Failed` (the app keeps running). Without a model the job runs the motion
+//! baseline (the fastest 1% of flow vectors per frame, plus the distance to
+//! the background for the demo scene): a signal that needs no training.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::curves::Sample;
+use super::maps::FrameSource;
+use crate::flow::{FlowEstimator, Params, Preset};
+
+/// Progress of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreUpdate {
+    /// Scoring began.
+    Started {
+        /// Frames in the video.
+        frames: usize,
+        /// What runs (model or baseline) and where (CPU/CUDA).
+        device: String,
+    },
+    /// Newly scored frames.
+    Scored(Vec<Sample>),
+    /// All frames scored.
+    Finished {
+        /// Wall time.
+        secs: f64,
+    },
+    /// Stopped by [`ScoreJob::cancel`].
+    Cancelled,
+    /// An error or a panic.
+    Failed(String),
+}
+
+/// What the UI shows about a job.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobStatus {
+    /// Frames scored so far.
+    pub scored: usize,
+    /// Frames to score.
+    pub frames: usize,
+    /// Model/baseline and device.
+    pub device: String,
+    /// Done (finished, cancelled or failed).
+    pub done: bool,
+    /// The outcome in words once done.
+    pub outcome: String,
+}
+
+/// A scoring thread.
+pub struct ScoreJob {
+    rx: Receiver<ScoreUpdate>,
+    cancel: Arc<AtomicBool>,
+    /// What the UI shows.
+    pub status: JobStatus,
+}
+
+impl ScoreJob {
+    /// Starts a job running `work`, which sends updates and checks `cancel`.
+    pub fn spawn(
+        wake: impl Fn() + Send + 'static,
+        work: impl FnOnce(&Sender<ScoreUpdate>, &AtomicBool) -> Result<(), String> + Send + 'static,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let spawned = std::thread::Builder::new()
+            .name("vadscope-score".into())
+            .spawn(move || {
+                let t0 = Instant::now();
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&tx, &flag)));
+                let last = match r {
+                    Ok(Ok(())) if flag.load(Ordering::Relaxed) => ScoreUpdate::Cancelled,
+                    Ok(Ok(())) => ScoreUpdate::Finished {
+                        secs: t0.elapsed().as_secs_f64(),
+                    },
+                    Ok(Err(e)) => ScoreUpdate::Failed(e),
+                    Err(p) => ScoreUpdate::Failed(format!(
+                        "the scoring thread panicked: {}",
+                        panic_text(&*p)
+                    )),
+                };
+                let _ = tx.send(last);
+                wake();
+            });
+        let mut job = ScoreJob {
+            rx,
+            cancel,
+            status: JobStatus::default(),
+        };
+        if let Err(e) = spawned {
+            job.status.done = true;
+            job.status.outcome = format!("cannot start a thread: {e}");
+        }
+        job
+    }
+
+    /// The motion baseline over `source` (see the module docs).
+    pub fn baseline(source: FrameSource, wake: impl Fn() + Send + Sync + 'static) -> Self {
+        let wake = Arc::new(wake);
+        let w2 = wake.clone();
+        Self::spawn(
+            move || w2(),
+            move |tx, cancel| {
+                let mut reader = source.reader().map_err(|e| e.to_string())?;
+                let n = reader.len();
+                let background = reader.background();
+                let _ = tx.send(ScoreUpdate::Started {
+                    frames: n,
+                    device: "motion baseline (no model) on CPU".into(),
+                });
+                let mut flow =
+                    FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
+                let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
+                let mut batch = Vec::new();
+                let mut field = crate::flow::Flow::default();
+                for i in 1..n {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let next = reader.gray(i).map_err(|e| e.to_string())?;
+                    flow.estimate_into(&prev, &next, &mut field)
+                        .map_err(|e| e.to_string())?;
+                    let recon = background
+                        .as_ref()
+                        .and_then(|bg| super::maps::abs_diff(&next, bg))
+                        .map_or(f32::NAN, |d| {
+                            d.data.iter().sum::<f32>() / d.data.len().max(1) as f32
+                        });
+                    batch.push(Sample {
+                        frame: i,
+                        score: fastest_motion(&field.data, 0.01),
+                        recon,
+                        pred: f32::NAN,
+                        dist: f32::NAN,
+                    });
+                    prev = next;
+                    if batch.len() >= 4 || i + 1 == n {
+                        let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
+                        wake();
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Asks the job to stop after the current frame.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Collects updates, keeping [`ScoreJob::status`] current.
+    pub fn poll(&mut self) -> Vec<ScoreUpdate> {
+        let updates: Vec<ScoreUpdate> = self.rx.try_iter().collect();
+        for u in &updates {
+            match u {
+                ScoreUpdate::Started { frames, device } => {
+                    self.status.frames = *frames;
+                    self.status.device = device.clone();
+                }
+                ScoreUpdate::Scored(s) => self.status.scored += s.len(),
+                ScoreUpdate::Finished { secs } => {
+                    self.status.done = true;
+                    self.status.outcome =
+                        format!("scored {} frames in {secs:.1} s", self.status.scored);
+                }
+                ScoreUpdate::Cancelled => {
+                    self.status.done = true;
+                    self.status.outcome = "cancelled".into();
+                }
+                ScoreUpdate::Failed(e) => {
+                    self.status.done = true;
+                    self.status.outcome = format!("failed: {e}");
+                }
+            }
+        }
+        updates
+    }
+
+    /// Whether the job has ended.
+    pub fn is_done(&self) -> bool {
+        self.status.done
+    }
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Mean magnitude of the fastest `fraction` of flow vectors.
+pub fn fastest_motion(uv: &[f32], fraction: f64) -> f32 {
+    let mut mags: Vec<f32> = uv
+        .chunks_exact(2)
+        .map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt())
+        .collect();
+    if mags.is_empty() {
+        return 0.0;
+    }
+    let k = ((mags.len() as f64 * fraction).ceil() as usize).clamp(1, mags.len());
+    let split = mags.len() - k;
+    mags.select_nth_unstable_by(split, f32::total_cmp);
+    mags[split..].iter().sum::<f32>() / k as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::source::demo_scene_config;
+    use crate::synth::Scene;
+
+    fn run_to_end(job: &mut ScoreJob) -> Vec<ScoreUpdate> {
+        let t0 = Instant::now();
+        let mut all = Vec::new();
+        while !job.is_done() {
+            all.extend(job.poll());
+            assert!(t0.elapsed().as_secs() < 30, "job did not end");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        all
+    }
+
+    #[test]
+    fn baseline_scores_every_frame_but_the_first() {
+        let mut cfg = demo_scene_config();
+        cfg.frames = 8;
+        let scene = Arc::new(Scene::new(&cfg).unwrap());
+        let mut job = ScoreJob::baseline(FrameSource::Synthetic(scene), || {});
+        let all = run_to_end(&mut job);
+        let frames: Vec<usize> = all
+            .iter()
+            .filter_map(|u| match u {
+                ScoreUpdate::Scored(s) => Some(s.iter().map(|s| s.frame).collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(frames, (1..8).collect::<Vec<_>>());
+        assert!(matches!(all.last(), Some(ScoreUpdate::Finished { .. })));
+        assert_eq!(job.status.scored, 7);
+    }
+
+    #[test]
+    fn a_panic_arrives_as_failed_and_cancel_stops() {
+        let mut job = ScoreJob::spawn(|| {}, |_, _| panic!("boom"));
+        let all = run_to_end(&mut job);
+        assert!(matches!(all.last(), Some(ScoreUpdate::Failed(e)) if e.contains("boom")));
+        let mut job = ScoreJob::spawn(
+            || {},
+            |_, cancel| {
+                while !cancel.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Ok(())
+            },
+        );
+        job.cancel();
+        let all = run_to_end(&mut job);
+        assert_eq!(all.last(), Some(&ScoreUpdate::Cancelled));
+        assert_eq!(job.status.outcome, "cancelled");
+    }
+
+    #[test]
+    fn fastest_motion_takes_the_top_fraction() {
+        let mut uv = vec![0.0f32; 200];
+        uv[0] = 3.0;
+        uv[1] = 4.0; // one vector of length 5 among 100
+        assert_eq!(fastest_motion(&uv, 0.01), 5.0);
+        assert_eq!(fastest_motion(&[], 0.01), 0.0);
+    }
+}

@@ -1,0 +1,378 @@
+//! What the app has open: frames (a synthetic scene, a video file or a frame
+//! folder), its ground truth, scores read from disk, and the dataset it
+//! belongs to (to switch videos).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::dataset::{self, Split};
+use crate::metrics::{read_scores, VideoScores};
+use crate::synth::{AnomalyKind, Scene, SceneConfig};
+use crate::truth::{self, VideoTruth};
+use crate::video::{cache::CachedVideo, OutputSpec};
+use crate::Frame;
+
+/// What to open: `path: None` is the built-in demo.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenRequest {
+    /// A video file, a frame folder or a dataset root; `None`: the demo scene.
+    pub path: Option<PathBuf>,
+    /// A checkpoint to score with in the background.
+    pub model: Option<PathBuf>,
+    /// Scores to show (a `vadscope score` folder or any form `eval` reads).
+    pub scores: Option<PathBuf>,
+    /// A ground-truth file (any format `vadscope truth` reads).
+    pub truth: Option<PathBuf>,
+}
+
+/// The demo scene: small and fixed, so every run shows the same thing.
+pub fn demo_scene_config() -> SceneConfig {
+    SceneConfig {
+        width: 240,
+        height: 160,
+        frames: 240,
+        fps: 10.0,
+        seed: 2026,
+        pedestrians: 7.0,
+        anomalies: vec![
+            AnomalyKind::Runner,
+            AnomalyKind::Cyclist,
+            AnomalyKind::ThrownObject,
+            AnomalyKind::Vehicle,
+        ],
+        ..Default::default()
+    }
+}
+
+/// Where frames come from.
+pub enum Frames {
+    /// A procedural scene rendered on demand.
+    Synthetic(Arc<Scene>),
+    /// A video file or frame folder behind a cache with a prefetch thread.
+    Video(Box<CachedVideo>),
+}
+
+/// An opened video with everything known about it.
+pub struct Document {
+    /// The video's name (as the ground truth names it).
+    pub name: String,
+    /// The file or folder (`None` for the demo).
+    pub path: Option<PathBuf>,
+    /// The frames.
+    pub frames: Frames,
+    /// Number of frames.
+    pub len: usize,
+    /// Frames per second.
+    pub fps: f64,
+    /// Frame size.
+    pub size: (usize, usize),
+    /// Ground truth, if any was found.
+    pub truth: Option<VideoTruth>,
+    /// Scores read from disk, if any.
+    pub scores: Option<VideoScores>,
+    /// The checkpoint to score with, if any.
+    pub model: Option<PathBuf>,
+    /// Other test videos of the same dataset: `(name, path)`.
+    pub siblings: Vec<(String, PathBuf)>,
+    /// Things worth telling the user (what was found, what was not).
+    pub notes: Vec<String>,
+    /// Per-frame mask images of the ground truth, when the dataset has them.
+    pub mask_files: Vec<PathBuf>,
+    mask_cache: Option<(usize, Option<Arc<Mask>>)>,
+}
+
+/// A ground-truth pixel mask of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mask {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Row-major, true = anomalous.
+    pub bits: Vec<bool>,
+}
+
+impl Document {
+    /// Opens what `req` names. Errors name the file.
+    pub fn open(req: &OpenRequest) -> anyhow::Result<Document> {
+        let mut doc = match &req.path {
+            None => Self::demo()?,
+            Some(p) => Self::open_path(p)?,
+        };
+        doc.model = req.model.clone();
+        if let Some(t) = &req.truth {
+            doc.truth = Some(read_truth(t, &doc.name, doc.len)?);
+            doc.notes.push(format!("truth from {}", t.display()));
+        }
+        if let Some(s) = &req.scores {
+            doc.scores = Some(scores_for(s, &doc.name, doc.len)?);
+            doc.notes.push(format!("scores from {}", s.display()));
+        }
+        Ok(doc)
+    }
+
+    /// The built-in synthetic street scene with staged anomalies.
+    pub fn demo() -> anyhow::Result<Document> {
+        let cfg = demo_scene_config();
+        let scene = Scene::new(&cfg).context("cannot build the demo scene")?;
+        let truth = scene.truth("street");
+        Ok(Document {
+            name: "street".into(),
+            path: None,
+            len: scene.len(),
+            fps: cfg.fps,
+            size: (cfg.width, cfg.height),
+            frames: Frames::Synthetic(Arc::new(scene)),
+            truth: Some(truth),
+            scores: None,
+            model: None,
+            siblings: Vec::new(),
+            notes: vec!["demo: a synthetic street scene with four staged anomalies".into()],
+            mask_files: Vec::new(),
+            mask_cache: None,
+        })
+    }
+
+    fn open_path(path: &Path) -> anyhow::Result<Document> {
+        // A dataset root opens its first test video.
+        if path.is_dir() && !crate::video::list_images(path).is_ok_and(|v| !v.is_empty()) {
+            let ds = dataset::open(path)?;
+            let first = ds
+                .split(Split::Test)
+                .next()
+                .with_context(|| format!("{}: the dataset has no test videos", path.display()))?
+                .path
+                .clone();
+            return Self::open_video(&first);
+        }
+        Self::open_video(path)
+    }
+
+    /// Opens one video file or frame folder; finds the dataset it belongs to
+    /// (up to three folders up) for its ground truth and sibling videos.
+    pub fn open_video(path: &Path) -> anyhow::Result<Document> {
+        let video = CachedVideo::open(path, OutputSpec::rgb(), 256 << 20, 32)?;
+        let info = video.info().clone();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "video".into());
+        let mut doc = Document {
+            name,
+            path: Some(path.to_path_buf()),
+            len: info.num_frames,
+            fps: info.fps,
+            size: (info.width, info.height),
+            frames: Frames::Video(Box::new(video)),
+            truth: None,
+            scores: None,
+            model: None,
+            siblings: Vec::new(),
+            notes: info.warnings.clone(),
+            mask_files: Vec::new(),
+            mask_cache: None,
+        };
+        if let Some((ds, entry)) = find_dataset(path) {
+            doc.name = entry.name.clone();
+            if let Some(fps) = ds.fps {
+                doc.fps = fps;
+            }
+            doc.siblings = ds
+                .split(Split::Test)
+                .map(|v| (v.name.clone(), v.path.clone()))
+                .collect();
+            if let Some(m) = entry.masks.as_deref().filter(|m| m.is_dir()) {
+                doc.mask_files = crate::video::list_images(m).unwrap_or_default();
+            }
+            match dataset_truth(&ds, &entry.name) {
+                Ok(Some(t)) => {
+                    doc.notes
+                        .push(format!("truth from the {} dataset", ds.layout.name()));
+                    doc.truth = Some(t);
+                }
+                Ok(None) => {}
+                Err(e) => doc.notes.push(format!("ground truth not read: {e:#}")),
+            }
+        }
+        Ok(doc)
+    }
+
+    /// Frame `i` (RGB), decoding or rendering it if needed.
+    pub fn frame(&mut self, i: usize) -> anyhow::Result<Arc<Frame<u8>>> {
+        match &mut self.frames {
+            Frames::Synthetic(scene) => Ok(Arc::new(to_rgb(scene.render(i)))),
+            Frames::Video(v) => Ok(v.get(i)?),
+        }
+    }
+}
+
+impl Document {
+    /// The ground-truth mask of frame `i`, if any (the last one asked for is cached).
+    pub fn mask(&mut self, i: usize) -> Option<Arc<Mask>> {
+        if let Some((f, m)) = &self.mask_cache {
+            if *f == i {
+                return m.clone();
+            }
+        }
+        let m = self.load_mask(i).map(Arc::new);
+        self.mask_cache = Some((i, m.clone()));
+        m
+    }
+
+    fn load_mask(&self, i: usize) -> Option<Mask> {
+        if let Some(truth::Masks::Dense {
+            width,
+            height,
+            frames,
+        }) = self.truth.as_ref().and_then(|t| t.masks.as_ref())
+        {
+            let bits = frames.get(i)?.as_ref()?;
+            return Some(Mask {
+                width: *width,
+                height: *height,
+                bits: truth::Masks::unpack_bits(bits, width * height),
+            });
+        }
+        let img = image::open(self.mask_files.get(i)?).ok()?.to_luma8();
+        let bits: Vec<bool> = img.pixels().map(|p| p.0[0] != 0).collect();
+        bits.iter().any(|&b| b).then(|| Mask {
+            width: img.width() as usize,
+            height: img.height() as usize,
+            bits,
+        })
+    }
+}
+
+/// Gray frames become RGB so that every frame texture has one layout.
+fn to_rgb(f: Frame<u8>) -> Frame<u8> {
+    if f.channels == 3 {
+        return f;
+    }
+    let data = f.data.iter().flat_map(|&v| [v, v, v]).collect::<Vec<u8>>();
+    Frame::from_vec(f.width, f.height, 3, data).unwrap_or_default()
+}
+
+/// The dataset whose test split holds `video`, looking up to three folders up;
+/// one with ground truth wins over a plain folder of frame folders.
+fn find_dataset(video: &Path) -> Option<(dataset::Dataset, dataset::VideoEntry)> {
+    let canon = video.canonicalize().ok()?;
+    let mut dir = canon.parent();
+    let mut fallback = None;
+    for _ in 0..3 {
+        let Some(d) = dir else { break };
+        if let Ok(ds) = dataset::open(d) {
+            let hit = ds
+                .split(Split::Test)
+                .find(|v| v.path.canonicalize().ok().as_deref() == Some(canon.as_path()))
+                .cloned();
+            if let Some(entry) = hit {
+                if !ds.truth.is_empty() {
+                    return Some((ds, entry));
+                }
+                fallback.get_or_insert((ds, entry));
+            }
+        }
+        dir = d.parent();
+    }
+    fallback
+}
+
+fn dataset_truth(ds: &dataset::Dataset, name: &str) -> anyhow::Result<Option<VideoTruth>> {
+    let Some(source) = ds.truth.first() else {
+        return Ok(None);
+    };
+    let counts = ds.frame_counts(Split::Test)?;
+    let gt = ds.load_truth(source, &counts)?;
+    Ok(gt.video(name).cloned())
+}
+
+/// Reads the ground truth of video `name` (or the only video) from `path`.
+pub fn read_truth(path: &Path, name: &str, frames: usize) -> anyhow::Result<VideoTruth> {
+    let opts = truth::ReadOptions {
+        videos: Some(vec![(name.to_string(), frames)]),
+        skip_masks: false,
+    };
+    let gt = truth::read(path, &opts)?;
+    pick(gt.videos, |v| v.name == name)
+        .with_context(|| format!("{}: no ground truth for video {name}", path.display()))
+}
+
+/// Reads the scores of video `name` (or the only video) from `path`.
+pub fn scores_for(path: &Path, name: &str, frames: usize) -> anyhow::Result<VideoScores> {
+    let counts = [(name.to_string(), frames)];
+    let set = read_scores(path, Some(&counts))?;
+    pick(set.videos, |v| v.name == name)
+        .with_context(|| format!("{}: no scores for video {name}", path.display()))
+}
+
+/// The item that matches, or the only item.
+fn pick<T>(mut items: Vec<T>, matches: impl Fn(&T) -> bool) -> Option<T> {
+    if let Some(i) = items.iter().position(&matches) {
+        return Some(items.swap_remove(i));
+    }
+    (items.len() == 1).then(|| items.remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_opens_with_truth() {
+        let doc = Document::open(&OpenRequest::default()).unwrap();
+        assert_eq!(doc.len, 240);
+        assert!(doc.truth.as_ref().unwrap().anomalous_frames() > 0);
+        let mut doc = doc;
+        let f = doc.frame(10).unwrap();
+        assert_eq!((f.width, f.height, f.channels), (240, 160, 3));
+    }
+
+    #[test]
+    fn a_frame_folder_opens_with_scores_and_truth() {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = dir.path().join("07");
+        std::fs::create_dir(&frames).unwrap();
+        for i in 0..5 {
+            let img = image::GrayImage::from_pixel(8, 6, image::Luma([i as u8 * 40]));
+            img.save(frames.join(format!("{i:03}.png"))).unwrap();
+        }
+        let scores = dir.path().join("scores");
+        std::fs::create_dir(&scores).unwrap();
+        std::fs::write(
+            scores.join("07.csv"),
+            "frame,score\n1,0.1\n2,0.9\n3,0.2\n4,0.3\n",
+        )
+        .unwrap();
+        let truth = dir.path().join("truth.json");
+        let gt = truth::GroundTruth {
+            videos: vec![VideoTruth::new(
+                "07",
+                Some(5),
+                vec![truth::Interval::new(2, 4).unwrap()],
+            )],
+            provenance: None,
+        };
+        truth::write(&gt, &truth, truth::Format::Json).unwrap();
+        let req = OpenRequest {
+            path: Some(frames),
+            scores: Some(scores),
+            truth: Some(truth),
+            model: None,
+        };
+        let mut doc = Document::open(&req).unwrap();
+        assert_eq!((doc.name.as_str(), doc.len, doc.size), ("07", 5, (8, 6)));
+        let s = doc.scores.as_ref().unwrap();
+        assert_eq!(s.first_frame, 1);
+        assert_eq!(doc.truth.as_ref().unwrap().anomalous_frames(), 2);
+        assert_eq!(doc.frame(4).unwrap().data[0], 160);
+        // A missing file is an error that names it.
+        let bad = OpenRequest {
+            path: Some(dir.path().join("nope.mp4")),
+            ..Default::default()
+        };
+        let err = format!("{:#}", Document::open(&bad).err().unwrap());
+        assert!(err.contains("nope.mp4"), "{err}");
+    }
+}

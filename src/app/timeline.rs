@@ -1,0 +1,346 @@
+//! The timeline: the score curve and each term as lanes (min/max decimated),
+//! ground truth shaded, the threshold line (drag it), the playhead, the loop
+//! selection; click or drag to seek, Shift-drag to select, scroll to zoom,
+//! right- or middle-drag to pan.
+
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
+
+use super::curves::Lane;
+use super::state::{AppState, Command};
+use super::Commands;
+
+/// Width of the lane labels at the left.
+const LABEL_W: f32 = 46.0;
+/// Height of the frame axis at the bottom.
+const AXIS_H: f32 = 16.0;
+
+fn lane_color(l: Lane) -> Color32 {
+    match l {
+        Lane::Score => Color32::from_rgb(120, 190, 255),
+        Lane::Recon => Color32::from_rgb(250, 170, 90),
+        Lane::Pred => Color32::from_rgb(190, 140, 255),
+        Lane::Dist => Color32::from_rgb(130, 220, 150),
+    }
+}
+
+/// The geometry of one drawn timeline.
+pub struct Layout {
+    /// The area of the curves (without labels and axis).
+    pub plot: Rect,
+    /// Lanes and their rects, score first.
+    pub lanes: Vec<(Lane, Rect)>,
+}
+
+impl Layout {
+    /// Lays out `rect` for the lanes that have data (the score lane always).
+    pub fn new(rect: Rect, state: &AppState) -> Self {
+        let plot = Rect::from_min_max(
+            Pos2::new(rect.left() + LABEL_W, rect.top() + 2.0),
+            Pos2::new(rect.right() - 4.0, rect.bottom() - AXIS_H),
+        );
+        let terms: Vec<Lane> = [Lane::Recon, Lane::Pred, Lane::Dist]
+            .into_iter()
+            .filter(|&l| state.curves.has(l))
+            .collect();
+        let score_h = if terms.is_empty() {
+            plot.height()
+        } else {
+            plot.height() * 0.55
+        };
+        let mut lanes = vec![(
+            Lane::Score,
+            Rect::from_min_size(plot.min, Vec2::new(plot.width(), score_h)),
+        )];
+        let each = (plot.height() - score_h) / terms.len().max(1) as f32;
+        for (k, l) in terms.into_iter().enumerate() {
+            let top = plot.top() + score_h + k as f32 * each;
+            lanes.push((
+                l,
+                Rect::from_min_size(Pos2::new(plot.left(), top), Vec2::new(plot.width(), each)),
+            ));
+        }
+        Layout { plot, lanes }
+    }
+
+    /// The x of frame `f` (fractional).
+    pub fn x_of(&self, state: &AppState, f: f64) -> f32 {
+        let tv = state.time_view;
+        self.plot.left() + ((f - tv.start) / tv.span()) as f32 * self.plot.width()
+    }
+
+    /// The frame under x.
+    pub fn frame_at(&self, state: &AppState, x: f32) -> f64 {
+        let tv = state.time_view;
+        tv.start + ((x - self.plot.left()) / self.plot.width()) as f64 * tv.span()
+    }
+}
+
+/// The value range drawn in a lane (the score lane includes the threshold).
+fn lane_range(state: &mut AppState, lane: Lane) -> (f32, f32) {
+    let (mut lo, mut hi) = state.curves.extent(lane).unwrap_or((0.0, 1.0));
+    if lane == Lane::Score {
+        lo = lo.min(state.threshold as f32);
+        hi = hi.max(state.threshold as f32);
+    }
+    if hi - lo < 1e-9 {
+        hi = lo + 1.0;
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+fn y_of(rect: Rect, range: (f32, f32), v: f32) -> f32 {
+    rect.bottom() - (v - range.0) / (range.1 - range.0) * rect.height()
+}
+
+/// Paints the timeline into `rect` (no interaction): used by [`show`] and the benchmark.
+pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layout {
+    let layout = Layout::new(rect, state);
+    let plot = layout.plot;
+    let visuals_bg = Color32::from_gray(22);
+    painter.rect_filled(plot, 0.0, visuals_bg);
+    // Ground truth.
+    for iv in &state.truth {
+        let (a, b) = (
+            layout.x_of(state, iv.start as f64),
+            layout.x_of(state, iv.end as f64),
+        );
+        if b < plot.left() || a > plot.right() {
+            continue;
+        }
+        let r = Rect::from_x_y_ranges(
+            a.max(plot.left())..=b.min(plot.right()).max(a + 1.0),
+            plot.y_range(),
+        );
+        painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(220, 60, 60, 60));
+    }
+    // Loop selection.
+    if let Some((a, b)) = state.selection {
+        let (xa, xb) = (layout.x_of(state, a as f64), layout.x_of(state, b as f64));
+        let r = Rect::from_x_y_ranges(xa.max(plot.left())..=xb.min(plot.right()), plot.y_range());
+        painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(90, 140, 255, 40));
+    }
+    let columns = plot.width().max(1.0) as usize;
+    let tv = state.time_view;
+    let mut cols = Vec::with_capacity(columns);
+    for (lane, r) in layout.lanes.clone() {
+        let range = lane_range(state, lane);
+        state
+            .curves
+            .pyramid(lane)
+            .columns_into(tv.start, tv.end, columns, &mut cols);
+        // A zig-zag through each column's min and max draws the envelope
+        // and joins the columns; unscored gaps break the line.
+        let stroke = Stroke::new(1.0, lane_color(lane));
+        let mut pts: Vec<Pos2> = Vec::with_capacity(2 * columns);
+        let flush = |pts: &mut Vec<Pos2>| {
+            if pts.len() >= 2 {
+                painter.add(Shape::line(std::mem::take(pts), stroke));
+            } else {
+                pts.clear();
+            }
+        };
+        let per = tv.span() / columns as f64;
+        for (c, &(lo, hi)) in cols.iter().enumerate() {
+            if !(lo.is_finite() && hi.is_finite()) {
+                flush(&mut pts);
+                continue;
+            }
+            // Column x: where its first frame sits (exact when zoomed in past one frame per pixel).
+            let x = if per < 1.0 {
+                layout.x_of(state, (tv.start + c as f64 * per).floor() + 0.5)
+            } else {
+                plot.left() + c as f32 + 0.5
+            };
+            pts.push(Pos2::new(x, y_of(r, range, hi)));
+            if hi != lo {
+                pts.push(Pos2::new(x, y_of(r, range, lo)));
+            }
+        }
+        flush(&mut pts);
+        painter.text(
+            Pos2::new(rect.left() + 4.0, r.center().y),
+            egui::Align2::LEFT_CENTER,
+            lane.label(),
+            egui::FontId::proportional(11.0),
+            lane_color(lane),
+        );
+        if lane == Lane::Score {
+            let y = y_of(r, range, state.threshold as f32);
+            painter.hline(
+                plot.x_range(),
+                y,
+                Stroke::new(1.5, Color32::from_rgb(255, 150, 40)),
+            );
+        }
+        painter.hline(
+            plot.x_range(),
+            r.bottom(),
+            Stroke::new(1.0, Color32::from_gray(50)),
+        );
+    }
+    // Frame axis.
+    let step = nice_step(tv.span() / (plot.width() as f64 / 80.0).max(1.0));
+    let mut f = (tv.start / step).ceil() * step;
+    while f < tv.end {
+        let x = layout.x_of(state, f);
+        painter.vline(
+            x,
+            plot.bottom()..=plot.bottom() + 4.0,
+            Stroke::new(1.0, Color32::GRAY),
+        );
+        painter.text(
+            Pos2::new(x, plot.bottom() + 4.0),
+            egui::Align2::CENTER_TOP,
+            format!("{}", f as u64),
+            egui::FontId::proportional(10.0),
+            Color32::GRAY,
+        );
+        f += step;
+    }
+    // Playhead.
+    let x = layout.x_of(state, state.current as f64 + 0.5);
+    if plot.x_range().contains(x) {
+        painter.vline(x, plot.y_range(), Stroke::new(1.5, Color32::WHITE));
+        painter.add(Shape::convex_polygon(
+            vec![
+                Pos2::new(x - 5.0, plot.top()),
+                Pos2::new(x + 5.0, plot.top()),
+                Pos2::new(x, plot.top() + 7.0),
+            ],
+            Color32::WHITE,
+            Stroke::NONE,
+        ));
+    }
+    layout
+}
+
+/// 1, 2, 5 × 10^k at or above `x`.
+fn nice_step(x: f64) -> f64 {
+    let p = 10f64.powf(x.max(1.0).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|&s| s >= x)
+        .unwrap_or(10.0 * p)
+}
+
+/// The timeline widget: paints and turns input into commands.
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
+    let rect = ui.available_rect_before_wrap();
+    let resp = ui.allocate_rect(rect, Sense::click_and_drag());
+    let painter = ui.painter_at(rect);
+    let layout = paint(&painter, rect, state);
+    let plot = layout.plot;
+    let score_rect = layout.lanes[0].1;
+    let range = lane_range(state, Lane::Score);
+    let frames = state.frames;
+    let clamp_frame = |f: f64| f.floor().clamp(0.0, frames.saturating_sub(1) as f64) as usize;
+
+    // The threshold line: grab within 5 px.
+    let thr_y = y_of(score_rect, range, state.threshold as f32);
+    let thr_rect = Rect::from_x_y_ranges(plot.x_range(), thr_y - 5.0..=thr_y + 5.0);
+    let thr = ui.interact(thr_rect, ui.scope_id().with("threshold"), Sense::drag());
+    if thr.hovered() || thr.dragged() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeVertical);
+    }
+    if thr.dragged() {
+        if let Some(p) = thr.interact_pointer_pos() {
+            let t = p.y.clamp(score_rect.top(), score_rect.bottom());
+            let v = range.0 + (score_rect.bottom() - t) / score_rect.height() * (range.1 - range.0);
+            cmds.send(Command::SetThreshold(v as f64));
+        }
+    }
+    let (tp, fp, _) = state.counts();
+    painter.text(
+        Pos2::new(plot.right() - 4.0, thr_y - 2.0),
+        egui::Align2::RIGHT_BOTTOM,
+        format!("threshold {:.3}  TP {tp}  FP {fp}", state.threshold),
+        egui::FontId::proportional(11.0),
+        Color32::from_rgb(255, 170, 70),
+    );
+
+    let shift = ui.input(|i| i.modifiers.shift);
+    if !thr.dragged() {
+        if let Some(p) = resp.interact_pointer_pos() {
+            let primary = ui.input(|i| i.pointer.primary_down() || i.pointer.primary_released());
+            let f = clamp_frame(layout.frame_at(state, p.x));
+            if resp.dragged_by(egui::PointerButton::Primary) && shift {
+                let start = ui.memory_mut(|m| {
+                    *m.data
+                        .get_temp_mut_or_insert_with(ui.scope_id().with("sel-start"), || f)
+                });
+                cmds.send(Command::Select(Some((start.min(f), start.max(f) + 1))));
+            } else if (resp.clicked() || resp.dragged_by(egui::PointerButton::Primary))
+                && primary
+                && !shift
+            {
+                cmds.send(Command::Seek(f));
+            }
+        }
+        if resp.drag_stopped() || !resp.dragged() {
+            ui.memory_mut(|m| m.data.remove::<usize>(ui.scope_id().with("sel-start")));
+        }
+    }
+    if resp.dragged_by(egui::PointerButton::Secondary)
+        || resp.dragged_by(egui::PointerButton::Middle)
+    {
+        let dx = resp.drag_delta().x;
+        cmds.send(Command::PanTimeline(
+            -(dx / plot.width()) as f64 * state.time_view.span(),
+        ));
+    }
+    if resp.hovered() {
+        let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
+        if let Some(p) = resp.hover_pos() {
+            let about = layout.frame_at(state, p.x);
+            let factor = zoom as f64 * (scroll.y as f64 * 0.004).exp();
+            if (factor - 1.0).abs() > 1e-4 {
+                cmds.send(Command::ZoomTimeline { factor, about });
+            }
+            if scroll.x.abs() > 0.0 {
+                cmds.send(Command::PanTimeline(
+                    -(scroll.x / plot.width()) as f64 * state.time_view.span(),
+                ));
+            }
+            // Hover read-out.
+            let f = clamp_frame(about);
+            let v = state
+                .curves
+                .lane(Lane::Score)
+                .get(f)
+                .copied()
+                .unwrap_or(f32::NAN);
+            if plot.contains(p) {
+                let text = if v.is_finite() {
+                    format!("frame {f}: {v:.4}")
+                } else {
+                    format!("frame {f}: not scored")
+                };
+                painter.text(
+                    Pos2::new(plot.left() + 4.0, plot.top() + 2.0),
+                    egui::Align2::LEFT_TOP,
+                    text,
+                    egui::FontId::proportional(11.0),
+                    Color32::LIGHT_GRAY,
+                );
+            }
+        }
+    }
+    if resp.double_clicked() {
+        cmds.send(Command::ResetTimeline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(0.3), 1.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(11.0), 20.0);
+        assert_eq!(nice_step(4000.0), 5000.0);
+    }
+}

@@ -1,0 +1,36 @@
+//! `vadscope bench timeline`: how long the timeline takes per UI frame on a
+//! long curve (min/max decimation, shapes, tessellation), without a window.
+
+/// Options of `vadscope bench timeline`.
+#[derive(clap::Args, Debug)]
+pub struct TimelineArgs {
+    /// Frames in the synthetic curve.
+    #[arg(long, default_value_t = 300_000)]
+    pub frames: usize,
+    /// Timed UI frames (after 10 warm-up frames).
+    #[arg(long, default_value_t = 200)]
+    pub iterations: usize,
+    /// Timeline width in points.
+    #[arg(long, default_value_t = 1920.0)]
+    pub width: f32,
+}
+
+/// Runs the benchmark and prints the median, 10th and 90th percentiles.
+pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
+    let mut t = vadscope::app::bench::timeline(args.frames, args.iterations, args.width);
+    if t.is_empty() {
+        anyhow::bail!("no iterations");
+    }
+    t.sort_by(f64::total_cmp);
+    let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize] * 1e3;
+    println!(
+        "timeline, {} frames, 4 lanes, {:.0} px wide: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms per UI frame ({} frames timed)",
+        args.frames,
+        args.width,
+        q(0.1),
+        q(0.5),
+        q(0.9),
+        t.len()
+    );
+    Ok(())
+}

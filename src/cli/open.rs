@@ -1,0 +1,51 @@
+//! `vadscope open`: the inspection app on a video, frame folder or dataset.
+
+use std::path::PathBuf;
+
+/// Options of `vadscope open`.
+#[derive(clap::Args, Debug)]
+pub struct OpenArgs {
+    /// A video file, a frame folder or a dataset root (its first test video).
+    pub path: PathBuf,
+    /// A checkpoint to score with in the background.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Scores to show: a `vadscope score` folder, or any form `vadscope eval` reads.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// A ground-truth file (any format `vadscope truth` reads).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+/// Opens the app.
+pub fn run(args: OpenArgs) -> anyhow::Result<()> {
+    for p in [
+        Some(&args.path),
+        args.model.as_ref(),
+        args.scores.as_ref(),
+        args.truth.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or folder", p.display());
+        }
+    }
+    #[cfg(feature = "gui")]
+    {
+        vadscope::app::run(vadscope::app::OpenRequest {
+            path: Some(args.path),
+            model: args.model,
+            scores: args.scores,
+            truth: args.truth,
+        })
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        anyhow::bail!(
+            "this vadscope was built without the `gui` feature; rebuild with it to open the app"
+        )
+    }
+}

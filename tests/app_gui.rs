@@ -1,0 +1,268 @@
+//! The app under egui_kittest on the wgpu renderer (lavapipe in CI, no
+//! display): the demo opens, plays, steps, seeks from the timeline, switches
+//! views, picks a memory slot and a colour map; the shaders' output matches
+//! the CPU colour maps and flow wheel pixel for pixel (within rounding).
+#![cfg(feature = "gui")]
+
+use std::sync::{Arc, Once};
+
+use eframe::egui;
+use eframe::egui_wgpu;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use vadscope::app::maps::{Attention, Maps};
+use vadscope::app::state::{MemoryMode, View};
+use vadscope::app::{OpenRequest, VadApp};
+use vadscope::render::{self, Colormap, DrawParams, MapImage, Mode};
+use vadscope::Frame;
+
+fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Vulkan loaders want a private runtime folder; CI has none.
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            let dir = std::env::temp_dir().join(format!("vadscope-xdg-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&dir);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    });
+}
+
+fn demo_harness() -> Harness<'static, VadApp> {
+    setup();
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .wgpu()
+        .build_eframe(|cc| VadApp::new(cc, OpenRequest::default()))
+}
+
+/// Steps until `done` holds (background threads deliver between steps).
+fn wait_for(
+    h: &mut Harness<'static, VadApp>,
+    what: &str,
+    mut done: impl FnMut(&mut VadApp) -> bool,
+) {
+    let t0 = std::time::Instant::now();
+    while !done(h.state_mut()) {
+        assert!(t0.elapsed().as_secs() < 30, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+}
+
+#[test]
+fn demo_opens_plays_steps_and_seeks() {
+    let mut h = demo_harness();
+    h.run_steps(2);
+    assert_eq!(h.state().video_name(), "street");
+    h.get_by_label("street").hover();
+
+    // Play, then pause with the button.
+    h.get_by_label("Play").click();
+    h.run_steps(6);
+    assert!(h.state().state.playing);
+    let played_to = h.state().state.current;
+    assert!(played_to > 0, "playback did not advance");
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    assert!(!h.state().state.playing);
+
+    // Keys: Home, →, Shift+→, ←, End.
+    h.key_press(egui::Key::Home);
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 0);
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 1);
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowRight);
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 11);
+    h.key_press(egui::Key::ArrowLeft);
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 10);
+    h.key_press(egui::Key::End);
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 239);
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    assert!(h.state().state.playing, "Space plays");
+    h.key_press(egui::Key::K);
+    h.run_steps(1);
+    assert!(!h.state().state.playing, "K stops");
+
+    // Click the middle of the timeline: the playhead goes near the middle frame.
+    let (x, y) = (46.0 + (1200.0 - 50.0) / 2.0, 900.0 - 60.0);
+    h.hover_at(egui::pos2(x, y));
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos: egui::pos2(x, y),
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: egui::pos2(x, y),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    let c = h.state().state.current;
+    assert!((100..=140).contains(&c), "timeline click seeked to {c}");
+
+    // The help popover opens with "?".
+    h.get_by_label("?").click();
+    h.run_steps(2);
+    assert!(h.state().state.show_help);
+}
+
+#[test]
+fn views_colormap_and_memory_slot() {
+    let mut h = demo_harness();
+    h.run_steps(2);
+    for (label, view) in [
+        ("Flow", View::Flow),
+        ("Error maps", View::Maps),
+        ("Memory", View::Memory),
+        ("Frame", View::Frame),
+    ] {
+        h.get_by_label(label).click();
+        h.run_steps(2);
+        assert_eq!(h.state().state.settings.view, view, "tab {label}");
+    }
+
+    // Colour map.
+    h.get_by_label("turbo").click_accesskit();
+    h.run_steps(2);
+    assert_eq!(h.state().state.settings.colormap, Colormap::Turbo);
+
+    // The demo has no network, so give the current frame memory attention.
+    let att = Attention {
+        layer: "bottleneck".into(),
+        width: 4,
+        height: 3,
+        slots: 6,
+        weights: (0..72).map(|i| ((i * 7) % 6) as f32 / 6.0).collect(),
+    };
+    let frame = h.state().state.current;
+    h.state_mut().insert_maps(Maps {
+        frame,
+        attention: vec![att],
+        ..Default::default()
+    });
+    h.get_by_label("Memory").click();
+    h.run_steps(2);
+    h.get_by_label("slot 4").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.memory.1, 4);
+    h.get_by_label("arg-max slot").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.settings.memory_mode, MemoryMode::ArgMax);
+    // The frame view gets the demo's maps from the worker.
+    wait_for(&mut h, "maps of the frame", |a| a.maps_ready());
+    let image = h.render().expect("wgpu renders");
+    assert_eq!(image.width(), 1200);
+}
+
+/// A harness that draws one map with the shader and returns the rendered image.
+fn render_map(image: MapImage, params: DrawParams, size: (f32, f32)) -> image::RgbaImage {
+    setup();
+    let rs = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    render::install(&rs);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(size.0 + 20.0, size.1 + 20.0))
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            rs.clone(),
+        ))
+        .build_ui(move |ui| {
+            let rect =
+                egui::Rect::from_min_size(egui::pos2(10.0, 10.0), egui::vec2(size.0, size.1));
+            render::paint(ui.painter(), rect, 1, image.clone(), params);
+        });
+    h.run_steps(1);
+    let img = h.render().expect("wgpu renders");
+    // Same key and version again: no second upload.
+    let before = render::stats(&rs).unwrap().uploads;
+    h.run_steps(1);
+    let _ = h.render().expect("wgpu renders");
+    assert_eq!(
+        render::stats(&rs).unwrap().uploads,
+        before,
+        "texture uploaded again"
+    );
+    img
+}
+
+#[test]
+fn colormap_shader_matches_the_cpu_reference() {
+    let ramp = Arc::new(Frame {
+        width: 256,
+        height: 1,
+        channels: 1,
+        data: (0..256).map(|i| i as f32 / 255.0).collect(),
+    });
+    for map in Colormap::ALL {
+        for gamma in [1.0f32, 2.0] {
+            let params = DrawParams {
+                mode: Mode::Colormap(map),
+                gamma,
+                ..Default::default()
+            };
+            let img = render_map(
+                MapImage::new(("ramp", map.name()), ramp.clone()),
+                params,
+                (256.0, 8.0),
+            );
+            let mut worst = 0i32;
+            for x in 0..256u32 {
+                let got = img.get_pixel(10 + x, 14).0;
+                let want = map.eval_u8(render::colormap::normalize(
+                    x as f32 / 255.0,
+                    0.0,
+                    1.0,
+                    gamma,
+                ));
+                for (g, w) in got.iter().zip(want) {
+                    worst = worst.max((*g as i32 - w as i32).abs());
+                }
+            }
+            assert!(worst <= 2, "{} gamma {gamma}: off by {worst}", map.name());
+        }
+    }
+}
+
+#[test]
+fn flow_wheel_shader_matches_the_cpu_reference() {
+    let n = 64;
+    let field = Arc::new(render::wheel_field(n));
+    let params = DrawParams {
+        mode: Mode::Flow { max: 1.0 },
+        ..Default::default()
+    };
+    let img = render_map(
+        MapImage::new("wheel", field.clone()),
+        params,
+        (n as f32, n as f32),
+    );
+    let mut bad = 0;
+    for y in 0..n {
+        for x in 0..n {
+            let i = 2 * (y * n + x);
+            let want = vadscope::flow::wheel_color(field.data[i], field.data[i + 1]);
+            let got = img.get_pixel(10 + x as u32, 10 + y as u32).0;
+            if (0..3).any(|c| (got[c] as i32 - want[c] as i32).abs() > 3) {
+                bad += 1;
+            }
+        }
+    }
+    // atan2 rounding may flip a pixel on the wheel's seam; nothing else may differ.
+    assert!(bad <= n / 4, "{bad} pixels differ from the CPU wheel");
+}
