@@ -382,7 +382,7 @@ impl MapsWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::source::demo_scene_config;
+    use crate::synth::SceneConfig;
 
     #[test]
     fn attention_derived_maps() {
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn demo_maps_have_flow_and_background_error() {
-        let mut cfg = demo_scene_config();
+        let mut cfg = SceneConfig::demo();
         cfg.frames = 12;
         let scene = Arc::new(Scene::new(&cfg).unwrap());
         let mut maker = MapMaker::new(&FrameSource::Synthetic(scene)).unwrap();
@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn worker_answers_the_newest_request() {
-        let mut cfg = demo_scene_config();
+        let mut cfg = SceneConfig::demo();
         cfg.frames = 6;
         let scene = Arc::new(Scene::new(&cfg).unwrap());
         let mut w = MapsWorker::spawn(FrameSource::Synthetic(scene), || {});

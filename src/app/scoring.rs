@@ -215,8 +215,8 @@ pub fn fastest_motion(uv: &[f32], fraction: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::source::demo_scene_config;
     use crate::synth::Scene;
+    use crate::synth::SceneConfig;
 
     fn run_to_end(job: &mut ScoreJob) -> Vec<ScoreUpdate> {
         let t0 = Instant::now();
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn baseline_scores_every_frame_but_the_first() {
-        let mut cfg = demo_scene_config();
+        let mut cfg = SceneConfig::demo();
         cfg.frames = 8;
         let scene = Arc::new(Scene::new(&cfg).unwrap());
         let mut job = ScoreJob::baseline(FrameSource::Synthetic(scene), || {});

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::dataset::{self, Split};
 use crate::metrics::{read_scores, VideoScores};
-use crate::synth::{AnomalyKind, Scene, SceneConfig};
+use crate::synth::{Scene, SceneConfig};
 use crate::truth::{self, VideoTruth};
 use crate::video::{cache::CachedVideo, OutputSpec};
 use crate::Frame;
@@ -25,25 +25,6 @@ pub struct OpenRequest {
     pub scores: Option<PathBuf>,
     /// A ground-truth file (any format `vadscope truth` reads).
     pub truth: Option<PathBuf>,
-}
-
-/// The demo scene: small and fixed, so every run shows the same thing.
-pub fn demo_scene_config() -> SceneConfig {
-    SceneConfig {
-        width: 240,
-        height: 160,
-        frames: 240,
-        fps: 10.0,
-        seed: 2026,
-        pedestrians: 7.0,
-        anomalies: vec![
-            AnomalyKind::Runner,
-            AnomalyKind::Cyclist,
-            AnomalyKind::ThrownObject,
-            AnomalyKind::Vehicle,
-        ],
-        ..Default::default()
-    }
 }
 
 /// Where frames come from.
@@ -115,7 +96,7 @@ impl Document {
 
     /// The built-in synthetic street scene with staged anomalies.
     pub fn demo() -> anyhow::Result<Document> {
-        let cfg = demo_scene_config();
+        let cfg = SceneConfig::demo();
         let scene = Scene::new(&cfg).context("cannot build the demo scene")?;
         let truth = scene.truth("street");
         Ok(Document {

@@ -13,28 +13,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::flow::{FlowEstimator, Params, Preset};
-use vadscope::synth::{self, AnomalyKind, Scene, SceneConfig};
+use vadscope::synth::{self, Scene, SceneConfig};
 use vadscope::video::{self, encode::EncodeOptions};
 use vadscope::{metrics, Frame};
-
-/// The demo scene: fixed, so every run shows the same thing.
-fn scene_config() -> SceneConfig {
-    SceneConfig {
-        width: 240,
-        height: 160,
-        frames: 240,
-        fps: 10.0,
-        seed: 2026,
-        pedestrians: 7.0,
-        anomalies: vec![
-            AnomalyKind::Runner,
-            AnomalyKind::Cyclist,
-            AnomalyKind::ThrownObject,
-            AnomalyKind::Vehicle,
-        ],
-        ..Default::default()
-    }
-}
 
 /// Where the demo keeps its generated video: the user's cache folder.
 fn demo_dir() -> PathBuf {
@@ -68,7 +49,7 @@ pub fn run() -> anyhow::Result<()> {
     let dir = demo_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let video_path = dir.join("street.mp4");
-    let cfg = scene_config();
+    let cfg = SceneConfig::demo();
     let scene = Scene::new(&cfg)?;
     let truth = scene.truth("street");
     if !video_path.exists() {

@@ -55,6 +55,26 @@ impl Default for SceneConfig {
 }
 
 impl SceneConfig {
+    /// The built-in demo scene (the app's and `vadscope demo --text`'s): fixed,
+    /// so every run shows the same four staged anomalies.
+    pub fn demo() -> SceneConfig {
+        SceneConfig {
+            width: 240,
+            height: 160,
+            frames: 240,
+            fps: 10.0,
+            seed: 2026,
+            pedestrians: 7.0,
+            anomalies: vec![
+                AnomalyKind::Runner,
+                AnomalyKind::Cyclist,
+                AnomalyKind::ThrownObject,
+                AnomalyKind::Vehicle,
+            ],
+            ..Default::default()
+        }
+    }
+
     /// Checks the ranges documented on the fields.
     pub fn validate(&self) -> Result<()> {
         let size = 16..=8192;
