@@ -12,7 +12,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use vadscope::app::maps::{Attention, Maps};
 use vadscope::app::state::{MemoryMode, View};
-use vadscope::app::{OpenRequest, VadApp};
+use vadscope::app::{AppCommand, OpenRequest, VadApp};
 use vadscope::render::{self, Colormap, DrawParams, MapImage, Mode};
 use vadscope::Frame;
 
@@ -119,6 +119,58 @@ fn demo_opens_plays_steps_and_seeks() {
     h.get_by_label("?").click();
     h.run_steps(2);
     assert!(h.state().state.show_help);
+}
+
+/// Presses `label`'s button, lets `between` change the UI, then releases.
+fn click_across_a_change(h: &mut Harness<'static, VadApp>, label: &str, between: AppCommand) {
+    let pos = h.get_by_label(label).rect().center();
+    h.hover_at(pos);
+    h.step();
+    let button = |pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(button(true));
+    h.step();
+    h.state_mut().send(between);
+    h.step();
+    h.event(button(false));
+    h.run_steps(2);
+}
+
+/// A click whose press and release straddle a change elsewhere in the UI
+/// (scores streaming in, a rescore starting) still lands: widget ids must not
+/// depend on how many widgets came before them.
+#[test]
+fn clicks_survive_layout_changes_between_press_and_release() {
+    let mut h = demo_harness();
+    wait_for(&mut h, "the demo's scores", |a| {
+        a.job_status().is_some_and(|s| s.done)
+    });
+    h.run_steps(2);
+
+    click_across_a_change(&mut h, "?", AppCommand::Rescore);
+    assert!(
+        h.state().state.show_help,
+        "the help button's click was lost"
+    );
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!h.state().state.show_help);
+
+    wait_for(&mut h, "the rescore", |a| {
+        a.job_status().is_some_and(|s| s.done)
+    });
+    h.run_steps(2);
+    assert_ne!(h.state().state.settings.colormap, Colormap::Turbo);
+    click_across_a_change(&mut h, "turbo", AppCommand::Rescore);
+    assert_eq!(
+        h.state().state.settings.colormap,
+        Colormap::Turbo,
+        "the colour map button's click was lost"
+    );
 }
 
 #[test]

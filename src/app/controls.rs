@@ -29,18 +29,20 @@ pub fn side_panel(
             ui.label(RichText::new(n).small().weak());
         }
 
-        ui.separator();
-        playback(ui, state, cmds);
-
-        ui.separator();
-        scoring(ui, state, job, cmds);
-
-        ui.separator();
-        threshold(ui, state, cmds);
-
-        ui.separator();
-        heatmaps(ui, state, maps, cmds);
+        section(ui, "playback", |ui| playback(ui, state, cmds));
+        section(ui, "scoring", |ui| scoring(ui, state, job, cmds));
+        section(ui, "threshold", |ui| threshold(ui, state, cmds));
+        section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
     });
+}
+
+/// One side-panel section under a separator, in a scope of its own: widget ids
+/// then don't shift when an earlier section grows or shrinks (scores stream
+/// in), which would drop a click whose press and release straddle the change.
+fn section(ui: &mut egui::Ui, name: &str, add: impl FnOnce(&mut egui::Ui)) {
+    ui.separator();
+    let scope = egui::UiBuilder::new().scope_id(egui::Id::unique(("vadscope_section", name)));
+    ui.scope_builder(scope, add);
 }
 
 fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &mut Commands) {
@@ -50,9 +52,8 @@ fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &m
         return;
     };
     let st = &job.status;
-    if !st.device.is_empty() {
-        ui.label(RichText::new(&st.device).small());
-    }
+    // Always drawn, so the buttons below keep their ids when the device is named.
+    ui.label(RichText::new(&st.device).small());
     let frac = if st.frames > 0 {
         st.scored as f32 / st.frames as f32
     } else {
@@ -309,7 +310,12 @@ pub fn status_bar(
             ui.separator();
             ui.label("computing maps…");
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        // An explicit id: the labels before it come and go (scoring, maps), and
+        // an auto id would change between press and release, losing the click.
+        let help = egui::UiBuilder::new()
+            .scope_id(egui::Id::unique("vadscope_help_button"))
+            .layout(egui::Layout::right_to_left(egui::Align::Center));
+        ui.scope_builder(help, |ui| {
             if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
                 cmds.send(Command::ToggleHelp);
             }
