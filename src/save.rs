@@ -24,6 +24,22 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     atomic_write_with(path, |w| w.write_all(bytes))
 }
 
+/// A hidden temporary name beside `path` for writing it atomically:
+/// `.NAME.PID-N.tmp`, unique per call, so two threads (or processes) writing
+/// the same target never share a temporary file or folder.
+pub fn temp_path(path: &Path) -> PathBuf {
+    path.with_file_name(temp_name(path.file_name().unwrap_or_default()))
+}
+
+fn temp_name(file_name: &std::ffi::OsStr) -> std::ffi::OsString {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = std::ffi::OsString::from(".");
+    name.push(file_name);
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    name
+}
+
 /// Like [`atomic_write`], with the content produced by a writer callback
 /// (useful for large outputs that are streamed rather than built in memory).
 pub fn atomic_write_with(
@@ -43,10 +59,7 @@ pub fn atomic_write_with(
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let tmp = dir.join(temp_name(file_name));
 
     let result = (|| -> std::io::Result<()> {
         let file = fs::File::create(&tmp)?;

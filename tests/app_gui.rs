@@ -30,6 +30,9 @@ fn setup() {
             }
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
+        // The demo writes its frames and weights to a cache: not the user's.
+        let cache = std::env::temp_dir().join(format!("vadscope-cache-{}", std::process::id()));
+        std::env::set_var("XDG_CACHE_HOME", &cache);
     });
 }
 
@@ -49,7 +52,7 @@ fn wait_for(
 ) {
     let t0 = std::time::Instant::now();
     while !done(h.state_mut()) {
-        assert!(t0.elapsed().as_secs() < 30, "timed out waiting for {what}");
+        assert!(t0.elapsed().as_secs() < 300, "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(10));
         h.step();
     }

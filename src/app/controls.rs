@@ -60,18 +60,17 @@ fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &m
         0.0
     };
     ui.add(egui::ProgressBar::new(frac).text(format!("{}/{}", st.scored, st.frames)));
-    ui.horizontal(|ui| {
-        if !st.done {
-            if ui.button("Cancel").clicked() {
-                cmds.send(AppCommand::CancelScoring);
-            }
-        } else {
-            ui.label(RichText::new(&st.outcome).small());
-            if ui.button("Rescore").clicked() {
-                cmds.send(AppCommand::Rescore);
-            }
+    if !st.done {
+        if ui.button("Cancel").clicked() {
+            cmds.send(AppCommand::CancelScoring);
         }
-    });
+    } else {
+        if ui.button("Rescore").clicked() {
+            cmds.send(AppCommand::Rescore);
+        }
+        // Wrapped: an error naming a long path must not widen the panel.
+        ui.add(egui::Label::new(RichText::new(&st.outcome).small()).wrap());
+    }
 }
 
 fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
@@ -332,14 +331,15 @@ pub fn errors_window(ctx: &egui::Context, state: &AppState, cmds: &mut Commands)
         .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -200.0])
         .collapsible(true)
         .resizable(false)
-        .default_width(360.0)
+        .default_width(420.0)
+        .max_width(420.0)
         .show(ctx, |ui| {
             for (i, e) in state.errors.iter().enumerate() {
-                ui.horizontal(|ui| {
+                ui.horizontal_top(|ui| {
                     if ui.small_button("x").clicked() {
                         cmds.send(Command::DismissError(i));
                     }
-                    ui.label(RichText::new(e).color(Color32::LIGHT_RED));
+                    ui.add(egui::Label::new(RichText::new(e).color(Color32::LIGHT_RED)).wrap());
                 });
             }
         });

@@ -1,6 +1,6 @@
 //! Per-frame maps computed off the UI thread: optical flow to the next frame,
-//! and reconstruction, prediction, error and memory-attention maps when a
-//! model (or the demo's background model) provides them.
+//! and the model's reconstruction, prediction, error and memory-attention
+//! maps ([`crate::score::Scorer::maps`]) when there is a model.
 //!
 //! The worker keeps only the newest request, so scrubbing never queues up
 //! stale work; results come back with their frame index and the UI caches them.
@@ -11,7 +11,10 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use super::model::ModelTarget;
 use crate::flow::{Flow, FlowEstimator, Params, Preset};
+use crate::model::select_device;
+use crate::score::Scorer;
 use crate::synth::Scene;
 use crate::video::{self, OutputSpec, Video};
 use crate::Frame;
@@ -100,15 +103,15 @@ pub struct Maps {
     pub flow: Option<Arc<Frame<f32>>>,
     /// Reconstruction (gray, `[0, 1]`).
     pub recon: Option<Arc<Frame<f32>>>,
-    /// |x − reconstruction|.
+    /// Squared reconstruction error (the model's input size).
     pub recon_error: Option<Arc<Frame<f32>>>,
     /// Prediction (gray, `[0, 1]`).
     pub pred: Option<Arc<Frame<f32>>>,
-    /// |x − prediction|.
+    /// Squared prediction error.
     pub pred_error: Option<Arc<Frame<f32>>>,
     /// Memory attention per layer.
     pub attention: Vec<Attention>,
-    /// Where the model maps come from, in words ("model", "background model").
+    /// Where the model maps come from, in words (the model and its input size).
     pub origin: String,
     /// Why some maps are missing or failed.
     pub error: Option<String>,
@@ -117,7 +120,7 @@ pub struct Maps {
 /// Where the worker reads frames.
 #[derive(Clone)]
 pub enum FrameSource {
-    /// A procedural scene (its background is the demo's "reconstruction").
+    /// A procedural scene.
     Synthetic(Arc<Scene>),
     /// A video file or frame folder.
     Path(PathBuf),
@@ -169,32 +172,6 @@ impl GrayReader {
         }
         Ok(out)
     }
-
-    /// The demo's background model: the empty scene (gray), if synthetic.
-    pub fn background(&self) -> Option<Frame<f32>> {
-        match self {
-            GrayReader::Synthetic(s) => {
-                let mut g = Frame::default();
-                s.background().to_f32().to_gray_into(&mut g);
-                Some(g)
-            }
-            GrayReader::Video(_) => None,
-        }
-    }
-}
-
-/// |a − b| per pixel (sizes must match; otherwise `None`).
-pub fn abs_diff(a: &Frame<f32>, b: &Frame<f32>) -> Option<Frame<f32>> {
-    if (a.width, a.height, a.channels) != (b.width, b.height, b.channels) {
-        return None;
-    }
-    let data = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(x, y)| (x - y).abs())
-        .collect();
-    Frame::from_vec(a.width, a.height, a.channels, data)
 }
 
 /// A flow field as a two-channel image.
@@ -211,18 +188,37 @@ pub fn flow_frame(f: Flow) -> Frame<f32> {
 pub struct MapMaker {
     reader: GrayReader,
     flow: FlowEstimator,
-    background: Option<Frame<f32>>,
+    model: Result<Option<ModelMaps>, String>,
+}
+
+/// A model loaded for maps, with the video it reads.
+struct ModelMaps {
+    scorer: Scorer,
+    video: PathBuf,
+    name: String,
 }
 
 impl MapMaker {
-    /// A map maker over `source`.
-    pub fn new(source: &FrameSource) -> crate::Result<Self> {
+    /// A map maker over `source`, with the model of `target` if any (a model
+    /// that fails to load leaves the flow maps and an error on every frame).
+    pub fn new(source: &FrameSource, target: Option<&ModelTarget>) -> crate::Result<Self> {
         let reader = source.reader()?;
-        let background = reader.background();
+        let model = target
+            .map(|t| {
+                let (checkpoint, video) = t.resolve().map_err(|e| format!("{e:#}"))?;
+                let (device, _) = select_device(cfg!(feature = "cuda"));
+                let scorer = Scorer::load(&checkpoint, &device).map_err(|e| e.to_string())?;
+                Ok(ModelMaps {
+                    scorer,
+                    video,
+                    name: t.describe(),
+                })
+            })
+            .transpose();
         Ok(MapMaker {
             reader,
             flow: FlowEstimator::new(Params::preset(Preset::Fast))?,
-            background,
+            model,
         })
     }
 
@@ -240,23 +236,52 @@ impl MapMaker {
 
     fn fill(&mut self, i: usize, out: &mut Maps) -> crate::Result<()> {
         let n = self.reader.len();
-        let x = self.reader.gray(i)?;
         if n > 1 {
             let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
-            let (fa, fb) = if a == i {
-                (x.clone(), self.reader.gray(b)?)
-            } else {
-                (self.reader.gray(a)?, x.clone())
-            };
+            let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
             out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
         }
-        if let Some(bg) = &self.background {
-            out.recon_error = abs_diff(&x, bg).map(Arc::new);
-            out.recon = Some(Arc::new(bg.clone()));
-            out.origin = "background model (demo, no network)".into();
+        match &mut self.model {
+            Err(e) => out.error = Some(format!("model: {e}")),
+            Ok(None) => {}
+            Ok(Some(m)) => {
+                let t = m.scorer.config().input.frames;
+                if i < t {
+                    out.origin =
+                        format!("{}: frame {i} has fewer than {t} frames before it", m.name);
+                    return Ok(());
+                }
+                let fm = m.scorer.maps(&m.video, i)?;
+                out.origin = format!("{} at {}×{}", m.name, fm.input.width, fm.input.height);
+                out.recon = Some(Arc::new(gray(fm.recon)));
+                out.recon_error = Some(Arc::new(fm.recon_error));
+                out.pred = fm.pred.map(|p| Arc::new(gray(p)));
+                out.pred_error = fm.pred_error.map(Arc::new);
+                out.attention = fm
+                    .attention
+                    .into_iter()
+                    .map(|a| Attention {
+                        layer: a.layer,
+                        width: a.width,
+                        height: a.height,
+                        slots: a.slots,
+                        weights: a.weights,
+                    })
+                    .collect();
+            }
         }
         Ok(())
     }
+}
+
+/// One channel: the mean of an RGB model's channels.
+fn gray(f: Frame<f32>) -> Frame<f32> {
+    if f.channels == 1 {
+        return f;
+    }
+    let mut g = Frame::default();
+    f.to_gray_into(&mut g);
+    g
 }
 
 /// A background thread computing [`Maps`] for the newest requested frame.
@@ -275,7 +300,11 @@ const CACHE_FRAMES: usize = 48;
 
 impl MapsWorker {
     /// Starts the worker; `wake` is called when a result is ready (repaint).
-    pub fn spawn(source: FrameSource, wake: impl Fn() + Send + 'static) -> Self {
+    pub fn spawn(
+        source: FrameSource,
+        model: Option<ModelTarget>,
+        wake: impl Fn() + Send + 'static,
+    ) -> Self {
         let (req_tx, req_rx) = mpsc::channel::<usize>();
         let (res_tx, res_rx) = mpsc::channel::<Maps>();
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -283,7 +312,7 @@ impl MapsWorker {
         let thread = std::thread::Builder::new()
             .name("vadscope-maps".into())
             .spawn(move || {
-                let mut maker = match MapMaker::new(&source) {
+                let mut maker = match MapMaker::new(&source, model.as_ref()) {
                     Ok(m) => m,
                     Err(e) => {
                         let _ = res_tx.send(Maps {
@@ -402,20 +431,37 @@ mod tests {
     }
 
     #[test]
-    fn demo_maps_have_flow_and_background_error() {
+    fn demo_maps_come_from_the_demo_model() {
         let mut cfg = SceneConfig::demo();
         cfg.frames = 12;
         let scene = Arc::new(Scene::new(&cfg).unwrap());
-        let mut maker = MapMaker::new(&FrameSource::Synthetic(scene)).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let target = ModelTarget::Scene {
+            checkpoint: None,
+            scene: scene.clone(),
+            cache: cache.path().to_path_buf(),
+        };
+        let mut maker = MapMaker::new(&FrameSource::Synthetic(scene), Some(&target)).unwrap();
+        // Frame 0 has no history: flow only.
+        let m = maker.maps(0);
+        assert!(m.error.is_none(), "{:?}", m.error);
+        assert!(m.recon.is_none() && m.flow.is_some());
         let m = maker.maps(11); // the last frame uses the flow from the previous one
         assert!(m.error.is_none(), "{:?}", m.error);
         let flow = m.flow.unwrap();
         assert_eq!((flow.width, flow.height), (cfg.width, cfg.height));
         assert_eq!(flow.channels, 2);
-        let err = m.recon_error.unwrap();
-        assert_eq!(err.data.len(), cfg.width * cfg.height);
-        // People walk on the background: some pixels differ from it.
-        assert!(err.data.iter().any(|&v| v > 0.1));
+        let (recon, err) = (m.recon.unwrap(), m.recon_error.unwrap());
+        assert_eq!((recon.width, recon.height), (err.width, err.height));
+        assert!(m.pred.is_some() && m.pred_error.is_some());
+        // Three memory layers; each position's attention sums to 1.
+        assert_eq!(m.attention.len(), 3);
+        for a in &m.attention {
+            for w in a.weights.chunks_exact(a.slots) {
+                assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-3, "{}", a.layer);
+            }
+        }
+        assert!(m.origin.contains("demo model"), "{}", m.origin);
     }
 
     #[test]
@@ -423,7 +469,7 @@ mod tests {
         let mut cfg = SceneConfig::demo();
         cfg.frames = 6;
         let scene = Arc::new(Scene::new(&cfg).unwrap());
-        let mut w = MapsWorker::spawn(FrameSource::Synthetic(scene), || {});
+        let mut w = MapsWorker::spawn(FrameSource::Synthetic(scene), None, || {});
         assert!(w.get(3).is_none());
         let t0 = std::time::Instant::now();
         while w.get(3).is_none() {

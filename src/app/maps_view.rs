@@ -93,7 +93,8 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
                     let (rect, _) = image::image_area(
                         ui,
                         10 + n as u64,
-                        (map.width, map.height),
+                        // Maps are at the model's input size: shown at the frame's aspect.
+                        input.frame_size,
                         cell - Vec2::new(4.0, 0.0),
                         input.state,
                         cmds,

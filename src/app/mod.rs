@@ -9,6 +9,7 @@ pub mod bench;
 pub mod curves;
 pub mod decimate;
 pub mod maps;
+pub mod model;
 pub mod scoring;
 pub mod source;
 pub mod state;
@@ -30,6 +31,7 @@ use eframe::egui;
 
 use self::curves::Lane;
 use self::maps::{FrameSource, Maps, MapsWorker};
+use self::model::ModelTarget;
 use self::scoring::{ScoreJob, ScoreUpdate};
 pub use self::source::OpenRequest;
 use self::source::{Document, Frames};
@@ -211,13 +213,10 @@ impl VadApp {
         }
         let ctx = self.ctx.clone();
         let wake = move || ctx.request_repaint();
-        self.job = Some(ScoreJob::baseline(frame_source(&self.doc), wake));
-        if self.doc.model.is_some() {
-            self.state.errors.push(
-                "scoring with a model needs the score worker; showing the motion baseline meanwhile"
-                    .into(),
-            );
-        }
+        self.job = Some(match model_target(&self.doc) {
+            Some(target) => ScoreJob::model(target, wake),
+            None => ScoreJob::baseline(frame_source(&self.doc), wake),
+        });
     }
 
     fn open(&mut self, req: OpenRequest) {
@@ -377,9 +376,33 @@ fn frame_source(doc: &Document) -> FrameSource {
     }
 }
 
+/// The model to score `doc` with: the user's checkpoint, or for the built-in
+/// scene the demo's weights; `None` (a video without `--model`): the baseline.
+fn model_target(doc: &Document) -> Option<ModelTarget> {
+    match (&doc.frames, &doc.model) {
+        (Frames::Synthetic(scene), checkpoint) => {
+            Some(ModelTarget::scene(scene.clone(), checkpoint.clone()))
+        }
+        (Frames::Video(_), Some(checkpoint)) => Some(ModelTarget::Files {
+            checkpoint: checkpoint.clone(),
+            video: frame_source_path(doc)?,
+        }),
+        (Frames::Video(_), None) => None,
+    }
+}
+
+fn frame_source_path(doc: &Document) -> Option<PathBuf> {
+    match frame_source(doc) {
+        FrameSource::Path(p) => Some(p),
+        FrameSource::Synthetic(_) => None,
+    }
+}
+
 fn spawn_maps(doc: &Document, ctx: &egui::Context) -> MapsWorker {
     let ctx = ctx.clone();
-    MapsWorker::spawn(frame_source(doc), move || ctx.request_repaint())
+    MapsWorker::spawn(frame_source(doc), model_target(doc), move || {
+        ctx.request_repaint()
+    })
 }
 
 impl eframe::App for VadApp {

@@ -117,12 +117,13 @@ fn begin_dir(target: &Path) -> Result<PathBuf> {
             )));
         }
     }
-    let name = target
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("{}: not a folder name", target.display())))?;
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = target.with_file_name(tmp_name);
+    if target.file_name().is_none() {
+        return Err(Error::invalid(format!(
+            "{}: not a folder name",
+            target.display()
+        )));
+    }
+    let tmp = crate::save::temp_path(target);
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }

@@ -278,10 +278,7 @@ fn write_folder(path: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = parent.join(tmp_name);
+    let tmp = crate::save::temp_path(&parent.join(name));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }

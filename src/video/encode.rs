@@ -172,7 +172,7 @@ impl VideoWriter {
 
         let rate = Rational::from(fps).reduce();
         let time_base = rate.invert();
-        let tmp = temp_path(path);
+        let tmp = crate::save::temp_path(path);
         let mut output = format::output_as(&tmp, muxer)
             .map_err(|e| fail(path, "cannot create the output", e))?;
         let global_header = output
@@ -386,14 +386,6 @@ impl Drop for VideoWriter {
             let _ = fs::remove_file(&self.tmp);
         }
     }
-}
-
-/// The temporary file beside `path`: `.NAME.PID.tmp`.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".{}.tmp", std::process::id()));
-    path.with_file_name(name)
 }
 
 /// The pixel format to encode in: the one asked for, else the usual one the
