@@ -13,6 +13,7 @@ pub mod model;
 pub mod scoring;
 pub mod source;
 pub mod state;
+pub mod usage;
 
 mod controls;
 mod flow_view;
@@ -269,6 +270,7 @@ impl VadApp {
                 AppCommand::Rescore => {
                     let n = self.doc.len;
                     self.state.curves = curves::Curves::new(n);
+                    self.state.usage = usage::SlotUsage::new(n);
                     self.start_scoring();
                 }
             }
@@ -283,6 +285,11 @@ impl VadApp {
                     ScoreUpdate::Scored(s) => {
                         self.state.curves.set(&s);
                         self.state.auto_threshold();
+                    }
+                    ScoreUpdate::Usage(u) => {
+                        for (frame, layers) in &u {
+                            self.state.usage.set(*frame, layers);
+                        }
                     }
                     ScoreUpdate::Failed(e) => {
                         self.state.errors.push(format!("scoring failed: {e}"))

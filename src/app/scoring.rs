@@ -31,6 +31,8 @@ pub enum ScoreUpdate {
     },
     /// Newly scored frames.
     Scored(Vec<Sample>),
+    /// Memory-slot usage of newly scored frames: `(frame, one vector per layer)`.
+    Usage(Vec<(usize, Vec<Vec<f32>>)>),
     /// All frames scored.
     Finished {
         /// Wall time.
@@ -183,6 +185,9 @@ impl ScoreJob {
                             ScoreEvent::Scored(scores) => {
                                 let _ = tx
                                     .send(ScoreUpdate::Scored(scores.iter().map(sample).collect()));
+                                let _ = tx.send(ScoreUpdate::Usage(
+                                    scores.into_iter().map(|s| (s.frame, s.usage)).collect(),
+                                ));
                                 wake();
                             }
                             ScoreEvent::Finished { .. } | ScoreEvent::Cancelled => return Ok(()),
@@ -210,6 +215,7 @@ impl ScoreJob {
                     self.status.device = device.clone();
                 }
                 ScoreUpdate::Scored(s) => self.status.scored += s.len(),
+                ScoreUpdate::Usage(_) => {}
                 ScoreUpdate::Finished { secs } => {
                     self.status.done = true;
                     self.status.outcome =
@@ -327,6 +333,14 @@ mod tests {
             "{}",
             job.status.device
         );
+        let usage: Vec<(usize, Vec<Vec<f32>>)> = all
+            .iter()
+            .filter_map(|u| match u {
+                ScoreUpdate::Usage(u) => Some(u.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let samples: Vec<Sample> = all
             .into_iter()
             .filter_map(|u| match u {
@@ -335,6 +349,21 @@ mod tests {
             })
             .flatten()
             .collect();
+        // Slot usage of every scored frame: three layers, each a distribution.
+        assert_eq!(
+            usage.iter().map(|u| u.0).collect::<Vec<_>>(),
+            samples.iter().map(|s| s.frame).collect::<Vec<_>>()
+        );
+        for (frame, layers) in &usage {
+            assert_eq!(layers.len(), 3);
+            for l in layers {
+                let sum: f32 = l.iter().sum();
+                assert!(
+                    (sum - 1.0).abs() < 1e-3,
+                    "frame {frame}: usage sums to {sum}"
+                );
+            }
+        }
         let n = scene.len();
         let first = samples[0].frame;
         assert!((1..=4).contains(&first), "first scored frame {first}");

@@ -387,6 +387,8 @@ pub struct AppState {
     pub threshold_auto: bool,
     /// Score curves (filled in as frames are scored).
     pub curves: Curves,
+    /// Memory-slot usage per scored frame (the slot browser).
+    pub usage: super::usage::SlotUsage,
     /// Ground-truth anomalous intervals.
     pub truth: Vec<Interval>,
     /// Persistent settings.
@@ -424,6 +426,7 @@ impl AppState {
             threshold: 0.5,
             threshold_auto: true,
             curves: Curves::new(frames),
+            usage: super::usage::SlotUsage::new(frames),
             truth: Vec::new(),
             settings,
             image_view: ImageView::default(),

@@ -20,6 +20,13 @@ pub struct ScoreArgs {
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
+    /// Pool each term's error map over its worst N×N window (at the model's
+    /// input size, stride N/2) instead of the frame mean; 0 = the mean.
+    /// Default: the checkpoint's `score.patch`. Evaluate the terms with
+    /// `eval --weights` (each is normalised per video) when this differs from
+    /// training, whose statistics the combined score uses.
+    #[arg(long)]
+    pub patch: Option<usize>,
 }
 
 /// Scores each video and writes the score folder.
@@ -34,6 +41,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         eprintln!("{note}");
     }
     let mut scorer = Scorer::load(&ckpt, &device)?;
+    if let Some(p) = args.patch {
+        scorer.set_patch(p);
+    }
     let is_frame_folder =
         args.input.is_dir() && !vadscope::video::list_images(&args.input)?.is_empty();
     let videos: Vec<(String, PathBuf)> = if args.input.is_dir() && !is_frame_folder {

@@ -117,6 +117,12 @@ impl Hybrid {
         &self.cfg
     }
 
+    /// Changes how frame scores are pooled and weighted (scoring only; the
+    /// weights and memories are untouched).
+    pub fn set_score_config(&mut self, score: crate::model::ScoreConfig) {
+        self.cfg.score = score;
+    }
+
     /// The MemAE (memories included).
     pub fn memae(&self) -> &MemAe {
         &self.memae

@@ -33,7 +33,7 @@ mod resample;
 mod tests;
 
 pub use checkpoint::{Checkpoint, ScoreStats, TermStats};
-pub use config::{ModelConfig, Variant};
+pub use config::{ModelConfig, ScoreConfig, Variant};
 pub use hybrid::{Hybrid, HybridOutput, Input, Losses, Sampling, ScoreTerms};
 pub use memory::{Memory, MemoryRead};
 

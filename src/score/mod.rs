@@ -32,7 +32,7 @@ fn model_err(e: candle_core::Error) -> Error {
 }
 
 /// The score terms of one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameScore {
     /// Frame index (0-based).
     pub frame: usize,
@@ -44,6 +44,11 @@ pub struct FrameScore {
     pub pred: f64,
     /// Feature-compactness distance D [12].
     pub dist: f64,
+    /// Slot usage: per memory layer (bottleneck first, as
+    /// [`crate::model::memae::MEMORY_NAMES`]), each slot's attention averaged
+    /// over the frame's positions (sums to 1 per layer). Not written to CSV.
+    #[serde(skip)]
+    pub usage: Vec<Vec<f32>>,
 }
 
 /// A checkpoint loaded for scoring (no gradient graph is recorded).
@@ -70,6 +75,15 @@ impl Scorer {
             device: device.clone(),
             maps_video: None,
         })
+    }
+
+    /// Pools each score term over its worst `patch` × `patch` window instead
+    /// of the frame mean (0: the mean); see [`crate::model::ScoreConfig::patch`].
+    /// The training statistics were measured with the checkpoint's pooling, so
+    /// the combined `score` is only comparable within one setting.
+    pub fn set_patch(&mut self, patch: usize) {
+        self.config.score.patch = patch;
+        self.model.set_score_config(self.config.score.clone());
     }
 
     /// The model's configuration.
@@ -142,6 +156,20 @@ impl Scorer {
             col(&o.scores.pred)?,
             col(&o.scores.compact)?,
         );
+        // (B, N, H, W) attention → (B, N) mean per slot, per layer.
+        let usage = o
+            .memae
+            .reads
+            .iter()
+            .map(|read| {
+                read.attention
+                    .flatten_from(2)
+                    .and_then(|a| a.mean(2))
+                    .and_then(|a| a.to_dtype(DType::F32))
+                    .and_then(|a| a.to_vec2::<f32>())
+                    .map_err(model_err)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let t = self.config.input.frames;
         Ok((0..windows.len())
             .map(|k| {
@@ -151,6 +179,7 @@ impl Scorer {
                     recon: r[k],
                     pred: p[k],
                     dist: d[k],
+                    usage: usage.iter().map(|layer| layer[k].clone()).collect(),
                 };
                 f.score = self.combine(&f);
                 f
