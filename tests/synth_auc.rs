@@ -1,13 +1,14 @@
-//! The model learns: trained for a few hundred steps (demo profile) on a
-//! synthetic walkway with normal pedestrians, it separates the staged
-//! anomalies (runners, vehicles, cyclists, …) of unseen test videos.
+//! The model learns: trained for a few hundred steps (the demo profile at the
+//! frames' own 64×48 size) on a synthetic walkway with normal pedestrians, it
+//! separates the staged anomalies (runners, vehicles, cyclists, …) of unseen
+//! test videos with frame AUC ≥ 0.95.
 //!
-//! Measured on this dataset after 300 steps (release CLI, same data): frame
-//! AUC 0.934 (seed 0), 0.970 (seed 1), 0.965 (seed 2) — the slow anomalies
-//! (skateboarder) and objects entering at the frame's edge are the misses.
-//! The bar is 0.90, below every seed measured, so the test checks that the
-//! model separates anomalies without being a coin toss on the seed. Kept in
-//! its own test binary so it runs alone: it is the suite's one training run.
+//! Measured on this dataset after 4 epochs (312 steps; release CLI, same
+//! data, 2026-11-28): frame AUC 0.958 (seed 0, the test's), 0.972 (seed 1),
+//! 0.962 (seed 2); after 5 epochs 0.960, 0.981, 0.970. At the profile's
+//! 32×32 input 5 epochs gave 0.943, 0.950 and 0.966: the small anomalies
+//! drown in the downscaling. Kept in its own test binary so it runs alone: it
+//! is the suite's one training run (about 45 s in the test profile).
 
 use std::sync::atomic::AtomicBool;
 
@@ -20,8 +21,8 @@ use vadscope::score::Scorer;
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 use vadscope::train::{train, ClipSet, TrainOptions};
 
-/// Optimiser steps: enough for the prediction branch to learn normal motion.
-const STEPS: usize = 300;
+/// Optimiser steps: 4 epochs of 78 batches of 4 clips.
+const STEPS: usize = 312;
 
 #[test]
 fn demo_model_separates_synthetic_anomalies() {
@@ -43,7 +44,11 @@ fn demo_model_separates_synthetic_anomalies() {
     let truth = write_dataset(&root, &cfg, &|| {}).unwrap();
     let ds = dataset::open(&root).unwrap();
     let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
-    let model_cfg = ModelConfig::profile("demo").unwrap();
+    let mut model_cfg = ModelConfig::profile("demo").unwrap();
+    // The frames' own size: the anomalies are a few pixels wide already.
+    model_cfg.input.height = 48;
+    model_cfg.input.width = 64;
+    model_cfg.train.epochs = 4;
     let set = ClipSet::load(&train_videos, &model_cfg, &Params::default(), &|| {}).unwrap();
     let opts = TrainOptions {
         out_dir: dir.path().join("run"),
@@ -85,5 +90,5 @@ fn demo_model_separates_synthetic_anomalies() {
         "synthetic AUC after {STEPS} steps: {auc:.4} ({anomalous} of {} frames anomalous)",
         labels.len()
     );
-    assert!(auc >= 0.90, "frame AUC {auc:.4} < 0.90");
+    assert!(auc >= 0.95, "frame AUC {auc:.4} < 0.95");
 }

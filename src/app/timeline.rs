@@ -129,35 +129,12 @@ pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layou
             .curves
             .pyramid(lane)
             .columns_into(tv.start, tv.end, columns, &mut cols);
-        // A zig-zag through each column's min and max draws the envelope
-        // and joins the columns; unscored gaps break the line.
-        let stroke = Stroke::new(1.0, lane_color(lane));
-        let mut pts: Vec<Pos2> = Vec::with_capacity(2 * columns);
-        let flush = |pts: &mut Vec<Pos2>| {
-            if pts.len() >= 2 {
-                painter.add(Shape::line(std::mem::take(pts), stroke));
-            } else {
-                pts.clear();
-            }
-        };
         let per = tv.span() / columns as f64;
-        for (c, &(lo, hi)) in cols.iter().enumerate() {
-            if !(lo.is_finite() && hi.is_finite()) {
-                flush(&mut pts);
-                continue;
-            }
-            // Column x: where its first frame sits (exact when zoomed in past one frame per pixel).
-            let x = if per < 1.0 {
-                layout.x_of(state, (tv.start + c as f64 * per).floor() + 0.5)
-            } else {
-                plot.left() + c as f32 + 0.5
-            };
-            pts.push(Pos2::new(x, y_of(r, range, hi)));
-            if hi != lo {
-                pts.push(Pos2::new(x, y_of(r, range, lo)));
-            }
+        if per >= 1.0 {
+            envelope(painter, plot, r, range, &cols, lane_color(lane));
+        } else {
+            zoomed_line(painter, &layout, state, r, range, &cols, lane_color(lane));
         }
-        flush(&mut pts);
         painter.text(
             Pos2::new(rect.left() + 4.0, r.center().y),
             egui::Align2::LEFT_CENTER,
@@ -213,6 +190,80 @@ pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layou
         ));
     }
     layout
+}
+
+/// One or more frames per pixel: each column is a 1-pixel bar from its
+/// minimum to its maximum, stretched to meet its neighbour so the envelope
+/// stays connected. One mesh per lane: no stroke tessellation, so a
+/// 300,000-frame lane costs one pass over the screen's columns.
+fn envelope(
+    painter: &egui::Painter,
+    plot: Rect,
+    lane: Rect,
+    range: (f32, f32),
+    cols: &[(f32, f32)],
+    color: Color32,
+) {
+    let mut mesh = egui::Mesh::default();
+    let mut prev: Option<(f32, f32)> = None;
+    for (c, &(lo, hi)) in cols.iter().enumerate() {
+        if !(lo.is_finite() && hi.is_finite()) {
+            prev = None;
+            continue;
+        }
+        let (mut top, mut bottom) = (y_of(lane, range, hi), y_of(lane, range, lo));
+        if let Some((pt, pb)) = prev {
+            // Reach the previous column's span, so steep slopes leave no gap.
+            top = top.min(pb);
+            bottom = bottom.max(pt);
+        }
+        prev = Some((y_of(lane, range, hi), y_of(lane, range, lo)));
+        let x = plot.left() + c as f32;
+        let r = Rect::from_min_max(Pos2::new(x, top - 0.5), Pos2::new(x + 1.0, bottom + 0.5));
+        mesh.add_colored_rect(r, color);
+    }
+    painter.add(Shape::mesh(mesh));
+}
+
+/// Fewer frames than pixels: a line through the frames' values (unscored
+/// gaps break it).
+fn zoomed_line(
+    painter: &egui::Painter,
+    layout: &Layout,
+    state: &AppState,
+    lane: Rect,
+    range: (f32, f32),
+    cols: &[(f32, f32)],
+    color: Color32,
+) {
+    let tv = state.time_view;
+    let per = tv.span() / cols.len().max(1) as f64;
+    let stroke = Stroke::new(1.0, color);
+    let mut pts: Vec<Pos2> = Vec::new();
+    let flush = |pts: &mut Vec<Pos2>| {
+        if pts.len() >= 2 {
+            painter.add(Shape::line(std::mem::take(pts), stroke));
+        } else {
+            pts.clear();
+        }
+    };
+    let mut last_frame = None;
+    for (c, &(lo, hi)) in cols.iter().enumerate() {
+        let frame = (tv.start + c as f64 * per).floor();
+        if last_frame == Some(frame) {
+            continue; // several columns show one frame: one point
+        }
+        last_frame = Some(frame);
+        if !(lo.is_finite() && hi.is_finite()) {
+            flush(&mut pts);
+            continue;
+        }
+        pts.push(Pos2::new(
+            layout.x_of(state, frame + 0.5),
+            y_of(lane, range, hi),
+        ));
+    }
+    flush(&mut pts);
 }
 
 /// 1, 2, 5 × 10^k at or above `x`.

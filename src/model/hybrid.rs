@@ -200,7 +200,15 @@ impl Hybrid {
                     Sampling::Random => Some(cvae.noise(&memae.recon)?),
                     Sampling::Given(eps) => Some(eps.clone()),
                 };
-                let out = cvae.forward(&memae.recon, &input.flow, noise.as_ref())?;
+                let flow = if self.cfg.cvae.future_flow {
+                    input.flow.clone()
+                } else {
+                    // Zero y_t (the last two channels: u and v of x_t -> x_t+1).
+                    let c = input.flow.dims()[1];
+                    let past = input.flow.narrow(1, 0, c.saturating_sub(2))?;
+                    Tensor::cat(&[&past, &input.flow.narrow(1, c - 2, 2)?.zeros_like()?], 1)?
+                };
+                let out = cvae.forward(&memae.recon, &flow, noise.as_ref())?;
                 pred = losses::mse(&out.pred, &input.next)?;
                 kl = match &out.prior {
                     Some((mu_p, logvar_p)) => {

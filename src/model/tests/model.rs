@@ -253,6 +253,48 @@ fn hybrid_outputs_have_expected_shapes_for_every_variant() {
     }
 }
 
+/// With `future_flow` off the prediction ignores y_t (the flow into the
+/// predicted frame) and still follows the earlier flows; on, y_t matters.
+#[test]
+fn future_flow_off_hides_the_flow_into_the_predicted_frame() {
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let input = scene_input(&cfg, 2);
+    let c = input.flow.dims()[1];
+    let changed = |from: usize, len: usize| Input {
+        flow: Tensor::cat(
+            &[
+                input.flow.narrow(1, 0, from).unwrap(),
+                (input.flow.narrow(1, from, len).unwrap() + 3.0).unwrap(),
+                input.flow.narrow(1, from + len, c - from - len).unwrap(),
+            ],
+            1,
+        )
+        .unwrap(),
+        ..input.clone()
+    };
+    let pred = |m: &Hybrid, i: &Input| m.forward(i, &Sampling::Mean).unwrap().cvae.unwrap().pred;
+    let diff = |a: &Tensor, b: &Tensor| max_abs(&(a - b).unwrap());
+    let base = pred(&model, &input);
+    assert!(
+        diff(&base, &pred(&model, &changed(c - 2, 2))) > 1e-4,
+        "on: y_t is used"
+    );
+    cfg.cvae.future_flow = false;
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let base = pred(&model, &input);
+    assert_eq!(
+        diff(&base, &pred(&model, &changed(c - 2, 2))),
+        0.0,
+        "off: y_t is ignored"
+    );
+    assert!(
+        diff(&base, &pred(&model, &changed(0, 2))) > 1e-4,
+        "off: y_1 still counts"
+    );
+}
+
 fn sample_stats() -> ScoreStats {
     let t = TermStats {
         mean: 0.5,
