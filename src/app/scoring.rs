@@ -1,12 +1,11 @@
 //! Scoring in the background: the timeline fills in as frames are scored.
 //!
-//! With a model (the demo's built-in one, or `--model CKPT`) a job drives the
-//! engine's [`ScoreWorker`] and relays its events.
 //! A [`ScoreJob`] runs on its own thread and reports [`ScoreUpdate`]s through
 //! a channel; cancel stops it between frames, and a panic arrives as
-//! `Failed` (the app keeps running). Without a model the job runs the motion
-//! baseline (the fastest 1% of flow vectors per frame): a signal that needs
-//! no training.
+//! `Failed` (the app keeps running). With a model (the demo's built-in one,
+//! or `--model CKPT`) the job drives the engine's [`ScoreWorker`] and relays
+//! its events; without one it runs the motion baseline (the fastest 1% of
+//! flow vectors per frame): a signal that needs no training.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
