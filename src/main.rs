@@ -42,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    vadscope::model::tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),

@@ -10,10 +10,11 @@ use eframe::egui;
 use eframe::egui_wgpu;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use vadscope::app::maps::{Attention, Maps};
+use vadscope::app::maps::Maps;
 use vadscope::app::state::{MemoryMode, View};
 use vadscope::app::{AppCommand, OpenRequest, VadApp};
 use vadscope::render::{self, Colormap, DrawParams, MapImage, Mode};
+use vadscope::score::AttentionMap;
 use vadscope::Frame;
 
 fn setup() {
@@ -196,8 +197,21 @@ fn views_colormap_and_memory_slot() {
     h.run_steps(2);
     assert_eq!(h.state().state.settings.colormap, Colormap::Turbo);
 
+    // A frame without enough history: the memory view says so, not that a
+    // model is missing.
+    let frame = h.state().state.current;
+    h.state_mut().insert_maps(Maps {
+        frame,
+        origin: format!("demo model: frame {frame} has fewer than 2 frames before it"),
+        ..Default::default()
+    });
+    h.get_by_label("Memory").click();
+    h.run_steps(2);
+    h.get_by_label_contains("no memory attention here: demo model: frame");
+    assert!(h.query_by_label_contains("it needs a model").is_none());
+
     // The demo has no network, so give the current frame memory attention.
-    let att = Attention {
+    let att = AttentionMap {
         layer: "bottleneck".into(),
         width: 4,
         height: 3,

@@ -3,7 +3,8 @@
 # (model_torch.py): each round runs PyTorch, then vadscope, on the same number of
 # threads, so both see the same machine load. Prints every round's summary lines
 # with the load average, then the median over rounds of each side's medians and
-# the ratios (Candle time / PyTorch time: < 1 means Candle is faster).
+# the ratios (Candle time / PyTorch time: < 1 means Candle is faster). Both sides
+# run the full hybrid (`--variant cvae`), whatever variant the profile trains.
 #
 #   PY=/work/venv-torch/bin/python VADSCOPE=target/release/vadscope \
 #       benches/reference/bench_model.sh [PROFILE] [ROUNDS] [RUNS] [THREADS]
@@ -22,7 +23,7 @@ for r in $(seq "$rounds"); do
     echo "# round $r ($(uptime | sed 's/.*load/load/'))"
     "$py" "$here/model_torch.py" --profile "$profile" --runs "$runs" --threads "$threads" |
         sed 's/^/torch  /' | tee -a "$log"
-    "$bin" bench model --profile "$profile" --runs "$runs" | sed 's/^/candle /' | tee -a "$log"
+    "$bin" bench model --profile "$profile" --variant cvae --runs "$runs" | sed 's/^/candle /' | tee -a "$log"
 done
 echo "# medians over $rounds rounds ($(uptime | sed 's/.*load/load/'))"
 awk '

@@ -14,81 +14,10 @@ use std::thread::JoinHandle;
 use super::model::ModelTarget;
 use crate::flow::{Flow, FlowEstimator, Params, Preset};
 use crate::model::select_device;
-use crate::score::Scorer;
+use crate::score::{AttentionMap, Scorer};
 use crate::synth::Scene;
 use crate::video::{self, OutputSpec, Video};
 use crate::Frame;
-
-/// Attention of one memory layer: `weights[(y * width + x) * slots + s]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attention {
-    /// The layer's name.
-    pub layer: String,
-    /// Positions across.
-    pub width: usize,
-    /// Positions down.
-    pub height: usize,
-    /// Memory slots.
-    pub slots: usize,
-    /// Weights, position-major.
-    pub weights: Vec<f32>,
-}
-
-impl Attention {
-    /// The attention of every position to `slot`.
-    pub fn slot_map(&self, slot: usize) -> Vec<f32> {
-        let s = slot.min(self.slots.saturating_sub(1));
-        self.weights
-            .chunks_exact(self.slots.max(1))
-            .map(|w| w.get(s).copied().unwrap_or(0.0))
-            .collect()
-    }
-
-    /// The slot each position attends to most (as `f32` class indices).
-    pub fn argmax_map(&self) -> Vec<f32> {
-        self.weights
-            .chunks_exact(self.slots.max(1))
-            .map(|w| {
-                w.iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0.0, |(i, _)| i as f32)
-            })
-            .collect()
-    }
-
-    /// The entropy (nats) of each position's attention.
-    pub fn entropy_map(&self) -> Vec<f32> {
-        self.weights
-            .chunks_exact(self.slots.max(1))
-            .map(|w| {
-                let sum: f32 = w.iter().filter(|v| **v > 0.0).sum();
-                if sum <= 0.0 {
-                    return 0.0;
-                }
-                -w.iter()
-                    .filter(|v| **v > 0.0)
-                    .map(|&v| {
-                        let p = v / sum;
-                        p * p.ln()
-                    })
-                    .sum::<f32>()
-            })
-            .collect()
-    }
-
-    /// Each slot's mean weight over positions.
-    pub fn usage(&self) -> Vec<f32> {
-        let mut u = vec![0.0f32; self.slots];
-        let n = (self.width * self.height).max(1) as f32;
-        for w in self.weights.chunks_exact(self.slots.max(1)) {
-            for (a, &v) in u.iter_mut().zip(w) {
-                *a += v / n;
-            }
-        }
-        u
-    }
-}
 
 /// The maps of one frame.
 #[derive(Debug, Clone, Default)]
@@ -110,7 +39,7 @@ pub struct Maps {
     /// Squared prediction error.
     pub pred_error: Option<Arc<Frame<f32>>>,
     /// Memory attention per layer.
-    pub attention: Vec<Attention>,
+    pub attention: Vec<AttentionMap>,
     /// Where the model maps come from, in words (the model and its input size).
     pub origin: String,
     /// Why some maps are missing or failed.
@@ -257,17 +186,7 @@ impl MapMaker {
                 out.recon_error = Some(Arc::new(fm.recon_error));
                 out.pred = fm.pred.map(|p| Arc::new(gray(p)));
                 out.pred_error = fm.pred_error.map(Arc::new);
-                out.attention = fm
-                    .attention
-                    .into_iter()
-                    .map(|a| Attention {
-                        layer: a.layer,
-                        width: a.width,
-                        height: a.height,
-                        slots: a.slots,
-                        weights: a.weights,
-                    })
-                    .collect();
+                out.attention = fm.attention;
             }
         }
         Ok(())
@@ -412,23 +331,6 @@ impl MapsWorker {
 mod tests {
     use super::*;
     use crate::synth::SceneConfig;
-
-    #[test]
-    fn attention_derived_maps() {
-        let a = Attention {
-            layer: "bottleneck".into(),
-            width: 2,
-            height: 1,
-            slots: 3,
-            weights: vec![0.1, 0.8, 0.1, 1.0, 0.0, 0.0],
-        };
-        assert_eq!(a.slot_map(1), vec![0.8, 0.0]);
-        assert_eq!(a.argmax_map(), vec![1.0, 0.0]);
-        let e = a.entropy_map();
-        assert!(e[0] > 0.5 && e[1] == 0.0, "{e:?}");
-        let u = a.usage();
-        assert!((u[0] - 0.55).abs() < 1e-6 && (u[1] - 0.4).abs() < 1e-6);
-    }
 
     #[test]
     fn demo_maps_come_from_the_demo_model() {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use eframe::egui::{self, Color32, Sense, Vec2};
 
 use super::image::{self, ViewInput};
-use super::maps::Attention;
 use super::state::{Command, MemoryMode};
 use super::Commands;
 use crate::render::{colormap, DrawParams, MapImage, Mode};
+use crate::score::AttentionMap;
 use crate::Frame;
 
 /// Draws the view.
@@ -21,10 +21,14 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         return;
     };
     if maps.attention.is_empty() {
-        image::placeholder(
-            ui,
-            "no memory attention: it needs a model (vadscope open VIDEO --model CKPT)",
-        );
+        // With a model, an empty map says why (e.g. a frame without enough
+        // history); without one, how to get one.
+        let why = if maps.origin.is_empty() {
+            "no memory attention: it needs a model (vadscope open VIDEO --model CKPT)".to_string()
+        } else {
+            format!("no memory attention here: {}", maps.origin)
+        };
+        image::placeholder(ui, &why);
         return;
     }
     let st = input.state;
@@ -69,13 +73,17 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
 
     let (values, mode, range) = match st.settings.memory_mode {
         MemoryMode::Slot => {
-            let v = att.slot_map(slot);
+            let v = att.slot(slot.min(att.slots.saturating_sub(1)));
             let hi = v.iter().copied().fold(1e-6f32, f32::max);
             (v, Mode::Colormap(st.settings.colormap), (0.0, hi))
         }
-        MemoryMode::ArgMax => (att.argmax_map(), Mode::Categorical, (0.0, 1.0)),
+        MemoryMode::ArgMax => (
+            att.argmax().into_iter().map(|s| s as f32).collect(),
+            Mode::Categorical,
+            (0.0, 1.0),
+        ),
         MemoryMode::Entropy => (
-            att.entropy_map(),
+            att.entropy(),
             Mode::Colormap(st.settings.colormap),
             (0.0, (att.slots.max(2) as f32).ln()),
         ),
@@ -116,7 +124,7 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
 fn slot_browser_ui(
     ui: &mut egui::Ui,
     input: &ViewInput<'_>,
-    att: &Attention,
+    att: &AttentionMap,
     layer_i: usize,
     slot: usize,
     cmds: &mut Commands,

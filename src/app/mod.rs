@@ -37,6 +37,7 @@ use self::scoring::{ScoreJob, ScoreUpdate};
 pub use self::source::OpenRequest;
 use self::source::{Document, Frames};
 pub use self::state::{AppState, Command, Settings, View};
+use crate::video::cache::CachedVideo;
 
 /// The key under which settings persist in eframe's storage.
 const SETTINGS_KEY: &str = "vadscope-settings";
@@ -376,11 +377,16 @@ fn presentation_banner(ui: &mut egui::Ui, state: &AppState) {
 }
 
 fn frame_source(doc: &Document) -> FrameSource {
-    match (&doc.frames, &doc.path) {
-        (Frames::Synthetic(s), _) => FrameSource::Synthetic(s.clone()),
-        (Frames::Video(_), Some(p)) => FrameSource::Path(p.clone()),
-        (Frames::Video(v), None) => FrameSource::Path(v.info().path.clone()),
+    match &doc.frames {
+        Frames::Synthetic(s) => FrameSource::Synthetic(s.clone()),
+        Frames::Video(v) => FrameSource::Path(video_path(doc, v)),
     }
+}
+
+/// The file or folder a video document reads: the path it was opened by,
+/// else the one its decoder reports.
+fn video_path(doc: &Document, v: &CachedVideo) -> PathBuf {
+    doc.path.clone().unwrap_or_else(|| v.info().path.clone())
 }
 
 /// The model to score `doc` with: the user's checkpoint, or for the built-in
@@ -390,18 +396,11 @@ fn model_target(doc: &Document) -> Option<ModelTarget> {
         (Frames::Synthetic(scene), checkpoint) => {
             Some(ModelTarget::scene(scene.clone(), checkpoint.clone()))
         }
-        (Frames::Video(_), Some(checkpoint)) => Some(ModelTarget::Files {
+        (Frames::Video(v), Some(checkpoint)) => Some(ModelTarget::Files {
             checkpoint: checkpoint.clone(),
-            video: frame_source_path(doc)?,
+            video: video_path(doc, v),
         }),
         (Frames::Video(_), None) => None,
-    }
-}
-
-fn frame_source_path(doc: &Document) -> Option<PathBuf> {
-    match frame_source(doc) {
-        FrameSource::Path(p) => Some(p),
-        FrameSource::Synthetic(_) => None,
     }
 }
 

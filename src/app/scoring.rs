@@ -67,10 +67,13 @@ pub struct ScoreJob {
 }
 
 impl ScoreJob {
-    /// Starts a job running `work`, which sends updates and checks `cancel`.
+    /// Starts a job running `work`, which sends updates, checks `cancel` and
+    /// calls `wake` (given back to it) after sending, so the UI repaints.
     pub fn spawn(
         wake: impl Fn() + Send + 'static,
-        work: impl FnOnce(&Sender<ScoreUpdate>, &AtomicBool) -> Result<(), String> + Send + 'static,
+        work: impl FnOnce(&Sender<ScoreUpdate>, &AtomicBool, &dyn Fn()) -> Result<(), String>
+            + Send
+            + 'static,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
         let cancel = Arc::new(AtomicBool::new(false));
@@ -79,7 +82,9 @@ impl ScoreJob {
             .name("vadscope-score".into())
             .spawn(move || {
                 let t0 = Instant::now();
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&tx, &flag)));
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(&tx, &flag, &wake)
+                }));
                 let last = match r {
                     Ok(Ok(())) if flag.load(Ordering::Relaxed) => ScoreUpdate::Cancelled,
                     Ok(Ok(())) => ScoreUpdate::Finished {
@@ -107,96 +112,86 @@ impl ScoreJob {
     }
 
     /// The motion baseline over `source` (see the module docs).
-    pub fn baseline(source: FrameSource, wake: impl Fn() + Send + Sync + 'static) -> Self {
-        let wake = Arc::new(wake);
-        let w2 = wake.clone();
-        Self::spawn(
-            move || w2(),
-            move |tx, cancel| {
-                let mut reader = source.reader().map_err(|e| e.to_string())?;
-                let n = reader.len();
-                let _ = tx.send(ScoreUpdate::Started {
-                    frames: n,
-                    device: "motion baseline (no model) on CPU".into(),
-                });
-                let mut flow =
-                    FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
-                let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
-                let mut batch = Vec::new();
-                let mut field = crate::flow::Flow::default();
-                for i in 1..n {
-                    if cancel.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                    let next = reader.gray(i).map_err(|e| e.to_string())?;
-                    flow.estimate_into(&prev, &next, &mut field)
-                        .map_err(|e| e.to_string())?;
-                    batch.push(Sample {
-                        frame: i,
-                        score: fastest_motion(&field.data, 0.01),
-                        recon: f32::NAN,
-                        pred: f32::NAN,
-                        dist: f32::NAN,
-                    });
-                    prev = next;
-                    if batch.len() >= 4 || i + 1 == n {
-                        let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
-                        wake();
-                    }
+    pub fn baseline(source: FrameSource, wake: impl Fn() + Send + 'static) -> Self {
+        Self::spawn(wake, move |tx, cancel, wake| {
+            let mut reader = source.reader().map_err(|e| e.to_string())?;
+            let n = reader.len();
+            let _ = tx.send(ScoreUpdate::Started {
+                frames: n,
+                device: "motion baseline (no model) on CPU".into(),
+            });
+            let mut flow =
+                FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
+            let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
+            let mut batch = Vec::new();
+            let mut field = crate::flow::Flow::default();
+            for i in 1..n {
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(());
                 }
-                Ok(())
-            },
-        )
+                let next = reader.gray(i).map_err(|e| e.to_string())?;
+                flow.estimate_into(&prev, &next, &mut field)
+                    .map_err(|e| e.to_string())?;
+                batch.push(Sample {
+                    frame: i,
+                    score: fastest_motion(&field.data, 0.01),
+                    recon: f32::NAN,
+                    pred: f32::NAN,
+                    dist: f32::NAN,
+                });
+                prev = next;
+                if batch.len() >= 4 || i + 1 == n {
+                    let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
+                    wake();
+                }
+            }
+            Ok(())
+        })
     }
 
     /// The model of `target` over its video, on the engine's pipelined
     /// [`ScoreWorker`] (CUDA when the build has it, else the CPU).
-    pub fn model(target: ModelTarget, wake: impl Fn() + Send + Sync + 'static) -> Self {
-        let wake = Arc::new(wake);
-        let w2 = wake.clone();
-        Self::spawn(
-            move || w2(),
-            move |tx, cancel| {
-                let (checkpoint, video) = target.resolve().map_err(|e| format!("{e:#}"))?;
-                let mut worker = ScoreWorker::spawn(ScoreRequest {
-                    checkpoint,
-                    video,
-                    gpu: cfg!(feature = "cuda"),
-                });
-                loop {
-                    if cancel.load(Ordering::Relaxed) {
-                        worker.cancel();
-                    }
-                    for event in worker.poll() {
-                        match event {
-                            ScoreEvent::Started {
-                                frames,
-                                device,
-                                note,
-                                ..
-                            } => {
-                                let mut device = format!("{} on {device}", target.describe());
-                                if let Some(n) = note {
-                                    device = format!("{device} ({n})");
-                                }
-                                let _ = tx.send(ScoreUpdate::Started { frames, device });
-                            }
-                            ScoreEvent::Scored(scores) => {
-                                let _ = tx
-                                    .send(ScoreUpdate::Scored(scores.iter().map(sample).collect()));
-                                let _ = tx.send(ScoreUpdate::Usage(
-                                    scores.into_iter().map(|s| (s.frame, s.usage)).collect(),
-                                ));
-                                wake();
-                            }
-                            ScoreEvent::Finished { .. } | ScoreEvent::Cancelled => return Ok(()),
-                            ScoreEvent::Failed(e) => return Err(e),
-                        }
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(15));
+    pub fn model(target: ModelTarget, wake: impl Fn() + Send + 'static) -> Self {
+        Self::spawn(wake, move |tx, cancel, wake| {
+            let (checkpoint, video) = target.resolve().map_err(|e| format!("{e:#}"))?;
+            let mut worker = ScoreWorker::spawn(ScoreRequest {
+                checkpoint,
+                video,
+                gpu: cfg!(feature = "cuda"),
+            });
+            loop {
+                if cancel.load(Ordering::Relaxed) {
+                    worker.cancel();
                 }
-            },
-        )
+                for event in worker.poll() {
+                    match event {
+                        ScoreEvent::Started {
+                            frames,
+                            device,
+                            note,
+                            ..
+                        } => {
+                            let mut device = format!("{} on {device}", target.describe());
+                            if let Some(n) = note {
+                                device = format!("{device} ({n})");
+                            }
+                            let _ = tx.send(ScoreUpdate::Started { frames, device });
+                        }
+                        ScoreEvent::Scored(scores) => {
+                            let _ =
+                                tx.send(ScoreUpdate::Scored(scores.iter().map(sample).collect()));
+                            let _ = tx.send(ScoreUpdate::Usage(
+                                scores.into_iter().map(|s| (s.frame, s.usage)).collect(),
+                            ));
+                            wake();
+                        }
+                        ScoreEvent::Finished { .. } | ScoreEvent::Cancelled => return Ok(()),
+                        ScoreEvent::Failed(e) => return Err(e),
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(15));
+            }
+        })
     }
 
     /// Asks the job to stop after the current frame.
@@ -384,12 +379,12 @@ mod tests {
 
     #[test]
     fn a_panic_arrives_as_failed_and_cancel_stops() {
-        let mut job = ScoreJob::spawn(|| {}, |_, _| panic!("boom"));
+        let mut job = ScoreJob::spawn(|| {}, |_, _, _| panic!("boom"));
         let all = run_to_end(&mut job);
         assert!(matches!(all.last(), Some(ScoreUpdate::Failed(e)) if e.contains("boom")));
         let mut job = ScoreJob::spawn(
             || {},
-            |_, cancel| {
+            |_, cancel, _| {
                 while !cancel.load(Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }

@@ -21,6 +21,10 @@ pub struct ModelArgs {
     /// Model profile: demo, cpu or paper.
     #[arg(long, default_value = "cpu")]
     pub profile: String,
+    /// Model variant instead of the profile's: mem_ae_only, vae or cvae (the
+    /// PyTorch twin is the full `cvae`).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// Clips per batch (default: the profile's training batch size).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -54,9 +58,13 @@ fn ms(s: f64) -> String {
 }
 
 /// Random model input of `cfg`'s shapes: frames and next in [-1, 1], flow ±2 px.
-fn random_input(cfg: &ModelConfig, batch: usize, device: &Device) -> candle_core::Result<Input> {
+fn random_input(
+    cfg: &ModelConfig,
+    batch: usize,
+    [h, w]: [usize; 2],
+    device: &Device,
+) -> candle_core::Result<Input> {
     let i = &cfg.input;
-    let (h, w) = (i.height, i.width);
     Ok(Input {
         frames: Tensor::rand(-1f32, 1f32, (batch, i.channels * i.frames, h, w), device)?,
         next: Tensor::rand(-1f32, 1f32, (batch, i.channels, h, w), device)?,
@@ -98,7 +106,12 @@ fn train_bench(
     let params_count: usize = vars.all_vars().iter().map(|v| v.elem_count()).sum();
     println!("{params_count} parameters");
     let mut opt = AdamW::new(vars.all_vars(), params)?;
-    let input = random_input(cfg, batch, device)?;
+    // A training step sees the config's crops (whole frames without one).
+    let size = cfg
+        .train
+        .crop
+        .unwrap_or([cfg.input.height, cfg.input.width]);
+    let input = random_input(cfg, batch, size, device)?;
     let mut times = StepTimes::default();
     for run in 0..args.warmup + args.runs {
         sync(device)?;
@@ -210,7 +223,7 @@ fn infer_bench(
     args: &ModelArgs,
     device: &Device,
 ) -> anyhow::Result<Vec<f64>> {
-    let input = random_input(cfg, batch, device)?;
+    let input = random_input(cfg, batch, [cfg.input.height, cfg.input.width], device)?;
     let mut times = Vec::new();
     for run in 0..args.warmup + args.runs {
         sync(device)?;
@@ -230,16 +243,25 @@ fn infer_bench(
 /// Runs the benchmark and prints the medians. The last two lines are
 /// `train: S s/step, R steps/s, F frames/s` and `infer: F frames/s`.
 pub fn run(args: ModelArgs) -> anyhow::Result<()> {
-    let cfg = ModelConfig::profile(&args.profile)?;
+    let mut cfg = ModelConfig::profile(&args.profile)?;
+    if let Some(v) = &args.variant {
+        cfg.variant = serde_json::from_value(serde_json::Value::String(v.clone()))
+            .with_context(|| format!("unknown variant `{v}` (mem_ae_only, vae or cvae)"))?;
+    }
     let batch = args.batch.unwrap_or(cfg.train.batch_size).max(1);
     let (device, why) = vadscope::model::select_device(args.gpu);
     if let Some(why) = why {
         eprintln!("{why}");
     }
     let i = &cfg.input;
+    let crop = match cfg.train.crop {
+        Some([h, w]) => format!(" (training on {h}x{w} crops)"),
+        None => String::new(),
+    };
     println!(
-        "profile {}: batch {batch} x {} frames x {}x{}x{}, {} threads, device {:?}, {} runs after {} warm-up",
+        "profile {} ({:?}): batch {batch} x {} frames x {}x{}x{}{crop}, {} threads, device {:?}, {} runs after {} warm-up",
         args.profile,
+        cfg.variant,
         i.frames,
         i.channels,
         i.height,

@@ -122,6 +122,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             ));
         }
         TrainEvent::Checkpoint(p) => steps.println(format!("checkpoint {}", p.display())),
+        TrainEvent::Statistics { done, total } => {
+            steps.set_length(*total as u64);
+            steps.set_position(*done as u64);
+            steps.set_message(format!(
+                "training-set score statistics: {done}/{total} clips"
+            ));
+        }
     })?;
     steps.finish_and_clear();
     let how = if summary.interrupted {

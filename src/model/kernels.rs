@@ -240,3 +240,43 @@ pub(crate) fn matmul<T: Real>(
         );
     }
 }
+
+/// A vector of `len` values written chunk by chunk in parallel by `fill`
+/// (chunk index, chunk), without zeroing it first: `fill` must write every
+/// element of its chunk. Saves the memset a `vec![0; len]` costs on reused heap.
+pub(crate) fn par_filled<T: Real>(
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut v: Vec<T> = Vec::with_capacity(len);
+    v.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(i, c)| fill(i, c));
+    // SAFETY: the first `len` elements were all written by `fill` (its
+    // contract), so they are initialised `T`s.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// Σ xs in f64, summed in eight `T` lanes within blocks of 1024 values, so the
+/// loop vectorises and the f64 total keeps the precision.
+pub(crate) fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> f64 {
+    let mut total = 0.0f64;
+    for block in xs.chunks(1024) {
+        let mut acc = [T::ZERO; 8];
+        let lanes = block.chunks_exact(8);
+        let rest = lanes.remainder();
+        for l in lanes {
+            for j in 0..8 {
+                acc[j] += f(l[j]);
+            }
+        }
+        let mut s: f64 = acc.iter().map(|v| v.to_f64()).sum();
+        s += rest.iter().map(|&v| f(v).to_f64()).sum::<f64>();
+        total += s;
+    }
+    total
+}

@@ -8,11 +8,13 @@
 //! - [`hybrid`]: both end to end, with every loss and score term.
 //! - [`losses`], [`ops`]: losses and gradient-safe stand-ins for broken Candle ops.
 //! - [`checkpoint`]: safetensors weights + config + training-set score statistics.
+//! - [`tune_allocator`]: heap reuse for the CPU model's activations.
 //! - [`init`]: seeded weight initialisation and noise (Candle's CPU RNG cannot be seeded).
 //!
 //! Candle 0.11.1 has gradient bugs (see `ops`); the test suite checks every op and
 //! block used here against finite differences.
 
+mod alloc;
 pub mod checkpoint;
 pub mod config;
 mod conv_op;
@@ -32,6 +34,7 @@ mod resample;
 #[cfg(test)]
 mod tests;
 
+pub use alloc::tune_allocator;
 pub use checkpoint::{Checkpoint, ScoreStats, TermStats};
 pub use config::{ModelConfig, ScoreConfig, Variant};
 pub use hybrid::{Hybrid, HybridOutput, Input, Losses, Sampling, ScoreTerms};

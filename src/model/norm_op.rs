@@ -12,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
-use super::kernels::{storage_slice, supported, with_data, Real};
+use super::kernels::{lane_sum, par_filled, storage_slice, supported, with_data, Real};
 
 /// Group norm with a per-channel affine transform, then ReLU. Weights are named
 /// like `candle_nn::group_norm` (`weight` initialised to 1, `bias` to 0).
@@ -77,18 +77,12 @@ fn geometry(shape: &Shape) -> Result<(usize, usize, usize)> {
     Ok((dims[0], dims[1], dims[2..].iter().product()))
 }
 
-/// Mean and 1/√(var + ε) of a group (accumulated in f64).
+/// Mean and 1/√(var + ε) of a group (two passes, blocks accumulated in f64).
 fn stats<T: Real>(xs: &[T], eps: f64) -> (f64, f64) {
     let n = xs.len().max(1) as f64;
-    let mean = xs.iter().map(|v| v.to_f64()).sum::<f64>() / n;
-    let var = xs
-        .iter()
-        .map(|v| {
-            let d = v.to_f64() - mean;
-            d * d
-        })
-        .sum::<f64>()
-        / n;
+    let mean = lane_sum(xs, |v| v) / n;
+    let m = T::from_f64(mean);
+    let var = lane_sum(xs, |v| (v - m) * (v - m)) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
@@ -102,26 +96,22 @@ fn forward<T: Real>(
     hw: usize,
 ) -> Vec<T> {
     let cg = c / groups;
-    let mut y = vec![T::ZERO; x.len()];
-    y.par_chunks_mut(cg * hw)
-        .zip(x.par_chunks(cg * hw))
-        .enumerate()
-        .for_each(|(unit, (yg, xg))| {
-            let (mean, rstd) = stats(xg, eps);
-            let c0 = (unit % groups) * cg;
-            for ci in 0..cg {
-                let a = gamma[c0 + ci].to_f64() * rstd;
-                let (a, b) = (
-                    T::from_f64(a),
-                    T::from_f64(beta[c0 + ci].to_f64() - mean * a),
-                );
-                for (o, &v) in yg[ci * hw..][..hw].iter_mut().zip(&xg[ci * hw..][..hw]) {
-                    let t = v * a + b;
-                    *o = if t > T::ZERO { t } else { T::ZERO };
-                }
+    par_filled(x.len(), cg * hw, |unit, yg| {
+        let xg = &x[unit * cg * hw..][..yg.len()];
+        let (mean, rstd) = stats(xg, eps);
+        let c0 = (unit % groups) * cg;
+        for ci in 0..cg {
+            let a = gamma[c0 + ci].to_f64() * rstd;
+            let (a, b) = (
+                T::from_f64(a),
+                T::from_f64(beta[c0 + ci].to_f64() - mean * a),
+            );
+            for (o, &v) in yg[ci * hw..][..hw].iter_mut().zip(&xg[ci * hw..][..hw]) {
+                let t = v * a + b;
+                o.write(if t > T::ZERO { t } else { T::ZERO });
             }
-        });
-    y
+        }
+    })
 }
 
 /// (dx, dγ, dβ) from the input, γ, the output y and the upstream gradient.

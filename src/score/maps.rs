@@ -71,6 +71,18 @@ impl AttentionMap {
             .collect()
     }
 
+    /// Each slot's mean weight over positions (sums to 1 over the slots).
+    pub fn usage(&self) -> Vec<f32> {
+        let mut u = vec![0.0f32; self.slots];
+        let n = (self.width * self.height).max(1) as f32;
+        for w in self.weights.chunks_exact(self.slots.max(1)) {
+            for (a, &v) in u.iter_mut().zip(w) {
+                *a += v / n;
+            }
+        }
+        u
+    }
+
     /// Entropy (nats) of the attention at every position: 0 when one slot
     /// takes all, ln N when attention is uniform.
     pub fn entropy(&self) -> Vec<f32> {
@@ -226,4 +238,30 @@ fn attention_map(layer: &str, a: &Tensor) -> Result<AttentionMap> {
         slots: n,
         weights,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttentionMap;
+
+    #[test]
+    fn attention_derived_maps() {
+        let a = AttentionMap {
+            layer: "bottleneck".into(),
+            width: 2,
+            height: 1,
+            slots: 3,
+            weights: vec![0.1, 0.8, 0.1, 1.0, 0.0, 0.0],
+        };
+        assert_eq!(a.slot(1), vec![0.8, 0.0]);
+        assert_eq!(a.argmax(), vec![1, 0]);
+        let e = a.entropy();
+        assert!(e[0] > 0.5 && e[1] == 0.0, "{e:?}");
+        let u = a.usage();
+        assert!(
+            (u[0] - 0.55).abs() < 1e-6 && (u[1] - 0.4).abs() < 1e-6,
+            "{u:?}"
+        );
+        assert!((u.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
 }

@@ -18,7 +18,9 @@ use serde::Serialize;
 use crate::dataset::Clip;
 use crate::error::{Error, Result};
 use crate::model::init::{self, seeded_var_builder, Rng};
-use crate::model::{checkpoint, Checkpoint, Hybrid, ModelConfig, Sampling, ScoreStats, TermStats};
+use crate::model::{
+    checkpoint, Checkpoint, Hybrid, Input, ModelConfig, Sampling, ScoreStats, TermStats,
+};
 
 mod clipset;
 mod log;
@@ -106,7 +108,19 @@ pub enum TrainEvent {
     },
     /// A checkpoint was written.
     Checkpoint(PathBuf),
+    /// Training-set score statistics: `done` of `total` clips scored.
+    Statistics {
+        /// Clips scored so far.
+        done: usize,
+        /// Clips the statistics use (at most [`STATS_CLIPS`]).
+        total: usize,
+    },
 }
+
+/// The training-set score statistics use at most this many clips, evenly
+/// spread over the set: enough for a mean and a standard deviation, and
+/// minutes less at large inputs.
+pub const STATS_CLIPS: usize = 1024;
 
 /// Where and how to train.
 #[derive(Debug, Clone, Default)]
@@ -178,12 +192,11 @@ pub fn train(
         .max_steps
         .unwrap_or(usize::MAX)
         .min(per_epoch * cfg.train.epochs);
-    let noise_shape = (
-        batch_size,
-        cfg.cvae.latent,
-        cfg.input.height / 8,
-        cfg.input.width / 8,
-    );
+    let [step_h, step_w] = cfg
+        .train
+        .crop
+        .unwrap_or([cfg.input.height, cfg.input.width]);
+    let noise_shape = (batch_size, cfg.cvae.latent, step_h / 8, step_w / 8);
     let started = Instant::now();
     let (mut step, mut interrupted) = (start, false);
     let mut order: (usize, Vec<usize>) = (usize::MAX, Vec::new());
@@ -207,10 +220,13 @@ pub fn train(
         let k = step % per_epoch;
         let chunk = &order.1[k * batch_size..((k + 1) * batch_size).min(order.1.len())];
         let batch: Vec<Clip> = chunk.iter().map(|&i| set.clips[i]).collect();
-        let input = set.batch(&batch, device)?;
-        // Noise from the seed and the step: a resumed run draws what the
-        // uninterrupted one would have.
+        // Noise and crops from the seed and the step: a resumed run draws
+        // what the uninterrupted one would have.
         let mut rng = Rng::new(cfg.train.seed ^ (step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut input = set.batch(&batch, device)?;
+        if let Some(crop) = cfg.train.crop {
+            input = random_crop(&input, crop, &mut rng)?;
+        }
         let shape = (batch.len(), noise_shape.1, noise_shape.2, noise_shape.3);
         let eps = init::normal(&mut rng, shape, DType::F32, device).map_err(model_err)?;
         let out = model
@@ -245,7 +261,7 @@ pub fn train(
         }
     }
     log.flush()?;
-    let stats = score_stats(&mut model, set, device, batch_size)?;
+    let stats = score_stats(&mut model, set, device, batch_size, on_event)?;
     save(&model, &opt, step, Some(&stats))?;
     on_event(&TrainEvent::Checkpoint(ckpt.clone()));
     Ok(TrainSummary {
@@ -298,6 +314,29 @@ fn resume(
     Ok(pos.step)
 }
 
+/// One random `[height, width]` window per clip of `input`, the same window
+/// for its frames, next frame and flows.
+fn random_crop(input: &Input, [h, w]: [usize; 2], rng: &mut Rng) -> Result<Input> {
+    let (b, _, full_h, full_w) = input.frames.dims4().map_err(model_err)?;
+    let (mut frames, mut next, mut flow) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..b {
+        let y = (rng.next_u64() % (full_h - h + 1) as u64) as usize;
+        let x = (rng.next_u64() % (full_w - w + 1) as u64) as usize;
+        let window = |t: &Tensor| -> candle_core::Result<Tensor> {
+            t.narrow(0, i, 1)?.narrow(2, y, h)?.narrow(3, x, w)
+        };
+        frames.push(window(&input.frames).map_err(model_err)?);
+        next.push(window(&input.next).map_err(model_err)?);
+        flow.push(window(&input.flow).map_err(model_err)?);
+    }
+    let cat = |parts: Vec<Tensor>| Tensor::cat(&parts, 0).map_err(model_err);
+    Ok(Input {
+        frames: cat(frames)?,
+        next: cat(next)?,
+        flow: cat(flow)?,
+    })
+}
+
 /// The clip order of `epoch`: a seeded shuffle, the same on every resume.
 fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -313,9 +352,17 @@ fn score_stats(
     set: &ClipSet,
     device: &Device,
     batch_size: usize,
+    on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<ScoreStats> {
+    let n = set.clips.len();
+    let total = n.min(STATS_CLIPS);
+    let sample: Vec<Clip> = (0..total).map(|k| set.clips[k * n / total]).collect();
     let (mut recon, mut pred, mut compact) = (Vec::new(), Vec::new(), Vec::new());
-    for chunk in set.clips.chunks(batch_size) {
+    for chunk in sample.chunks(batch_size) {
+        on_event(&TrainEvent::Statistics {
+            done: recon.len(),
+            total,
+        });
         let out = model
             .forward(&set.batch(chunk, device)?, &Sampling::Mean)
             .map_err(model_err)?;
@@ -406,6 +453,7 @@ mod tests {
         };
         let mut totals = Vec::new();
         let mut checkpoints = 0;
+        let mut stats_events = Vec::new();
         let summary = train(
             &set,
             &cfg,
@@ -415,6 +463,7 @@ mod tests {
             &mut |e| match e {
                 TrainEvent::Step { losses, .. } => totals.push(losses.total),
                 TrainEvent::Checkpoint(_) => checkpoints += 1,
+                TrainEvent::Statistics { done, total } => stats_events.push((*done, *total)),
             },
         )
         .unwrap();
@@ -427,6 +476,11 @@ mod tests {
         let log = std::fs::read_to_string(opts.out_dir.join("loss.csv")).unwrap();
         assert_eq!(log.lines().count(), 26);
         assert_eq!(summary.stats.samples, 20);
+        // Batches of 4 of the 20 clips, announced before each.
+        assert_eq!(
+            stats_events,
+            [(0, 20), (4, 20), (8, 20), (12, 20), (16, 20)]
+        );
         assert!(summary.stats.recon.mean > 0.0 && summary.stats.recon.std >= 0.0);
 
         let ck = Checkpoint::read(&summary.checkpoint, &Device::Cpu).unwrap();
@@ -437,6 +491,125 @@ mod tests {
             .unwrap();
         let out = model.score(&input).unwrap();
         assert_eq!(out.scores.recon.dims(), &[3]);
+    }
+
+    #[test]
+    fn random_crops_cut_one_window_per_clip_from_frames_next_and_flow() {
+        // Each value encodes (sample, channel, row, column), so a window's
+        // values tell where it was cut from.
+        let code = |b: usize, c: usize, y: usize, x: usize| {
+            (b * 1_000_000 + c * 10_000 + y * 100 + x) as f32
+        };
+        let planes = |channels: usize| {
+            let mut v = Vec::new();
+            for b in 0..4 {
+                for c in 0..channels {
+                    for y in 0..24 {
+                        for x in 0..32 {
+                            v.push(code(b, c, y, x));
+                        }
+                    }
+                }
+            }
+            Tensor::from_vec(v, (4, channels, 24, 32), &Device::Cpu).unwrap()
+        };
+        let input = Input {
+            frames: planes(2),
+            next: planes(1),
+            flow: planes(4),
+        };
+        let mut rng = Rng::new(7);
+        let out = random_crop(&input, [8, 16], &mut rng).unwrap();
+        assert_eq!(out.frames.dims(), &[4, 2, 8, 16]);
+        assert_eq!(out.next.dims(), &[4, 1, 8, 16]);
+        assert_eq!(out.flow.dims(), &[4, 4, 8, 16]);
+        let mut origins = Vec::new();
+        for b in 0..4 {
+            let corner = |t: &Tensor| {
+                t.get(b)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()[0]
+            };
+            let first = corner(&out.frames) as usize;
+            assert_eq!(first / 1_000_000, b, "sample {b} comes from its own clip");
+            let (y, x) = ((first % 10_000) / 100, first % 100);
+            assert!(y + 8 <= 24 && x + 16 <= 32);
+            // The same window in all three tensors, every value in place.
+            for (t, ch) in [(&out.frames, 2), (&out.next, 1), (&out.flow, 4)] {
+                let v = t
+                    .get(b)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                for c in 0..ch {
+                    for r in 0..8 {
+                        for q in 0..16 {
+                            assert_eq!(v[(c * 8 + r) * 16 + q], code(b, c, y + r, x + q));
+                        }
+                    }
+                }
+            }
+            origins.push((y, x));
+        }
+        origins.dedup();
+        assert!(origins.len() > 1, "windows are drawn per clip: {origins:?}");
+    }
+
+    #[test]
+    fn trains_on_crops_and_scores_whole_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = scene_videos(dir.path(), 1);
+        let mut cfg = ModelConfig::profile("demo").unwrap();
+        (cfg.input.height, cfg.input.width) = (48, 64);
+        cfg.train.crop = Some([16, 24]);
+        cfg.train.epochs = 2;
+        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let opts = TrainOptions {
+            out_dir: dir.path().join("run"),
+            ..Default::default()
+        };
+        let summary = train(
+            &set,
+            &cfg,
+            &opts,
+            &Device::Cpu,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(summary.steps, 6); // 10 clips in batches of 4, twice
+        let ck = Checkpoint::read(&summary.checkpoint, &Device::Cpu).unwrap();
+        assert_eq!(ck.config.train.crop, Some([16, 24]));
+        let mut model = ck
+            .inference_model(&summary.checkpoint, DType::F32, &Device::Cpu)
+            .unwrap();
+        let input = set.batch(&set.clips()[..2], &Device::Cpu).unwrap();
+        assert_eq!(input.frames.dims(), &[2, 2, 48, 64]);
+        let out = model.score(&input).unwrap();
+        let recon = out.scores.recon.to_vec1::<f32>().unwrap();
+        assert!(recon.iter().all(|v| v.is_finite() && *v > 0.0), "{recon:?}");
+
+        cfg.train.crop = Some([56, 24]);
+        let err = train(
+            &set,
+            &cfg,
+            &opts,
+            &Device::Cpu,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.contains("train.crop 56x24 is larger than the input 48x64"),
+            "{err}"
+        );
     }
 
     #[test]
