@@ -115,3 +115,101 @@ fn eval_refuses_bad_scores_naming_the_file() {
     let (ok, text) = run();
     assert!(!ok && text.contains("v3"), "{text}");
 }
+
+/// Pixel masks as a mask folder and score maps from `score --maps`'s writer:
+/// `eval` reports the pixel AUC of per-video min-max normalised maps, which
+/// equals the exact AUC of those pixels (maps at mask size: no resampling).
+#[test]
+fn eval_reports_pixel_auc_of_score_maps() {
+    use vadscope::score::{maps_path, ScoreMaps};
+    use vadscope::truth::Masks;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (w, h, n) = (6usize, 4usize, 5usize);
+    // Frame f of video k: a 2x2 anomalous square from frame 3 on.
+    let mask = |f: usize, x: usize, y: usize| f >= 3 && (2..4).contains(&x) && (1..3).contains(&y);
+    let mut gt = GroundTruth::default();
+    let (mut all_scores, mut all_labels) = (Vec::new(), Vec::new());
+    std::fs::create_dir(d.join("scores")).unwrap();
+    for (k, name) in ["a", "b"].into_iter().enumerate() {
+        let frames = (0..n)
+            .map(|f| Masks::pack_bits((0..w * h).map(|i| mask(f, i % w, i / w)), w * h))
+            .collect();
+        let mut v = VideoTruth::new(name, Some(n), vec![Interval { start: 3, end: n }]);
+        v.masks = Some(Masks::Dense {
+            width: w,
+            height: h,
+            frames,
+        });
+        gt.videos.push(v);
+        // Maps of the last 4 frames (t = 1), values on a 1/8 grid (exact in f16):
+        // higher on the square, with overlap so the AUC is below 1.
+        let mut maps = ScoreMaps::default();
+        let mut csv = "frame,score\n".to_owned();
+        let (mut vs, mut vl) = (Vec::new(), Vec::new());
+        for f in 1..n {
+            let map: Vec<f32> = (0..w * h)
+                .map(|i| {
+                    let base = ((i * 7 + f * 3 + k) % 9) as f32 / 8.0;
+                    base + if mask(f, i % w, i / w) { 0.5 } else { 0.0 } + k as f32
+                })
+                .collect();
+            maps.push(w, h, &map).unwrap();
+            csv += &format!("{f},{}\n", map.iter().sum::<f32>());
+            if f >= 2 {
+                // --exclude-first 2
+                vs.extend(map.iter().map(|&v| f64::from(v)));
+                vl.extend((0..w * h).map(|i| mask(f, i % w, i / w)));
+            }
+        }
+        maps.write(&maps_path(&d.join("scores"), name)).unwrap();
+        std::fs::write(d.join("scores").join(format!("{name}.csv")), csv).unwrap();
+        // Per-video min-max over all of the video's maps (every scored frame).
+        let all: Vec<f32> = maps.data.clone();
+        let lo = all.iter().copied().fold(f32::INFINITY, f32::min) as f64;
+        let hi = all.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        all_scores.extend(vs.iter().map(|v| (v - lo) / (hi - lo)));
+        all_labels.extend(vl);
+    }
+    let masks_dir = d.join("masks");
+    truth::write(&gt, &masks_dir, Format::MaskFolder).unwrap();
+    let json = d.join("r.json");
+    let scores = d.join("scores");
+    let args = [
+        Path::new("eval"),
+        &scores,
+        Path::new("--truth"),
+        &masks_dir,
+        Path::new("--exclude-first"),
+        Path::new("2"),
+        Path::new("--json"),
+        &json,
+    ];
+    let (ok, text) = vadscope(&args);
+    assert!(ok, "{text}");
+    let want = metrics::roc_auc(&all_scores, &all_labels).unwrap();
+    assert!(want > 0.6 && want < 1.0, "fixture AUC {want}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let got = report["pixel"]["auc"].as_f64().unwrap();
+    // Exact up to the histogram's bins (values sit on a 1/8 grid: no shared bins).
+    assert!((got - want).abs() < 1e-9, "pixel AUC {got} vs {want}");
+    assert_eq!(report["pixel"]["frames"], 6);
+    assert_eq!(report["pixel"]["anomalous_pixels"], 4 * 4);
+    assert!(text.contains(&format!("pixel AUC {want:.4}")), "{text}");
+
+    // A maps file that does not fit its video is refused, naming it.
+    let mut bad = ScoreMaps::default();
+    for _ in 0..7 {
+        bad.push(w, h, &vec![0.0; w * h]).unwrap();
+    }
+    bad.write(&maps_path(&scores, "b")).unwrap();
+    let (ok, text) = vadscope(&args);
+    assert!(
+        !ok && text.contains("b.maps.npy") && text.contains("7 maps"),
+        "{text}"
+    );
+    // --no-pixel skips them.
+    let (ok, text) = vadscope(&[&args[..4], &[Path::new("--no-pixel")]].concat());
+    assert!(ok && !text.contains("pixel AUC"), "{text}");
+}

@@ -15,9 +15,9 @@ use std::sync::atomic::AtomicBool;
 use candle_core::Device;
 use vadscope::dataset::{self, Split};
 use vadscope::flow::Params;
-use vadscope::metrics::roc_auc;
+use vadscope::metrics::{evaluate_maps, roc_auc, Normalize};
 use vadscope::model::ModelConfig;
-use vadscope::score::Scorer;
+use vadscope::score::{maps_path, Scorer};
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 use vadscope::train::{train, ClipSet, TrainOptions};
 
@@ -66,10 +66,25 @@ fn demo_model_separates_synthetic_anomalies() {
     .unwrap();
 
     let mut scorer = Scorer::load(&summary.checkpoint, &Device::Cpu).unwrap();
+    scorer.keep_score_maps(true);
+    let maps_dir = dir.path().join("scores");
+    std::fs::create_dir(&maps_dir).unwrap();
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
+    let mut offsets = Vec::new();
     let mut anomalous_videos = 0;
     for v in ds.split(Split::Test) {
         let frames = scorer.score_video(&v.path, &|| {}).unwrap();
+        let maps = scorer.take_score_maps().unwrap();
+        assert_eq!(maps.frames(), frames.len());
+        assert_eq!((maps.width, maps.height), (64, 48));
+        // Each map is the pixel form of its frame's score: (with patch 0)
+        // its mean is the score plus one constant of the checkpoint.
+        for (k, f) in frames.iter().enumerate() {
+            let m = maps.frame(k);
+            let mean = m.iter().map(|&x| f64::from(x)).sum::<f64>() / m.len() as f64;
+            offsets.push(mean - f.score);
+        }
+        maps.write(&maps_path(&maps_dir, &v.name)).unwrap();
         let gt = truth.videos.iter().find(|t| t.name == v.name).unwrap();
         let video_labels = gt.labels(cfg.scene.frames);
         // Per-video min-max normalisation, as the benchmark protocol (MNAD) does.
@@ -91,4 +106,20 @@ fn demo_model_separates_synthetic_anomalies() {
         labels.len()
     );
     assert!(auc >= 0.95, "frame AUC {auc:.4} < 0.95");
+
+    let (lo, hi) = offsets
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &o| (lo.min(o), hi.max(o)));
+    assert!(
+        hi - lo < 1e-3 * (1.0 + hi.abs()),
+        "map mean − score varies: {lo}..{hi}"
+    );
+    // The maps localise the anomalies: pixel AUC against the dense masks.
+    let px = evaluate_maps(&maps_dir, &truth, 0, Normalize::MinMax).unwrap();
+    eprintln!(
+        "synthetic pixel AUC: {:.4} over {} frames ({} of {} pixels anomalous)",
+        px.auc, px.frames, px.anomalous_pixels, px.pixels
+    );
+    assert_eq!(px.frames, labels.len());
+    assert!(px.auc >= 0.9, "pixel AUC {:.4} < 0.9", px.auc);
 }

@@ -13,7 +13,11 @@ use std::time::Instant;
 use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
-use vadscope::model::{Hybrid, Input, ModelConfig, Sampling};
+use vadscope::model::{Hybrid, Input, ModelConfig, Sampling, Variant};
+
+fn parse_variant(s: &str) -> Result<Variant, String> {
+    s.parse().map_err(|e: vadscope::Error| e.to_string())
+}
 
 /// Arguments of `vadscope bench model`.
 #[derive(clap::Args)]
@@ -23,8 +27,8 @@ pub struct ModelArgs {
     pub profile: String,
     /// Model variant instead of the profile's: mem_ae_only, vae or cvae (the
     /// PyTorch twin is the full `cvae`).
-    #[arg(long)]
-    pub variant: Option<String>,
+    #[arg(long, value_parser = parse_variant)]
+    pub variant: Option<Variant>,
     /// Clips per batch (default: the profile's training batch size).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -107,10 +111,7 @@ fn train_bench(
     println!("{params_count} parameters");
     let mut opt = AdamW::new(vars.all_vars(), params)?;
     // A training step sees the config's crops (whole frames without one).
-    let size = cfg
-        .train
-        .crop
-        .unwrap_or([cfg.input.height, cfg.input.width]);
+    let size = cfg.train_size();
     let input = random_input(cfg, batch, size, device)?;
     let mut times = StepTimes::default();
     for run in 0..args.warmup + args.runs {
@@ -244,9 +245,8 @@ fn infer_bench(
 /// `train: S s/step, R steps/s, F frames/s` and `infer: F frames/s`.
 pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     let mut cfg = ModelConfig::profile(&args.profile)?;
-    if let Some(v) = &args.variant {
-        cfg.variant = serde_json::from_value(serde_json::Value::String(v.clone()))
-            .with_context(|| format!("unknown variant `{v}` (mem_ae_only, vae or cvae)"))?;
+    if let Some(v) = args.variant {
+        cfg.variant = v;
     }
     let batch = args.batch.unwrap_or(cfg.train.batch_size).max(1);
     let (device, why) = vadscope::model::select_device(args.gpu);

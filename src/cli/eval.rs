@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Serialize;
 use vadscope::dataset::{self, Split};
-use vadscope::metrics::{self, Curve, Normalize, Protocol, Report, Smooth, Stats};
+use vadscope::metrics::{self, Curve, Normalize, PixelReport, Protocol, Report, Smooth, Stats};
 use vadscope::truth::{self, GroundTruth, ReadOptions};
 
 /// Arguments of `vadscope eval`.
@@ -50,6 +50,10 @@ pub struct EvalArgs {
     /// Print one row per video.
     #[arg(long)]
     pub per_video: bool,
+    /// Skip the pixel-level AUC (computed when the score folder holds
+    /// `<video>.maps.npy`, from `score --maps`, and the ground truth has masks).
+    #[arg(long)]
+    pub no_pixel: bool,
 }
 
 fn parse<T: std::str::FromStr<Err = vadscope::Error>>(s: &str) -> Result<T, String> {
@@ -64,6 +68,8 @@ struct Output<'a> {
     truth: &'a str,
     #[serde(flatten)]
     report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pixel: Option<&'a PixelReport>,
 }
 
 /// Evaluates, prints the table and writes the requested files.
@@ -107,12 +113,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         &truth_desc,
         args.per_video,
     );
+    let pixel = if args.no_pixel || !metrics::has_maps(&args.scores, &gt) {
+        None
+    } else {
+        pixel_report(&args, &gt)?
+    };
     if let Some(path) = &args.json {
         let out = Output {
             scores: args.scores.display().to_string(),
             scores_form: &set.form,
             truth: &truth_desc,
             report: &report,
+            pixel: pixel.as_ref(),
         };
         let mut bytes = serde_json::to_vec_pretty(&out)?;
         bytes.push(b'\n');
@@ -124,6 +136,53 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The pixel-level AUC of the score folder's maps, against the masks of the
+/// ground truth (or, for a dataset root, of its first source that has masks).
+fn pixel_report(args: &EvalArgs, gt: &GroundTruth) -> anyhow::Result<Option<PixelReport>> {
+    let has_masks = |g: &GroundTruth| g.videos.iter().any(|v| v.masks.is_some());
+    let mut with_masks = None;
+    if !has_masks(gt) && args.truth.is_dir() {
+        if let Ok(ds) = dataset::open(&args.truth) {
+            let opts = ReadOptions {
+                videos: Some(ds.frame_counts(Split::Test)?),
+                skip_masks: false,
+            };
+            with_masks = ds
+                .truth
+                .iter()
+                .filter_map(|src| truth::read(&src.path, &opts).ok())
+                .find(has_masks);
+        }
+    }
+    let Some(masks) = with_masks.as_ref().or(has_masks(gt).then_some(gt)) else {
+        println!(
+            "pixel:    the score folder has maps, the ground truth no pixel masks: no pixel AUC"
+        );
+        return Ok(None);
+    };
+    let normalize = match args.normalize {
+        Normalize::MinMax => Normalize::MinMax,
+        _ => Normalize::None,
+    };
+    let r = metrics::evaluate_maps(&args.scores, masks, args.exclude_first, normalize)
+        .with_context(|| format!("pixel-level AUC of the maps in {}", args.scores.display()))?;
+    println!(
+        "pixel AUC {:.4}  ({} frames of {} videos, {} pixels of which {} anomalous; maps {}x{} \
+         resized to masks {}x{}; {} normalisation, no smoothing)",
+        r.auc,
+        r.frames,
+        r.videos,
+        r.pixels,
+        r.anomalous_pixels,
+        r.map_size[0],
+        r.map_size[1],
+        r.mask_size[0],
+        r.mask_size[1],
+        r.normalize
+    );
+    Ok(Some(r))
 }
 
 /// Ground truth from a dataset root (first readable source, frame counts from

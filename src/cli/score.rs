@@ -27,6 +27,11 @@ pub struct ScoreArgs {
     /// training, whose statistics the combined score uses.
     #[arg(long)]
     pub patch: Option<usize>,
+    /// Also write `<video>.maps.npy`: each scored frame's pixel score map
+    /// (float16, frames x height x width at the model's input size), which
+    /// `vadscope eval` turns into a pixel-level AUC against mask ground truth.
+    #[arg(long)]
+    pub maps: bool,
 }
 
 /// Scores each video and writes the score folder.
@@ -44,6 +49,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     if let Some(p) = args.patch {
         scorer.set_patch(p);
     }
+    scorer.keep_score_maps(args.maps);
     let is_frame_folder =
         args.input.is_dir() && !vadscope::video::list_images(&args.input)?.is_empty();
     let videos: Vec<(String, PathBuf)> = if args.input.is_dir() && !is_frame_folder {
@@ -81,6 +87,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         bar.set_message(name.clone());
         let scores = scorer.score_video(path, &|| bar.inc(1))?;
         Scorer::write_csv(&args.output, name, &scores)?;
+        if let Some(maps) = scorer.take_score_maps() {
+            maps.write(&vadscope::score::maps_path(&args.output, name))?;
+        }
     }
     bar.finish_and_clear();
     let names: Vec<String> = videos.iter().map(|(n, _)| n.clone()).collect();

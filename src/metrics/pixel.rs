@@ -87,6 +87,11 @@ impl PixelAuc {
         self.clamped
     }
 
+    /// Pixels added so far: (anomalous, normal).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.pos.iter().sum(), self.neg.iter().sum())
+    }
+
     /// The AUC over all pixels added; errors when a class is missing.
     pub fn auc(&self) -> Result<f64> {
         let p: u64 = self.pos.iter().sum();

@@ -38,6 +38,22 @@ pub enum Variant {
     Cvae,
 }
 
+impl std::str::FromStr for Variant {
+    type Err = Error;
+
+    /// The config file's names: `mem_ae_only`, `vae`, `cvae`.
+    fn from_str(s: &str) -> Result<Variant> {
+        match s {
+            "mem_ae_only" => Ok(Variant::MemAeOnly),
+            "vae" => Ok(Variant::Vae),
+            "cvae" => Ok(Variant::Cvae),
+            _ => Err(Error::invalid(format!(
+                "unknown variant `{s}` (mem_ae_only, vae or cvae)"
+            ))),
+        }
+    }
+}
+
 /// Where memory modules sit in the U-Net (the paper's Table 3 ablation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,6 +233,13 @@ pub struct ModelConfig {
 pub const PROFILES: [&str; 3] = ["demo", "cpu", "paper"];
 
 impl ModelConfig {
+    /// The `[height, width]` a training step sees: the crop, or the whole input.
+    pub fn train_size(&self) -> [usize; 2] {
+        self.train
+            .crop
+            .unwrap_or([self.input.height, self.input.width])
+    }
+
     /// A built-in profile by name: `demo`, `cpu` or `paper`.
     pub fn profile(name: &str) -> Result<ModelConfig> {
         let base = |profile: &str, input, memae, slots, cvae, train| ModelConfig {
@@ -488,6 +511,20 @@ mod tests {
             assert_eq!(back, cfg);
         }
         assert!(ModelConfig::profile("huge").is_err());
+    }
+
+    #[test]
+    fn variants_parse_by_their_config_names() {
+        for v in [Variant::MemAeOnly, Variant::Vae, Variant::Cvae] {
+            let name = serde_json::to_value(v).unwrap();
+            assert_eq!(name.as_str().unwrap().parse::<Variant>().unwrap(), v);
+        }
+        let e = "memae".parse::<Variant>().unwrap_err().to_string();
+        assert!(e.contains("unknown variant `memae`"), "{e}");
+        let mut cfg = ModelConfig::profile("cpu").unwrap();
+        assert_eq!(cfg.train_size(), cfg.train.crop.unwrap());
+        cfg.train.crop = None;
+        assert_eq!(cfg.train_size(), [cfg.input.height, cfg.input.width]);
     }
 
     #[test]

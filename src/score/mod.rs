@@ -19,10 +19,12 @@ use crate::frame::Frame;
 use crate::model::{Checkpoint, Hybrid, ModelConfig, ScoreStats};
 use crate::train::make_input;
 
+pub mod map_file;
 mod maps;
 pub mod pipeline;
 pub mod worker;
 
+pub use map_file::{maps_path, ScoreMaps, MAPS_SUFFIX};
 pub use maps::{AttentionMap, FrameMaps};
 pub use pipeline::{Outcome, StageTimes};
 pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
@@ -60,6 +62,9 @@ pub struct Scorer {
     device: Device,
     /// The video [`Scorer::maps`] read last, kept open for the next frame.
     maps_video: Option<(PathBuf, crate::video::Video)>,
+    /// Score maps of the frames scored since the last [`Scorer::take_score_maps`],
+    /// when [`Scorer::keep_score_maps`] asked for them.
+    score_maps: Option<ScoreMaps>,
 }
 
 impl Scorer {
@@ -74,6 +79,7 @@ impl Scorer {
             checkpoint: checkpoint.to_path_buf(),
             device: device.clone(),
             maps_video: None,
+            score_maps: None,
         })
     }
 
@@ -84,6 +90,18 @@ impl Scorer {
     pub fn set_patch(&mut self, patch: usize) {
         self.config.score.patch = patch;
         self.model.set_score_config(self.config.score.clone());
+    }
+
+    /// Whether to keep a pixel score map of every frame scored (see
+    /// [`map_file`]); collect them with [`Scorer::take_score_maps`].
+    pub fn keep_score_maps(&mut self, keep: bool) {
+        self.score_maps = keep.then(ScoreMaps::default);
+    }
+
+    /// The score maps kept since the last call, in scoring order (`None`
+    /// unless [`Scorer::keep_score_maps`] is on).
+    pub fn take_score_maps(&mut self) -> Option<ScoreMaps> {
+        self.score_maps.as_mut().map(std::mem::take)
     }
 
     /// The model's configuration.
@@ -170,6 +188,15 @@ impl Scorer {
                     .map_err(model_err)
             })
             .collect::<Result<Vec<_>>>()?;
+        if self.score_maps.is_some() {
+            let maps = self.pixel_maps(&input, &o)?;
+            let (_, _, h, w) = input.frames.dims4().map_err(model_err)?;
+            if let Some(out) = self.score_maps.as_mut() {
+                for map in maps.chunks_exact(h * w) {
+                    out.push(w, h, map)?;
+                }
+            }
+        }
         let t = self.config.input.frames;
         Ok((0..windows.len())
             .map(|k| {
@@ -185,6 +212,40 @@ impl Scorer {
                 f
             })
             .collect())
+    }
+
+    /// Per sample, the pixel analogue of the score (see [`map_file`]):
+    /// (B·H·W) values at the input size.
+    fn pixel_maps(
+        &self,
+        input: &crate::model::Input,
+        o: &crate::model::HybridOutput,
+    ) -> Result<Vec<f32>> {
+        let w = &self.config.score;
+        let std = |s: Option<&crate::model::TermStats>| match s {
+            Some(s) if s.std > 0.0 => s.std,
+            _ => 1.0,
+        };
+        let st = self.stats.as_ref();
+        let (_, _, h, wd) = input.frames.dims4().map_err(model_err)?;
+        let sq = |a: &candle_core::Tensor, b: &candle_core::Tensor| (a - b)?.sqr()?.mean_keepdim(1);
+        let run = || -> candle_core::Result<candle_core::Tensor> {
+            let mut map =
+                (sq(&o.memae.recon, &input.frames)? * (w.recon / std(st.map(|s| &s.recon))))?;
+            if let Some(cv) = &o.cvae {
+                map = (map + (sq(&cv.pred, &input.next)? * (w.pred / std(st.map(|s| &s.pred))))?)?;
+            }
+            let layers = o.memae.reads.len();
+            if layers > 0 && w.compact != 0.0 {
+                let k = w.compact / std(st.map(|s| &s.compact)) / layers as f64;
+                for read in &o.memae.reads {
+                    let d = read.distance_map.upsample_nearest2d(h, wd)?;
+                    map = (map + (d * k)?)?;
+                }
+            }
+            map.to_dtype(DType::F32)?.flatten_all()
+        };
+        run().and_then(|m| m.to_vec1::<f32>()).map_err(model_err)
     }
 
     /// The weighted sum of the z-scored terms (raw terms when the checkpoint

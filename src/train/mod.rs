@@ -192,10 +192,7 @@ pub fn train(
         .max_steps
         .unwrap_or(usize::MAX)
         .min(per_epoch * cfg.train.epochs);
-    let [step_h, step_w] = cfg
-        .train
-        .crop
-        .unwrap_or([cfg.input.height, cfg.input.width]);
+    let [step_h, step_w] = cfg.train_size();
     let noise_shape = (batch_size, cfg.cvae.latent, step_h / 8, step_w / 8);
     let started = Instant::now();
     let (mut step, mut interrupted) = (start, false);

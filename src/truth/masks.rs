@@ -53,6 +53,26 @@ pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries(dir)?.into_iter().filter(|p| p.is_dir()).collect())
 }
 
+/// An image as a mask: a pixel is anomalous when a colour channel is non-zero.
+pub(crate) fn image_mask(path: &Path) -> Result<super::pixels::PixelMask> {
+    let img = image::open(path).map_err(|e| Error::decode(path, e.to_string()))?;
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let pixels = if img.color().has_alpha() {
+        img.to_rgb16().pixels().map(|p| p.0 != [0; 3]).collect()
+    } else {
+        let c = usize::from(img.color().bytes_per_pixel());
+        img.as_bytes()
+            .chunks_exact(c.max(1))
+            .map(|px| px.iter().any(|&b| b != 0))
+            .collect()
+    };
+    Ok(super::pixels::PixelMask {
+        width,
+        height,
+        pixels,
+    })
+}
+
 /// Whether an image has a non-zero pixel (colour channels only).
 fn image_nonzero(path: &Path) -> Result<bool> {
     let img = image::open(path).map_err(|e| Error::decode(path, e.to_string()))?;

@@ -26,7 +26,8 @@ mod json;
 mod masks;
 mod mat;
 mod matv5;
-mod npy;
+pub(crate) mod npy;
+pub mod pixels;
 mod ucsd_m;
 
 pub use io::{

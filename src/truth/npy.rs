@@ -131,6 +131,33 @@ impl NpyArray {
         }
     }
 
+    /// All elements as `f32`, flat in C order (integers converted, booleans 0/1).
+    pub fn to_f32(&self) -> Vec<f32> {
+        let unsigned = self.descr.contains('u');
+        self.data
+            .chunks_exact(self.size)
+            .map(|e| {
+                // The element's bytes, little-endian, in the low end of 8.
+                let mut le = [0u8; 8];
+                for (k, &x) in e.iter().enumerate() {
+                    le[if self.big_endian { e.len() - 1 - k } else { k }] = x;
+                }
+                match (self.kind, self.size) {
+                    (Kind::Float, 2) => half::f16::from_le_bytes([le[0], le[1]]).to_f32(),
+                    (Kind::Float, 4) => f32::from_le_bytes([le[0], le[1], le[2], le[3]]),
+                    (Kind::Float, _) => f64::from_le_bytes(le) as f32,
+                    (Kind::Bool, _) => f32::from(u8::from(le[0] != 0)),
+                    (Kind::Int, _) if unsigned => u64::from_le_bytes(le) as f32,
+                    (Kind::Int, n) => {
+                        // Sign-extend from the element's width.
+                        let shift = 64 - 8 * n as u32;
+                        ((i64::from_le_bytes(le) << shift) >> shift) as f32
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// All elements as labels, flat in C order.
     pub fn labels(&self) -> Vec<bool> {
         (0..self.len()).map(|i| self.nonzero(i)).collect()
@@ -266,8 +293,9 @@ impl Lexer<'_> {
 
 /// Parses a dtype string like `<i8`, `|u1`, `>f4`, `|b1`.
 fn parse_descr(d: &str) -> std::result::Result<(Kind, usize, bool), String> {
-    let unsupported =
-        || format!("unsupported dtype {d:?} (expected b1, i1/u1, i2/u2, i4/u4, i8/u8, f4 or f8)");
+    let unsupported = || {
+        format!("unsupported dtype {d:?} (expected b1, i1/u1, i2/u2, i4/u4, i8/u8, f2, f4 or f8)")
+    };
     let b = d.as_bytes();
     let (order, rest) = match b.first() {
         Some(&c @ (b'<' | b'>' | b'|' | b'=')) => (c, &b[1..]),
@@ -276,7 +304,7 @@ fn parse_descr(d: &str) -> std::result::Result<(Kind, usize, bool), String> {
     let (kind, size) = match rest {
         b"b1" | b"?" => (Kind::Bool, 1),
         [b'i' | b'u', n @ (b'1' | b'2' | b'4' | b'8')] => (Kind::Int, (n - b'0') as usize),
-        [b'f', n @ (b'4' | b'8')] => (Kind::Float, (n - b'0') as usize),
+        [b'f', n @ (b'2' | b'4' | b'8')] => (Kind::Float, (n - b'0') as usize),
         _ => return Err(unsupported()),
     };
     let big_endian = match order {
@@ -328,7 +356,7 @@ fn int64_bytes(labels: &[bool]) -> Vec<u8> {
         .collect()
 }
 
-fn read_array(path: &Path) -> Result<NpyArray> {
+pub(crate) fn read_array(path: &Path) -> Result<NpyArray> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     NpyArray::from_vec(bytes, path)
 }
@@ -563,6 +591,32 @@ mod tests {
             .collect();
         let a = NpyArray::parse(&encode(">f8", false, &[2], &data), p()).unwrap();
         assert_eq!(a.labels(), [false, true]);
+    }
+
+    #[test]
+    fn values_convert_to_f32_from_every_dtype() {
+        let p = Path::new("v.npy");
+        let cases: [(&str, Vec<u8>, Vec<f32>); 5] = [
+            (">i2", vec![0xff, 0xfe, 0x00, 0x05], vec![-2.0, 5.0]),
+            ("<u2", vec![0xfe, 0xff], vec![65534.0]),
+            (
+                "<f2",
+                half::f16::from_f32(-0.375).to_le_bytes().to_vec(),
+                vec![-0.375],
+            ),
+            ("<f8", 2.5f64.to_le_bytes().to_vec(), vec![2.5]),
+            ("|b1", vec![0, 1], vec![0.0, 1.0]),
+        ];
+        for (descr, data, want) in cases {
+            let size = if descr.ends_with('1') {
+                1
+            } else {
+                data.len() / want.len()
+            };
+            let bytes = encode(descr, false, &[data.len() / size], &data);
+            let arr = NpyArray::parse(&bytes, p).unwrap();
+            assert_eq!(arr.to_f32(), want, "{descr}");
+        }
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! Pixel-level AUC of score maps (`<video>.maps.npy`, see
+//! [`crate::score::map_file`]) against the ground truth's pixel masks.
+//!
+//! Each map is resized (bilinear) to its mask's size, so the AUC counts the
+//! annotation's pixels; every pixel of every evaluated frame of every video
+//! with masks goes into one [`PixelAuc`]. Normalisation: per-video min-max (as
+//! the frame protocol's default), or the raw values (any one affine map of all
+//! pixels, such as a z-score, leaves the AUC unchanged). No temporal smoothing.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Normalize, PixelAuc};
+use crate::error::{Error, Result};
+use crate::score::{maps_path, ScoreMaps};
+use crate::truth::GroundTruth;
+
+/// The pixel-level result and what it was computed over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PixelReport {
+    /// Pixel-level ROC AUC (all pixels of all evaluated frames).
+    pub auc: f64,
+    /// `per-video min-max` or `none`.
+    pub normalize: String,
+    /// Videos evaluated (those with masks).
+    pub videos: usize,
+    /// Frames evaluated.
+    pub frames: usize,
+    /// Pixels evaluated, at mask resolution.
+    pub pixels: u64,
+    /// Of which anomalous.
+    pub anomalous_pixels: u64,
+    /// Map size (width, height) of the first video.
+    pub map_size: [usize; 2],
+    /// Mask size (width, height) of the first evaluated frame.
+    pub mask_size: [usize; 2],
+    /// Histogram bins of the streaming AUC.
+    pub bins: usize,
+}
+
+/// Whether the score folder `dir` holds maps for any video of `gt`.
+pub fn has_maps(dir: &Path, gt: &GroundTruth) -> bool {
+    dir.is_dir() && gt.videos.iter().any(|v| maps_path(dir, &v.name).is_file())
+}
+
+/// Pixel-level AUC of the maps in `dir` against `gt`'s masks, frames before
+/// `exclude_first` left out. Every video with masks needs a maps file.
+pub fn evaluate_maps(
+    dir: &Path,
+    gt: &GroundTruth,
+    exclude_first: usize,
+    normalize: Normalize,
+) -> Result<PixelReport> {
+    let videos: Vec<_> = gt
+        .videos
+        .iter()
+        .filter_map(|v| v.masks.as_ref().map(|m| (v, m)))
+        .collect();
+    if videos.is_empty() {
+        return Err(Error::invalid(
+            "pixel AUC: the ground truth has no pixel masks",
+        ));
+    }
+    let per_video = normalize == Normalize::MinMax;
+    let range = |m: &ScoreMaps| {
+        m.data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    // Raw values need the global range before binning: a first pass.
+    let global = if per_video {
+        (0.0, 1.0)
+    } else {
+        let mut g = (f32::INFINITY, f32::NEG_INFINITY);
+        for (v, _) in &videos {
+            let (lo, hi) = range(&ScoreMaps::read(&maps_path(dir, &v.name))?);
+            g = (g.0.min(lo), g.1.max(hi));
+        }
+        g
+    };
+    let (lo, hi) = if global.1 > global.0 {
+        (f64::from(global.0), f64::from(global.1))
+    } else {
+        (f64::from(global.0), f64::from(global.0) + 1.0)
+    };
+    let bins = PixelAuc::DEFAULT_BINS;
+    let mut acc = PixelAuc::new(lo, hi, bins)?;
+    let mut report = PixelReport {
+        auc: 0.0,
+        normalize: if per_video {
+            "per-video min-max"
+        } else {
+            "none"
+        }
+        .into(),
+        videos: videos.len(),
+        frames: 0,
+        pixels: 0,
+        anomalous_pixels: 0,
+        map_size: [0, 0],
+        mask_size: [0, 0],
+        bins,
+    };
+    for (v, masks) in &videos {
+        let path = maps_path(dir, &v.name);
+        let maps = ScoreMaps::read(&path)?;
+        let masks = masks.frames()?;
+        let n = v.num_frames.unwrap_or(masks.len());
+        let offset = n.checked_sub(maps.frames()).ok_or_else(|| {
+            Error::format(
+                &path,
+                format!(
+                    "{} maps for video {:?} of {n} frames",
+                    maps.frames(),
+                    v.name
+                ),
+            )
+        })?;
+        if report.map_size == [0, 0] {
+            report.map_size = [maps.width, maps.height];
+        }
+        let (vlo, vhi) = range(&maps);
+        let scale = if vhi > vlo { 1.0 / (vhi - vlo) } else { 0.0 };
+        for k in 0..maps.frames() {
+            let frame = offset + k;
+            if frame < exclude_first {
+                continue;
+            }
+            let mask = masks.get(frame)?.ok_or_else(|| {
+                Error::invalid(format!(
+                    "video {:?}: no mask for frame {frame} ({} masks)",
+                    v.name,
+                    masks.len()
+                ))
+            })?;
+            if report.mask_size == [0, 0] {
+                report.mask_size = [mask.width, mask.height];
+            }
+            let mut map = maps.resized(k, mask.width, mask.height);
+            if per_video {
+                map.iter_mut().for_each(|x| *x = (*x - vlo) * scale);
+            }
+            acc.add(&map, &mask.pixels)?;
+            report.frames += 1;
+        }
+    }
+    let (pos, neg) = acc.counts();
+    report.pixels = pos + neg;
+    report.anomalous_pixels = pos;
+    report.auc = acc.auc()?;
+    Ok(report)
+}
