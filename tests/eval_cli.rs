@@ -1,20 +1,13 @@
 //! `vadscope eval` end to end: a small ground truth and score folder on disk,
 //! the printed table, the JSON report and the ROC plot; malformed scores refused.
 
+mod common;
+use common::vadscope;
+
 use std::path::Path;
 
 use vadscope::metrics::{self, Protocol};
 use vadscope::truth::{self, Format, GroundTruth, Interval, VideoTruth};
-
-fn vadscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vadscope"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
 
 fn setup(d: &Path) -> GroundTruth {
     let gt = GroundTruth {

@@ -2,6 +2,9 @@
 //! read in every writable format; malformed files are refused with errors that
 //! name them; random bytes never panic a reader.
 
+mod common;
+use common::vadscope;
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
@@ -355,17 +358,6 @@ fn folder_formats_refuse_duplicate_names() {
         .to_string();
     assert!(e.contains("two videos are named \"01\""), "{e}");
     assert!(!dir.path().join("out").exists());
-}
-
-/// Runs the `vadscope` binary; returns (success, stdout + stderr).
-fn vadscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vadscope"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
 }
 
 #[test]

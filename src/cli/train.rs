@@ -32,6 +32,11 @@ pub struct TrainArgs {
     /// Train for this many epochs in all (overrides the config; with --resume, extends a run).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Seed of the initialisation, clip order, crops and noise (overrides the
+    /// config's `train.seed`; not with --resume, which keeps the run's). Runs
+    /// on Ped2 differ by seed: compare settings over several.
+    #[arg(long, conflicts_with = "resume")]
+    pub seed: Option<u64>,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
@@ -58,6 +63,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     if let Some(epochs) = args.epochs {
         cfg.train.epochs = epochs;
+    }
+    if let Some(seed) = args.seed {
+        cfg.train.seed = seed;
     }
     let videos: Vec<PathBuf> = match dataset::open(&args.dataset) {
         Ok(ds) => ds.split(Split::Train).map(|v| v.path.clone()).collect(),
