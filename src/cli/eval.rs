@@ -37,6 +37,10 @@ pub struct EvalArgs {
     /// edge repetition instead of reflection).
     #[arg(long, default_value = "none", value_parser = parse::<Smooth>)]
     pub smooth: Smooth,
+    /// Smooth each term before normalising it (default: normalise, combine, then
+    /// smooth). Tools differ on this order, and it moves micro AUC.
+    #[arg(long)]
+    pub smooth_first: bool,
     /// Combine score-term columns, e.g. recon=0.5,pred=0.3,dist=0.2 (each term
     /// normalised first); default: the score column.
     #[arg(long, value_name = "NAME=W,…")]
@@ -91,6 +95,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         exclude_first: args.exclude_first,
         normalize: args.normalize,
         smooth: args.smooth,
+        smooth_first: args.smooth_first,
         weights: args
             .weights
             .as_deref()

@@ -168,15 +168,22 @@ fn prepare(v: &VideoScores, n: usize, protocol: &Protocol) -> Result<Vec<f64>> {
                 have.join(", ")
             ))
         })?;
-        let x = &col[skip.min(col.len())..];
+        let mut x = col[skip.min(col.len())..].to_vec();
+        if protocol.smooth_first {
+            x = protocol.smooth.apply(&x)?;
+        }
         let x = protocol
             .normalize
-            .apply(x, protocol.train_stats.get(&term).copied())?;
+            .apply(&x, protocol.train_stats.get(&term).copied())?;
         for (c, xi) in combined.iter_mut().zip(x) {
             *c += w * xi;
         }
     }
-    protocol.smooth.apply(&combined)
+    if protocol.smooth_first {
+        Ok(combined)
+    } else {
+        protocol.smooth.apply(&combined)
+    }
 }
 
 /// Evaluates `scores` (one entry per video of `truth`, any order) against

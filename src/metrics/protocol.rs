@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 /// drop the first `exclude_first` frames (and frames without a score); normalise
 /// each score term ([`Protocol::normalize`]); combine the terms by `weights`
 /// (or take the `score` column alone); smooth the combined score; evaluate.
+/// With [`Protocol::smooth_first`] each term is smoothed before it is
+/// normalised instead. The order matters for micro AUC (min-max of a smoothed
+/// series is not the smoothed min-max series), and tools differ on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Protocol {
@@ -24,6 +27,9 @@ pub struct Protocol {
     pub normalize: Normalize,
     /// Temporal smoothing of the combined score. Default none.
     pub smooth: Smooth,
+    /// Smooth each term before normalising it (default: normalise, combine,
+    /// then smooth).
+    pub smooth_first: bool,
     /// Weights of the score terms by column name (`recon`, `pred`, `dist`, …);
     /// `None` (default) evaluates the `score` column alone.
     pub weights: Option<BTreeMap<String, f64>>,
@@ -38,6 +44,7 @@ impl Default for Protocol {
             exclude_first: 0,
             normalize: Normalize::MinMax,
             smooth: Smooth::None,
+            smooth_first: false,
             weights: None,
             train_stats: BTreeMap::new(),
         }
@@ -109,9 +116,14 @@ impl fmt::Display for Protocol {
                 parts.join(" + ")
             }
         };
+        let order = match (&self.smooth, self.smooth_first) {
+            (Smooth::None, _) => "",
+            (_, false) => " (after normalising)",
+            (_, true) => " (before normalising)",
+        };
         write!(
             f,
-            "exclude first {} frames/video, normalisation {}, smoothing {}, score = {}",
+            "exclude first {} frames/video, normalisation {}, smoothing {}{order}, score = {}",
             self.exclude_first, self.normalize, self.smooth, score
         )
     }

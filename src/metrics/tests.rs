@@ -99,6 +99,58 @@ fn weights_combine_normalised_terms() {
     assert!(e.contains("no \"pred\" column"), "{e}");
 }
 
+/// Smoothing before or after min-max normalisation: each order gives the AUC
+/// of its own series, and the report says which was used.
+#[test]
+fn smoothing_order_is_a_protocol_choice() {
+    let (a, b) = (
+        vec![0.0, 1.0, 0.2, 5.0, 1.5, 0.1],
+        vec![0.3, 0.9, 0.35, 0.8],
+    );
+    let scores = vec![
+        VideoScores::single("a", a.clone()),
+        VideoScores::single("b", b.clone()),
+    ];
+    let smooth: Smooth = "gaussian:1".parse().unwrap();
+    let mm = |x: &[f64]| Normalize::MinMax.apply(x, None).unwrap();
+    let labels: Vec<bool> = [truth().videos[0].labels(6), truth().videos[1].labels(4)].concat();
+    let mut p = Protocol {
+        smooth: smooth.clone(),
+        ..Protocol::default()
+    };
+    let after = evaluate(&scores, &truth(), &p).unwrap();
+    let want_after = [
+        smooth.apply(&mm(&a)).unwrap(),
+        smooth.apply(&mm(&b)).unwrap(),
+    ]
+    .concat();
+    assert_eq!(
+        after.micro.auc,
+        Some(roc_auc(&want_after, &labels).unwrap())
+    );
+    assert!(
+        p.to_string()
+            .contains("smoothing gaussian:1 (after normalising)"),
+        "{p}"
+    );
+    p.smooth_first = true;
+    let before = evaluate(&scores, &truth(), &p).unwrap();
+    let want_before = [
+        mm(&smooth.apply(&a).unwrap()),
+        mm(&smooth.apply(&b).unwrap()),
+    ]
+    .concat();
+    assert_eq!(
+        before.micro.auc,
+        Some(roc_auc(&want_before, &labels).unwrap())
+    );
+    assert_ne!(
+        before.micro.auc, after.micro.auc,
+        "the fixture should tell the orders apart"
+    );
+    assert!(p.to_string().contains("(before normalising)"), "{p}");
+}
+
 #[test]
 fn mismatches_are_refused() {
     let p = Protocol::default();
