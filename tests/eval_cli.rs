@@ -177,6 +177,7 @@ fn eval_reports_pixel_auc_of_score_maps() {
         Path::new("2"),
         Path::new("--json"),
         &json,
+        Path::new("--per-video"),
     ];
     let (ok, text) = vadscope(&args);
     assert!(ok, "{text}");
@@ -190,6 +191,19 @@ fn eval_reports_pixel_auc_of_score_maps() {
     assert_eq!(report["pixel"]["frames"], 6);
     assert_eq!(report["pixel"]["anomalous_pixels"], 4 * 4);
     assert!(text.contains(&format!("pixel AUC {want:.4}")), "{text}");
+    // Per video: the same computation over each video's pixels alone.
+    let per_video = report["pixel"]["per_video"].as_array().unwrap();
+    let half = all_scores.len() / 2;
+    for (k, v) in per_video.iter().enumerate() {
+        let range = k * half..(k + 1) * half;
+        let want = metrics::roc_auc(&all_scores[range.clone()], &all_labels[range]).unwrap();
+        assert!(
+            (v["auc"].as_f64().unwrap() - want).abs() < 1e-9,
+            "{v} vs {want}"
+        );
+    }
+    assert_eq!(per_video[1]["name"], "b");
+    assert!(text.contains("pixel AUC per video: a 0."), "{text}");
 
     // A maps file that does not fit its video is refused, naming it.
     let mut bad = ScoreMaps::default();

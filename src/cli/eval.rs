@@ -187,6 +187,14 @@ fn pixel_report(args: &EvalArgs, gt: &GroundTruth) -> anyhow::Result<Option<Pixe
         r.mask_size[1],
         r.normalize
     );
+    if args.per_video {
+        let parts: Vec<String> = r
+            .per_video
+            .iter()
+            .map(|v| format!("{} {}", v.name, opt(v.auc, 3)))
+            .collect();
+        println!("pixel AUC per video: {}", parts.join(", "));
+    }
     Ok(Some(r))
 }
 

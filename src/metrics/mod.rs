@@ -22,7 +22,7 @@ mod smooth;
 pub use evaluate::{delta_s, evaluate, Metrics, Report, Skipped, VideoRow, VideoScores};
 pub use normalize::{Normalize, Stats};
 pub use pixel::PixelAuc;
-pub use pixel_maps::{evaluate_maps, has_maps, PixelReport};
+pub use pixel_maps::{evaluate_maps, has_maps, PixelReport, VideoPixelAuc};
 pub use plot::{render_roc, roc_png, Curve};
 pub use protocol::{parse_weights, Protocol};
 pub use rbdc::{rbdc_tbdc, Detection, RbdcParams, RbdcResult, VideoRegions};

@@ -37,6 +37,19 @@ pub struct PixelReport {
     pub mask_size: [usize; 2],
     /// Histogram bins of the streaming AUC.
     pub bins: usize,
+    /// Per video: its pixel AUC (`None` when its evaluated pixels hold one class).
+    pub per_video: Vec<VideoPixelAuc>,
+}
+
+/// One video's pixel-level AUC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoPixelAuc {
+    /// The video's name.
+    pub name: String,
+    /// Its pixel AUC, `None` when its evaluated pixels hold one class.
+    pub auc: Option<f64>,
+    /// Anomalous pixels among its evaluated frames.
+    pub anomalous_pixels: u64,
 }
 
 /// Whether the score folder `dir` holds maps for any video of `gt`.
@@ -103,6 +116,7 @@ pub fn evaluate_maps(
         map_size: [0, 0],
         mask_size: [0, 0],
         bins,
+        per_video: Vec::new(),
     };
     for (v, masks) in &videos {
         let path = maps_path(dir, &v.name);
@@ -123,6 +137,8 @@ pub fn evaluate_maps(
             report.map_size = [maps.width, maps.height];
         }
         let (vlo, vhi) = range(&maps);
+        // The video alone, over the same range as the whole.
+        let mut video_acc = PixelAuc::new(lo, hi, bins)?;
         let scale = if vhi > vlo { 1.0 / (vhi - vlo) } else { 0.0 };
         for k in 0..maps.frames() {
             let frame = offset + k;
@@ -144,8 +160,14 @@ pub fn evaluate_maps(
                 map.iter_mut().for_each(|x| *x = (*x - vlo) * scale);
             }
             acc.add(&map, &mask.pixels)?;
+            video_acc.add(&map, &mask.pixels)?;
             report.frames += 1;
         }
+        report.per_video.push(VideoPixelAuc {
+            name: v.name.clone(),
+            auc: video_acc.auc().ok(),
+            anomalous_pixels: video_acc.counts().0,
+        });
     }
     let (pos, neg) = acc.counts();
     report.pixels = pos + neg;
