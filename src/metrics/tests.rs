@@ -115,7 +115,7 @@ fn smoothing_order_is_a_protocol_choice() {
     let mm = |x: &[f64]| Normalize::MinMax.apply(x, None).unwrap();
     let labels: Vec<bool> = [truth().videos[0].labels(6), truth().videos[1].labels(4)].concat();
     let mut p = Protocol {
-        smooth: smooth.clone(),
+        smooth,
         ..Protocol::default()
     };
     let after = evaluate(&scores, &truth(), &p).unwrap();
