@@ -75,7 +75,7 @@ pub fn evaluate_maps(
             "pixel AUC: the ground truth has no pixel masks",
         ));
     }
-    let per_video = normalize == Normalize::MinMax;
+    let minmax = normalize == Normalize::MinMax;
     let range = |m: &ScoreMaps| {
         m.data
             .iter()
@@ -84,7 +84,7 @@ pub fn evaluate_maps(
             })
     };
     // Raw values need the global range before binning: a first pass.
-    let global = if per_video {
+    let global = if minmax {
         (0.0, 1.0)
     } else {
         let mut g = (f32::INFINITY, f32::NEG_INFINITY);
@@ -103,12 +103,7 @@ pub fn evaluate_maps(
     let mut acc = PixelAuc::new(lo, hi, bins)?;
     let mut report = PixelReport {
         auc: 0.0,
-        normalize: if per_video {
-            "per-video min-max"
-        } else {
-            "none"
-        }
-        .into(),
+        normalize: if minmax { "per-video min-max" } else { "none" }.into(),
         videos: videos.len(),
         frames: 0,
         pixels: 0,
@@ -156,7 +151,7 @@ pub fn evaluate_maps(
                 report.mask_size = [mask.width, mask.height];
             }
             let mut map = maps.resized(k, mask.width, mask.height);
-            if per_video {
+            if minmax {
                 map.iter_mut().for_each(|x| *x = (*x - vlo) * scale);
             }
             acc.add(&map, &mask.pixels)?;

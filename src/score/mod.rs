@@ -222,22 +222,17 @@ impl Scorer {
         o: &crate::model::HybridOutput,
     ) -> Result<Vec<f32>> {
         let w = &self.config.score;
-        let std = |s: Option<&crate::model::TermStats>| match s {
-            Some(s) if s.std > 0.0 => s.std,
-            _ => 1.0,
-        };
-        let st = self.stats.as_ref();
+        let [(_, std_r), (_, std_p), (_, std_c)] = self.term_scales();
         let (_, _, h, wd) = input.frames.dims4().map_err(model_err)?;
         let sq = |a: &candle_core::Tensor, b: &candle_core::Tensor| (a - b)?.sqr()?.mean_keepdim(1);
         let run = || -> candle_core::Result<candle_core::Tensor> {
-            let mut map =
-                (sq(&o.memae.recon, &input.frames)? * (w.recon / std(st.map(|s| &s.recon))))?;
+            let mut map = (sq(&o.memae.recon, &input.frames)? * (w.recon / std_r))?;
             if let Some(cv) = &o.cvae {
-                map = (map + (sq(&cv.pred, &input.next)? * (w.pred / std(st.map(|s| &s.pred))))?)?;
+                map = (map + (sq(&cv.pred, &input.next)? * (w.pred / std_p))?)?;
             }
             let layers = o.memae.reads.len();
             if layers > 0 && w.compact != 0.0 {
-                let k = w.compact / std(st.map(|s| &s.compact)) / layers as f64;
+                let k = w.compact / std_c / layers as f64;
                 for read in &o.memae.reads {
                     let d = read.distance_map.upsample_nearest2d(h, wd)?;
                     map = (map + (d * k)?)?;
@@ -248,18 +243,28 @@ impl Scorer {
         run().and_then(|m| m.to_vec1::<f32>()).map_err(model_err)
     }
 
-    /// The weighted sum of the z-scored terms (raw terms when the checkpoint
-    /// has no training statistics).
-    fn combine(&self, f: &FrameScore) -> f64 {
-        let w = &self.config.score;
-        let z = |v: f64, s: Option<&crate::model::TermStats>| match s {
-            Some(s) if s.std > 0.0 => (v - s.mean) / s.std,
-            _ => v,
+    /// Per term (recon, pred, compact), the (mean, std) of its z-score: the
+    /// training statistics, or (0, 1), the raw term, when the checkpoint has
+    /// none or their spread is zero.
+    fn term_scales(&self) -> [(f64, f64); 3] {
+        let pick = |t: Option<&crate::model::TermStats>| match t {
+            Some(t) if t.std > 0.0 => (t.mean, t.std),
+            _ => (0.0, 1.0),
         };
         let s = self.stats.as_ref();
-        w.recon * z(f.recon, s.map(|s| &s.recon))
-            + w.pred * z(f.pred, s.map(|s| &s.pred))
-            + w.compact * z(f.dist, s.map(|s| &s.compact))
+        [
+            pick(s.map(|s| &s.recon)),
+            pick(s.map(|s| &s.pred)),
+            pick(s.map(|s| &s.compact)),
+        ]
+    }
+
+    /// The weighted sum of the z-scored terms (see [`Scorer::term_scales`]).
+    fn combine(&self, f: &FrameScore) -> f64 {
+        let w = &self.config.score;
+        let [r, p, c] = self.term_scales();
+        let z = |v: f64, (mean, std): (f64, f64)| (v - mean) / std;
+        w.recon * z(f.recon, r) + w.pred * z(f.pred, p) + w.compact * z(f.dist, c)
     }
 
     /// Writes `<dir>/<name>.csv` (`frame,score,recon,pred,dist`), atomically.

@@ -75,12 +75,7 @@ pub(crate) fn image_mask(path: &Path) -> Result<super::pixels::PixelMask> {
 
 /// Whether an image has a non-zero pixel (colour channels only).
 fn image_nonzero(path: &Path) -> Result<bool> {
-    let img = image::open(path).map_err(|e| Error::decode(path, e.to_string()))?;
-    Ok(if img.color().has_alpha() {
-        img.to_rgb16().iter().any(|&v| v != 0)
-    } else {
-        img.as_bytes().iter().any(|&b| b != 0)
-    })
+    Ok(image_mask(path)?.pixels.contains(&true))
 }
 
 /// Reads a folder of mask folders (or one mask folder).
