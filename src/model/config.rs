@@ -312,10 +312,10 @@ impl ModelConfig {
             "cpu" => {
                 // Measured on Ped2 (docs/results/ped2-cpu): whole frames at
                 // 128x192 (Ped2's aspect) trained on 64x64 crops, at the cost
-                // of one 64x64 step per batch; and at this size the VAE
-                // without flow beat the flow-conditioned CVAE (frame AUC 0.923
-                // vs 0.836; the CVAE's y_t hidden, which had raised it from
-                // 0.771 to 0.831 at 64x64).
+                // of one 64x64 step per batch. The VAE without flow is
+                // cheaper per step than the CVAE and not worse (over seeds 0
+                // and 1, frame AUC 0.797 vs 0.786); over four seeds this
+                // profile gives 0.808 +- 0.104, so seed spread dominates.
                 let mut cfg = base(
                     "cpu",
                     input(64, 1, 4),

@@ -406,6 +406,22 @@ mod tests {
     use crate::model::Checkpoint;
     use crate::synth::{Scene, SceneConfig};
 
+    /// Trains on the CPU to the end (or an error), ignoring events.
+    fn train_through(
+        set: &ClipSet,
+        cfg: &ModelConfig,
+        opts: &TrainOptions,
+    ) -> Result<TrainSummary> {
+        train(
+            set,
+            cfg,
+            opts,
+            &Device::Cpu,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+    }
+
     fn scene_videos(dir: &Path, n: usize) -> Vec<PathBuf> {
         (0..n)
             .map(|k| {
@@ -570,15 +586,7 @@ mod tests {
             out_dir: dir.path().join("run"),
             ..Default::default()
         };
-        let summary = train(
-            &set,
-            &cfg,
-            &opts,
-            &Device::Cpu,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .unwrap();
+        let summary = train_through(&set, &cfg, &opts).unwrap();
         assert_eq!(summary.steps, 6); // 10 clips in batches of 4, twice
         let ck = Checkpoint::read(&summary.checkpoint, &Device::Cpu).unwrap();
         assert_eq!(ck.config.train.crop, Some([16, 24]));
@@ -592,17 +600,7 @@ mod tests {
         assert!(recon.iter().all(|v| v.is_finite() && *v > 0.0), "{recon:?}");
 
         cfg.train.crop = Some([56, 24]);
-        let err = train(
-            &set,
-            &cfg,
-            &opts,
-            &Device::Cpu,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .err()
-        .unwrap()
-        .to_string();
+        let err = train_through(&set, &cfg, &opts).err().unwrap().to_string();
         assert!(
             err.contains("train.crop 56x24 is larger than the input 48x64"),
             "{err}"
@@ -627,15 +625,7 @@ mod tests {
         for f in set.frames.iter_mut().flatten() {
             f.data[5] = f32::NAN;
         }
-        let err = train(
-            &set,
-            &cfg,
-            &opts,
-            &Device::Cpu,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .unwrap_err();
+        let err = train_through(&set, &cfg, &opts).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("not finite") && msg.contains("checkpoint.safetensors"),
@@ -665,22 +655,13 @@ mod tests {
         let videos = scene_videos(dir.path(), 1);
         let cfg = ModelConfig::profile("demo").unwrap();
         let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
-        let quiet = AtomicBool::new(false);
         let run = |name: &str, max_steps, resume| TrainOptions {
             out_dir: dir.path().join(name),
             max_steps: Some(max_steps),
             resume,
         };
         // 10 clips in batches of 4: 3 steps per epoch; 7 steps cross two epoch ends.
-        let straight = train(
-            &set,
-            &cfg,
-            &run("a", 7, None),
-            &Device::Cpu,
-            &quiet,
-            &mut |_| {},
-        )
-        .unwrap();
+        let straight = train_through(&set, &cfg, &run("a", 7, None)).unwrap();
         assert_eq!((straight.steps, straight.resumed_from), (7, 0));
 
         // Stop after 4 steps (mid-epoch), then resume in the same folder.
@@ -704,15 +685,7 @@ mod tests {
         .unwrap();
         assert!(first.interrupted && first.steps == 4);
         let ckpt = first.checkpoint.clone();
-        let resumed = train(
-            &set,
-            &cfg,
-            &run("b", 7, Some(ckpt)),
-            &Device::Cpu,
-            &quiet,
-            &mut |_| {},
-        )
-        .unwrap();
+        let resumed = train_through(&set, &cfg, &run("b", 7, Some(ckpt))).unwrap();
         assert_eq!((resumed.steps, resumed.resumed_from), (7, 4));
         assert_eq!(weights(&straight.checkpoint), weights(&resumed.checkpoint));
         let log = std::fs::read_to_string(dir.path().join("b/loss.csv")).unwrap();
@@ -732,28 +705,14 @@ mod tests {
         )
         .unwrap();
         let ckpt = dir.path().join("b/checkpoint.safetensors");
-        let err = train(
-            &other,
-            &cfg,
-            &run("c", 9, Some(ckpt.clone())),
-            &Device::Cpu,
-            &quiet,
-            &mut |_| {},
-        )
-        .unwrap_err()
-        .to_string();
+        let err = train_through(&other, &cfg, &run("c", 9, Some(ckpt.clone())))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("10 clips") && err.contains("20"), "{err}");
         std::fs::remove_file(dir.path().join("b/optimizer.safetensors")).unwrap();
-        let err = train(
-            &set,
-            &cfg,
-            &run("c", 9, Some(ckpt)),
-            &Device::Cpu,
-            &quiet,
-            &mut |_| {},
-        )
-        .unwrap_err()
-        .to_string();
+        let err = train_through(&set, &cfg, &run("c", 9, Some(ckpt)))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("optimizer.safetensors"), "{err}");
     }
 }
