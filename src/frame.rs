@@ -132,6 +132,20 @@ impl Frame<f32> {
     }
 }
 
+/// Bilinear taps for resampling `src` samples to `dst` along one axis, pixel
+/// centres onto pixel centres (clamped at the edges): per output index, the two
+/// source indices and the weight of the second.
+pub(crate) fn bilinear_taps(dst: usize, src: usize) -> Vec<(usize, usize, f32)> {
+    let scale = src as f32 / dst as f32;
+    (0..dst)
+        .map(|i| {
+            let f = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (src - 1) as f32);
+            let i0 = f as usize;
+            (i0, (i0 + 1).min(src - 1), f - i0 as f32)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,17 +75,12 @@ impl Flow {
             self.height as f32 / height as f32,
         );
         let mut out = Flow::zeros(width, height);
-        for y in 0..height {
-            // Pixel centres map onto pixel centres.
-            let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (self.height - 1) as f32);
-            let y0 = fy as usize;
-            let y1 = (y0 + 1).min(self.height - 1);
-            let ty = fy - y0 as f32;
-            for x in 0..width {
-                let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, (self.width - 1) as f32);
-                let x0 = fx as usize;
-                let x1 = (x0 + 1).min(self.width - 1);
-                let tx = fx - x0 as f32;
+        let cols = crate::frame::bilinear_taps(width, self.width);
+        for (y, (y0, y1, ty)) in crate::frame::bilinear_taps(height, self.height)
+            .into_iter()
+            .enumerate()
+        {
+            for (x, &(x0, x1, tx)) in cols.iter().enumerate() {
                 for c in 0..2 {
                     let g = |xx: usize, yy: usize| self.data[2 * (yy * self.width + xx) + c];
                     let top = g(x0, y0) * (1.0 - tx) + g(x1, y0) * tx;

@@ -111,16 +111,9 @@ impl ScoreMaps {
         if (sw, sh) == (width, height) {
             return src.to_vec();
         }
-        let (sx, sy) = (sw as f32 / width as f32, sh as f32 / height as f32);
-        let axis = |i: usize, s: f32, n: usize| {
-            let f = ((i as f32 + 0.5) * s - 0.5).clamp(0.0, (n - 1) as f32);
-            let i0 = f as usize;
-            (i0, (i0 + 1).min(n - 1), f - i0 as f32)
-        };
-        let cols: Vec<_> = (0..width).map(|x| axis(x, sx, sw)).collect();
+        let cols = crate::frame::bilinear_taps(width, sw);
         let mut out = Vec::with_capacity(width * height);
-        for y in 0..height {
-            let (y0, y1, ty) = axis(y, sy, sh);
+        for (y0, y1, ty) in crate::frame::bilinear_taps(height, sh) {
             let (r0, r1) = (&src[y0 * sw..(y0 + 1) * sw], &src[y1 * sw..(y1 + 1) * sw]);
             for &(x0, x1, tx) in &cols {
                 let top = r0[x0] + (r0[x1] - r0[x0]) * tx;
