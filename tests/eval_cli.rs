@@ -109,6 +109,65 @@ fn eval_refuses_bad_scores_naming_the_file() {
     assert!(!ok && text.contains("v3"), "{text}");
 }
 
+/// Two score folders are one ensemble: per-video normalised members averaged,
+/// the same number the library gives for the merged set; the JSON lists the
+/// members, and a member scoring other videos is refused by its path.
+#[test]
+fn eval_of_several_score_sets_is_their_ensemble() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gt = setup(d);
+    let (a, b, truth) = (d.join("scores"), d.join("other"), d.join("gt.json"));
+    std::fs::create_dir(&b).unwrap();
+    let v1 = [0.9, 0.2, 0.1, 0.3, 0.5, 0.8, 0.6, 0.1];
+    let v2 = [0.4, 0.9, 0.1, 0.3, 0.2, 0.5];
+    for (name, s) in [("v1", &v1[..]), ("v2", &v2[..])] {
+        let text: String = s.iter().map(|v| format!("{v}\n")).collect();
+        std::fs::write(b.join(format!("{name}.csv")), text).unwrap();
+    }
+    let json = d.join("ens.json");
+    let (ok, text) = vadscope(&[
+        Path::new("eval"),
+        &a,
+        &b,
+        Path::new("--truth"),
+        &truth,
+        Path::new("--json"),
+        &json,
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("mean of 2 members"), "{text}");
+    let members: Vec<_> = [&a, &b]
+        .iter()
+        .map(|p| (p.to_path_buf(), metrics::read_scores(p, None).unwrap()))
+        .collect();
+    let merged = metrics::merge_members(&members).unwrap();
+    let p = Protocol {
+        members: 2,
+        ..Protocol::default()
+    };
+    let want = metrics::evaluate(&merged.videos, &gt, &p).unwrap();
+    let alone: Vec<f64> = members
+        .iter()
+        .map(|(_, s)| {
+            let r = metrics::evaluate(&s.videos, &gt, &Protocol::default()).unwrap();
+            r.micro.auc.unwrap()
+        })
+        .collect();
+    // The ensemble is neither member: the test would pass on a single set otherwise.
+    assert!(alone
+        .iter()
+        .all(|x| (x - want.micro.auc.unwrap()).abs() > 1e-6));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["micro"]["auc"].as_f64(), want.micro.auc);
+    assert_eq!(report["members"].as_array().unwrap().len(), 2);
+    assert_eq!(report["protocol"]["members"], 2);
+    std::fs::remove_file(b.join("v2.csv")).unwrap();
+    let (ok, text) = vadscope(&[Path::new("eval"), &a, &b, Path::new("--truth"), &truth]);
+    assert!(!ok && text.contains("other"), "{text}");
+}
+
 /// Pixel masks as a mask folder and score maps from `score --maps`'s writer:
 /// `eval` reports the pixel AUC of per-video min-max normalised maps, which
 /// equals the exact AUC of those pixels (maps at mask size: no resampling).
@@ -204,6 +263,12 @@ fn eval_reports_pixel_auc_of_score_maps() {
     }
     assert_eq!(per_video[1]["name"], "b");
     assert!(text.contains("pixel AUC per video: a 0."), "{text}");
+    // RBDC/TBDC of the same maps, regions from the masks: one track per video.
+    assert_eq!(report["regions"]["tracks"], 2);
+    assert_eq!(report["regions"]["truth_from"], "masks");
+    let rbdc = report["regions"]["rbdc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rbdc), "{rbdc}");
+    assert!(text.contains("RBDC "), "{text}");
 
     // A maps file that does not fit its video is refused, naming it.
     let mut bad = ScoreMaps::default();
@@ -218,5 +283,8 @@ fn eval_reports_pixel_auc_of_score_maps() {
     );
     // --no-pixel skips them.
     let (ok, text) = vadscope(&[&args[..4], &[Path::new("--no-pixel")]].concat());
-    assert!(ok && !text.contains("pixel AUC"), "{text}");
+    assert!(
+        ok && !text.contains("pixel AUC") && !text.contains("RBDC"),
+        "{text}"
+    );
 }

@@ -5,16 +5,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::Serialize;
+
+use super::eval_maps::{self, MapReports};
 use vadscope::dataset::{self, Split};
-use vadscope::metrics::{self, Curve, Normalize, PixelReport, Protocol, Report, Smooth, Stats};
+use vadscope::metrics::{
+    self, Curve, Normalize, PixelReport, Protocol, RegionReport, Report, Smooth, Stats,
+};
 use vadscope::truth::{self, GroundTruth, ReadOptions};
 
 /// Arguments of `vadscope eval`.
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// Scores: a folder of <video>.csv (frame,score,…) or <video>.npy, one .npy or
-    /// .csv of all videos concatenated, or a CSV with a video column.
-    pub scores: PathBuf,
+    /// .csv of all videos concatenated, or a CSV with a video column. Several
+    /// (e.g. runs with different seeds) are evaluated as one ensemble: each
+    /// member's terms are normalised per video, combined, and averaged over members.
+    #[arg(required = true, num_args = 1..)]
+    pub scores: Vec<PathBuf>,
     /// Ground truth: a dataset root (its ground-truth files are found), or a
     /// ground-truth file or folder in any supported format.
     #[arg(long, value_name = "DATASET_OR_FILE")]
@@ -54,10 +61,24 @@ pub struct EvalArgs {
     /// Print one row per video.
     #[arg(long)]
     pub per_video: bool,
-    /// Skip the pixel-level AUC (computed when the score folder holds
-    /// `<video>.maps.npy`, from `score --maps`, and the ground truth has masks).
+    /// Skip the pixel-level AUC and RBDC/TBDC (computed when the score folder
+    /// holds `<video>.maps.npy`, from `score --maps`, and the ground truth has
+    /// masks or regions).
     #[arg(long)]
     pub no_pixel: bool,
+    /// RBDC/TBDC: the level (0..1, of each video's box-filtered maps, min-max
+    /// normalised over the video) a pixel must reach to be part of a detected
+    /// region; each region is scored by its peak.
+    #[arg(long, default_value_t = 0.3, value_name = "L")]
+    pub region_level: f32,
+    /// RBDC/TBDC: radius in map pixels of the box filter applied to each map
+    /// before thresholding (0 = none).
+    #[arg(long, default_value_t = 4, value_name = "PX")]
+    pub region_blur: usize,
+    /// RBDC/TBDC with region ground truth but no masks: the videos' frame size,
+    /// the pixels the regions are given in.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub frame_size: Option<[usize; 2]>,
 }
 
 fn parse<T: std::str::FromStr<Err = vadscope::Error>>(s: &str) -> Result<T, String> {
@@ -68,12 +89,16 @@ fn parse<T: std::str::FromStr<Err = vadscope::Error>>(s: &str) -> Result<T, Stri
 #[derive(Serialize)]
 struct Output<'a> {
     scores: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    members: Vec<String>,
     scores_form: &'a str,
     truth: &'a str,
     #[serde(flatten)]
     report: &'a Report,
     #[serde(skip_serializing_if = "Option::is_none")]
     pixel: Option<&'a PixelReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regions: Option<&'a RegionReport>,
 }
 
 /// Evaluates, prints the table and writes the requested files.
@@ -84,13 +109,32 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .iter()
         .map(|v| v.num_frames.map(|n| (v.name.clone(), n)))
         .collect();
-    let set = metrics::read_scores(&args.scores, counts.as_deref()).with_context(|| {
-        if counts.is_none() {
-            "the ground truth lacks frame counts: give --frames DIR (or a dataset root as --truth)"
-        } else {
-            "reading scores"
-        }
-    })?;
+    let mut members = Vec::with_capacity(args.scores.len());
+    for path in &args.scores {
+        let set = metrics::read_scores(path, counts.as_deref()).with_context(|| {
+            if counts.is_none() {
+                "the ground truth lacks frame counts: give --frames DIR (or a dataset root as --truth)"
+            } else {
+                "reading scores"
+            }
+        })?;
+        members.push((path.clone(), set));
+    }
+    let ensemble = members.len() > 1;
+    if ensemble && args.train_stats.is_some() {
+        bail!("--train-stats applies to one score set; an ensemble's members bring their own run.json");
+    }
+    let set = if ensemble {
+        metrics::merge_members(&members)?
+    } else {
+        members.remove(0).1
+    };
+    let scores_desc = args
+        .scores
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let mut protocol = Protocol {
         exclude_first: args.exclude_first,
         normalize: args.normalize,
@@ -102,6 +146,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             .map(metrics::parse_weights)
             .transpose()?,
         train_stats: Default::default(),
+        members: args.scores.len(),
     };
     if protocol.normalize == Normalize::ZScore {
         protocol.train_stats = set.train_stats.clone();
@@ -110,26 +155,38 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     let report = metrics::evaluate(&set.videos, &gt, &protocol)
-        .with_context(|| format!("evaluating {}", args.scores.display()))?;
+        .with_context(|| format!("evaluating {scores_desc}"))?;
     print_report(
         &report,
-        &args.scores,
+        &scores_desc,
         &set.form,
         &truth_desc,
         args.per_video,
     );
-    let pixel = if args.no_pixel || !metrics::has_maps(&args.scores, &gt) {
-        None
+    let maps = if args.no_pixel || !metrics::has_maps(&args.scores[0], &gt) {
+        MapReports::default()
+    } else if ensemble {
+        println!("pixel:    not computed for an ensemble (evaluate each member's maps alone)");
+        MapReports::default()
     } else {
-        pixel_report(&args, &gt)?
+        eval_maps::run(&args, &args.scores[0], &gt)?
     };
     if let Some(path) = &args.json {
         let out = Output {
-            scores: args.scores.display().to_string(),
+            scores: scores_desc.clone(),
+            members: if ensemble {
+                args.scores
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect()
+            } else {
+                Vec::new()
+            },
             scores_form: &set.form,
             truth: &truth_desc,
             report: &report,
-            pixel: pixel.as_ref(),
+            pixel: maps.pixel.as_ref(),
+            regions: maps.regions.as_ref(),
         };
         let mut bytes = serde_json::to_vec_pretty(&out)?;
         bytes.push(b'\n');
@@ -141,61 +198,6 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// The pixel-level AUC of the score folder's maps, against the masks of the
-/// ground truth (or, for a dataset root, of its first source that has masks).
-fn pixel_report(args: &EvalArgs, gt: &GroundTruth) -> anyhow::Result<Option<PixelReport>> {
-    let has_masks = |g: &GroundTruth| g.videos.iter().any(|v| v.masks.is_some());
-    let mut with_masks = None;
-    if !has_masks(gt) && args.truth.is_dir() {
-        if let Ok(ds) = dataset::open(&args.truth) {
-            let opts = ReadOptions {
-                videos: Some(ds.frame_counts(Split::Test)?),
-                skip_masks: false,
-            };
-            with_masks = ds
-                .truth
-                .iter()
-                .filter_map(|src| truth::read(&src.path, &opts).ok())
-                .find(has_masks);
-        }
-    }
-    let Some(masks) = with_masks.as_ref().or(has_masks(gt).then_some(gt)) else {
-        println!(
-            "pixel:    the score folder has maps, the ground truth no pixel masks: no pixel AUC"
-        );
-        return Ok(None);
-    };
-    let normalize = match args.normalize {
-        Normalize::MinMax => Normalize::MinMax,
-        _ => Normalize::None,
-    };
-    let r = metrics::evaluate_maps(&args.scores, masks, args.exclude_first, normalize)
-        .with_context(|| format!("pixel-level AUC of the maps in {}", args.scores.display()))?;
-    println!(
-        "pixel AUC {:.4}  ({} frames of {} videos, {} pixels of which {} anomalous; maps {}x{} \
-         resized to masks {}x{}; {} normalisation, no smoothing)",
-        r.auc,
-        r.frames,
-        r.videos,
-        r.pixels,
-        r.anomalous_pixels,
-        r.map_size[0],
-        r.map_size[1],
-        r.mask_size[0],
-        r.mask_size[1],
-        r.normalize
-    );
-    if args.per_video {
-        let parts: Vec<String> = r
-            .per_video
-            .iter()
-            .map(|v| format!("{} {}", v.name, opt(v.auc, 3)))
-            .collect();
-        println!("pixel AUC per video: {}", parts.join(", "));
-    }
-    Ok(Some(r))
 }
 
 /// Ground truth from a dataset root (first readable source, frame counts from
@@ -240,7 +242,20 @@ fn load_truth(path: &Path, frames: Option<&Path>) -> anyhow::Result<(GroundTruth
     Ok((gt, path.display().to_string()))
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
+fn parse_size(s: &str) -> Result<[usize; 2], String> {
+    let bad = || format!("frame size {s:?}: expected WIDTHxHEIGHT, e.g. 360x240");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
+    if w == 0 || h == 0 {
+        return Err(bad());
+    }
+    Ok([w, h])
+}
+
+pub(super) fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"))
 }
 
@@ -256,12 +271,8 @@ fn row(name: &str, m: &metrics::Metrics) -> String {
     )
 }
 
-fn print_report(r: &Report, scores: &Path, form: &str, truth: &str, per_video: bool) {
-    println!(
-        "scores:   {} ({form}), {} videos",
-        scores.display(),
-        r.videos.len()
-    );
+fn print_report(r: &Report, scores: &str, form: &str, truth: &str, per_video: bool) {
+    println!("scores:   {scores} ({form}), {} videos", r.videos.len());
     println!("truth:    {truth}");
     println!("protocol: {}", r.protocol);
     println!(

@@ -8,6 +8,7 @@ pub mod bench_timeline;
 pub mod bench_video;
 pub mod demo;
 pub mod eval;
+pub mod eval_maps;
 pub mod flow;
 pub mod info;
 pub mod open;

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ensemble::member_column;
 use super::normalize::{Normalize, Stats};
 use super::smooth::Smooth;
 use crate::error::{Error, Result};
@@ -36,6 +37,15 @@ pub struct Protocol {
     /// Training-set statistics per column name, for z-score normalisation.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub train_stats: BTreeMap<String, Stats>,
+    /// Ensemble members (default 1): with `k > 1` every term is read from the
+    /// columns [`member_column`]`(term, i)` of `i < k`, each normalised, and
+    /// weighed by `w / k` (the scores come from [`merge_members`](super::merge_members)).
+    #[serde(skip_serializing_if = "is_one")]
+    pub members: usize,
+}
+
+fn is_one(k: &usize) -> bool {
+    *k == 1
 }
 
 impl Default for Protocol {
@@ -47,6 +57,7 @@ impl Default for Protocol {
             smooth_first: false,
             weights: None,
             train_stats: BTreeMap::new(),
+            members: 1,
         }
     }
 }
@@ -54,15 +65,25 @@ impl Default for Protocol {
 impl Protocol {
     /// The column names this protocol reads, with their weights.
     pub fn terms(&self) -> Vec<(String, f64)> {
-        match &self.weights {
+        let base = match &self.weights {
             Some(w) => w.iter().map(|(k, &v)| (k.clone(), v)).collect(),
             None => vec![("score".to_owned(), 1.0)],
+        };
+        if self.members <= 1 {
+            return base;
         }
+        let k = self.members as f64;
+        base.iter()
+            .flat_map(|(term, w)| (0..self.members).map(move |i| (member_column(term, i), w / k)))
+            .collect()
     }
 
     /// Checks the parameters (smoothing, weights, statistics for z-score).
     pub fn validate(&self) -> Result<()> {
         self.smooth.validate()?;
+        if self.members == 0 {
+            return Err(Error::invalid("an ensemble needs at least one member"));
+        }
         if let Some(w) = &self.weights {
             if w.is_empty() {
                 return Err(Error::invalid("weights: at least one term is needed"));
@@ -120,6 +141,10 @@ impl fmt::Display for Protocol {
             (Smooth::None, _) => "",
             (_, false) => " (after normalising)",
             (_, true) => " (before normalising)",
+        };
+        let score = match self.members {
+            0 | 1 => score,
+            k => format!("mean of {k} members' ({score})"),
         };
         write!(
             f,
