@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::{Normalize, PixelAuc};
 use crate::error::{Error, Result};
 use crate::score::{maps_path, ScoreMaps};
-use crate::truth::GroundTruth;
+use crate::truth::pixels::{MaskFrames, PixelMask};
+use crate::truth::{GroundTruth, VideoTruth};
 
 /// The pixel-level result and what it was computed over.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,6 +56,40 @@ pub struct VideoPixelAuc {
 /// Whether the score folder `dir` holds maps for any video of `gt`.
 pub fn has_maps(dir: &Path, gt: &GroundTruth) -> bool {
     dir.is_dir() && gt.videos.iter().any(|v| maps_path(dir, &v.name).is_file())
+}
+
+/// The maps file of video `v` in `dir`, and the frame its first map belongs to
+/// (maps cover a video's last frames). `frames` is the video's frame count
+/// where the ground truth does not say (none: the maps' count).
+pub(super) fn video_maps(
+    dir: &Path,
+    v: &VideoTruth,
+    frames: Option<usize>,
+) -> Result<(ScoreMaps, usize)> {
+    let path = maps_path(dir, &v.name);
+    let maps = ScoreMaps::read(&path)?;
+    let n = v.num_frames.or(frames).unwrap_or(maps.frames());
+    let offset = n.checked_sub(maps.frames()).ok_or_else(|| {
+        Error::format(
+            &path,
+            format!(
+                "{} maps for video {:?} of {n} frames",
+                maps.frames(),
+                v.name
+            ),
+        )
+    })?;
+    Ok((maps, offset))
+}
+
+/// Frame `frame`'s mask of video `name`; an error when it has none.
+pub(super) fn mask_at(masks: &MaskFrames<'_>, name: &str, frame: usize) -> Result<PixelMask> {
+    masks.get(frame)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "video {name:?}: no mask for frame {frame} ({} masks)",
+            masks.len()
+        ))
+    })
 }
 
 /// Pixel-level AUC of the maps in `dir` against `gt`'s masks, frames before
@@ -114,20 +149,8 @@ pub fn evaluate_maps(
         per_video: Vec::new(),
     };
     for (v, masks) in &videos {
-        let path = maps_path(dir, &v.name);
-        let maps = ScoreMaps::read(&path)?;
         let masks = masks.frames()?;
-        let n = v.num_frames.unwrap_or(masks.len());
-        let offset = n.checked_sub(maps.frames()).ok_or_else(|| {
-            Error::format(
-                &path,
-                format!(
-                    "{} maps for video {:?} of {n} frames",
-                    maps.frames(),
-                    v.name
-                ),
-            )
-        })?;
+        let (maps, offset) = video_maps(dir, v, Some(masks.len()))?;
         if report.map_size == [0, 0] {
             report.map_size = [maps.width, maps.height];
         }
@@ -140,13 +163,7 @@ pub fn evaluate_maps(
             if frame < exclude_first {
                 continue;
             }
-            let mask = masks.get(frame)?.ok_or_else(|| {
-                Error::invalid(format!(
-                    "video {:?}: no mask for frame {frame} ({} masks)",
-                    v.name,
-                    masks.len()
-                ))
-            })?;
+            let mask = mask_at(&masks, &v.name, frame)?;
             if report.mask_size == [0, 0] {
                 report.mask_size = [mask.width, mask.height];
             }

@@ -15,9 +15,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::pixel_maps::{mask_at, video_maps};
 use super::rbdc::{rbdc_tbdc, Detection, RbdcParams, RbdcResult, VideoRegions};
 use crate::error::{Error, Result};
-use crate::score::{maps_path, ScoreMaps};
+#[cfg(test)]
+use crate::score::maps_path;
 use crate::truth::{GroundTruth, Region};
 
 /// A connected component's bounding box (pixel edges, end exclusive), size and
@@ -207,19 +209,8 @@ pub fn evaluate_regions(
         if v.regions.is_empty() && v.masks.is_none() {
             continue;
         }
-        let path = maps_path(dir, &v.name);
-        let maps = ScoreMaps::read(&path)?;
-        let n = v.num_frames.unwrap_or(maps.frames());
-        let offset = n.checked_sub(maps.frames()).ok_or_else(|| {
-            Error::format(
-                &path,
-                format!(
-                    "{} maps for video {:?} of {n} frames",
-                    maps.frames(),
-                    v.name
-                ),
-            )
-        })?;
+        let (maps, offset) = video_maps(dir, v, None)?;
+        let n = offset + maps.frames();
         let start = exclude_first.max(offset).min(n);
         let (truth, size) = if v.regions.is_empty() {
             from_masks = true;
@@ -228,13 +219,7 @@ pub fn evaluate_regions(
             let mut boxes = Vec::with_capacity(n - start);
             let mut size = None;
             for frame in start..n {
-                let mask = masks.get(frame)?.ok_or_else(|| {
-                    Error::invalid(format!(
-                        "video {:?}: no mask for frame {frame} ({} masks)",
-                        v.name,
-                        masks.len()
-                    ))
-                })?;
+                let mask = mask_at(&masks, &v.name, frame)?;
                 size = Some((mask.width, mask.height));
                 let on = |i: usize| mask.pixels[i];
                 boxes.push(components(mask.width, mask.height, on, |_| 1.0));
