@@ -32,6 +32,12 @@ pub struct ScoreArgs {
     /// `vadscope eval` turns into a pixel-level AUC against mask ground truth.
     #[arg(long)]
     pub maps: bool,
+    /// Score whole frames even when the model was trained on crops
+    /// (`train.crop`). By default such a model scores each frame in tiles of its
+    /// crop size, the inputs it was trained on (its group norms see the same
+    /// extent as in training).
+    #[arg(long)]
+    pub whole_frames: bool,
 }
 
 /// Scores each video and writes the score folder.
@@ -48,6 +54,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let mut scorer = Scorer::load(&ckpt, &device)?;
     if let Some(p) = args.patch {
         scorer.set_patch(p);
+    }
+    if args.whole_frames {
+        scorer.set_whole_frames(true);
     }
     scorer.keep_score_maps(args.maps);
     let is_frame_folder =

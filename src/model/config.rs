@@ -164,6 +164,11 @@ pub struct ScoreConfig {
     /// background. Distance maps use the window scaled to their resolution.
     #[serde(default)]
     pub patch: usize,
+    /// Score whole frames even when trained on crops (`train.crop`); by
+    /// default such a model scores a frame in crop-sized tiles, the inputs it
+    /// was trained on (see [`super::tiles`]).
+    #[serde(default)]
+    pub whole_frames: bool,
 }
 
 /// How the learning rate changes over a run (after the warm-up).
@@ -270,6 +275,7 @@ impl ModelConfig {
                 pred: 1.0,
                 compact: 0.5,
                 patch: 0,
+                whole_frames: false,
             },
             train,
         };

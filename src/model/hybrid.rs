@@ -11,6 +11,8 @@ use super::config::ModelConfig;
 use super::cvae::{Cvae, CvaeOutput};
 use super::losses;
 use super::memae::{MemAe, MemAeOutput};
+use super::memory::MemoryRead;
+use super::tiles::Tiling;
 
 /// How the CVAE picks its latent z.
 #[derive(Debug, Clone)]
@@ -148,12 +150,28 @@ impl Hybrid {
     /// only when `memory.update_at_test` is set (off by default: frozen memory).
     /// Use a model from [`super::Checkpoint::inference_model`] so no gradient
     /// graph is recorded.
+    /// See [`Hybrid::score_forward`] for how frames are scored.
     pub fn score(&mut self, input: &Input) -> Result<HybridOutput> {
-        let out = self.forward(input, &Sampling::Mean)?;
+        let out = self.score_forward(input)?;
         if self.cfg.memory.update_at_test {
             self.update_memories(&out)?;
         }
         Ok(out)
+    }
+
+    /// The test-time forward (posterior mean), without memory update. A model
+    /// trained on crops scores larger frames tile by tile (see [`super::tiles`])
+    /// unless `score.whole_frames` is set.
+    pub fn score_forward(&self, input: &Input) -> Result<HybridOutput> {
+        let (_, _, h, w) = input.frames.dims4()?;
+        let tiling = match (self.cfg.train.crop, self.cfg.score.whole_frames) {
+            (Some(crop), false) => Tiling::new([h, w], crop),
+            _ => None,
+        };
+        match tiling {
+            Some(t) => self.forward_tiled(input, &t),
+            None => self.forward(input, &Sampling::Mean),
+        }
     }
 
     /// Runs both branches and computes every loss and score term.
@@ -163,22 +181,10 @@ impl Hybrid {
         let zero = recon.zeros_like()?;
         let mut compact = zero.clone();
         let mut separate = zero.clone();
-        let patch = self.cfg.score.patch;
-        let input_h = input.frames.dims()[2];
-        let mut distance = zero.zeros_like()?;
         for read in &memae.reads {
             compact = (compact + &read.compactness)?;
             separate = (separate + &read.separation)?;
-            let d = if patch == 0 {
-                read.distance.detach()
-            } else {
-                // The same image area at the memory's resolution.
-                let scale = input_h / read.distance_map.dims()[2].max(1);
-                losses::pool_map(&read.distance_map, patch.div_ceil(scale.max(1)))?
-            };
-            distance = distance.broadcast_add(&d)?;
         }
-        let distance = (distance / memae.reads.len().max(1) as f64)?;
         let w = &self.cfg.loss;
         let mut total = zero.clone();
         for (weight, term) in [
@@ -191,8 +197,6 @@ impl Hybrid {
             }
         }
         let (mut pred, mut kl, mut gradient) = (zero.clone(), zero.clone(), zero.clone());
-        let batch = input.frames.dims()[0];
-        let mut pred_score = Tensor::zeros(batch, zero.dtype(), zero.device())?;
         let cvae = match &self.cvae {
             Some(cvae) => {
                 let noise = match sampling {
@@ -222,16 +226,11 @@ impl Hybrid {
                         total = (total + (term * weight)?)?;
                     }
                 }
-                pred_score = losses::error_score(&out.pred.detach(), &input.next, patch)?;
                 Some(out)
             }
             None => None,
         };
-        let scores = ScoreTerms {
-            recon: losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
-            pred: pred_score,
-            compact: distance.detach(),
-        };
+        let scores = self.score_terms(input, &memae, cvae.as_ref())?;
         Ok(HybridOutput {
             memae,
             cvae,
@@ -244,6 +243,84 @@ impl Hybrid {
                 gradient,
                 total,
             },
+            scores,
+        })
+    }
+
+    /// Per-sample score terms of a forward's outputs: errors pooled by
+    /// `score.patch` (the mean, or the worst window), D averaged over layers.
+    fn score_terms(
+        &self,
+        input: &Input,
+        memae: &MemAeOutput,
+        cvae: Option<&CvaeOutput>,
+    ) -> Result<ScoreTerms> {
+        let patch = self.cfg.score.patch;
+        let (batch, _, input_h, _) = input.frames.dims4()?;
+        let mut distance = Tensor::zeros(batch, input.frames.dtype(), input.frames.device())?;
+        for read in &memae.reads {
+            let d = if patch == 0 {
+                read.distance.detach()
+            } else {
+                // The same image area at the memory's resolution.
+                let scale = input_h / read.distance_map.dims()[2].max(1);
+                losses::pool_map(&read.distance_map, patch.div_ceil(scale.max(1)))?
+            };
+            distance = (distance + d)?;
+        }
+        Ok(ScoreTerms {
+            recon: losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
+            pred: match cvae {
+                Some(out) => losses::error_score(&out.pred.detach(), &input.next, patch)?,
+                None => distance.zeros_like()?,
+            },
+            compact: (distance / memae.reads.len().max(1) as f64)?,
+        })
+    }
+
+    /// [`Hybrid::forward`] (posterior mean) on the tiles of `tiling`, its
+    /// outputs stitched back to whole frames and the score terms computed on
+    /// them. Loss terms are those of the tile batch.
+    fn forward_tiled(&self, input: &Input, tiling: &Tiling) -> Result<HybridOutput> {
+        let tiled = Input {
+            frames: tiling.split(&input.frames)?,
+            next: tiling.split(&input.next)?,
+            flow: tiling.split(&input.flow)?,
+        };
+        let out = self.forward(&tiled, &Sampling::Mean)?;
+        let st = |t: &Tensor| tiling.stitch(t);
+        let mut reads = Vec::with_capacity(out.memae.reads.len());
+        for r in out.memae.reads {
+            let distance_map = st(&r.distance_map)?;
+            reads.push(MemoryRead {
+                read: st(&r.read)?,
+                attention: st(&r.attention)?,
+                distance: distance_map.flatten_from(1)?.mean(1)?,
+                distance_map,
+                ..r
+            });
+        }
+        let memae = MemAeOutput {
+            recon: st(&out.memae.recon)?,
+            reads,
+        };
+        let cvae = match out.cvae {
+            Some(c) => Some(CvaeOutput {
+                pred: st(&c.pred)?,
+                mu_q: st(&c.mu_q)?,
+                logvar_q: st(&c.logvar_q)?,
+                prior: match c.prior {
+                    Some((m, v)) => Some((st(&m)?, st(&v)?)),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
+        let scores = self.score_terms(input, &memae, cvae.as_ref())?;
+        Ok(HybridOutput {
+            memae,
+            cvae,
+            losses: out.losses,
             scores,
         })
     }

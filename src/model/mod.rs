@@ -30,6 +30,7 @@ mod memory_op;
 mod norm_op;
 pub mod ops;
 mod resample;
+pub mod tiles;
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowEstimator, Params};
 use crate::frame::Frame;
 use crate::model::memae::MEMORY_NAMES;
-use crate::model::Sampling;
 use crate::train::make_input;
 
 /// The maps behind the score of one frame, at the model's input size. Images
@@ -133,10 +132,8 @@ impl Scorer {
             flows.push(est.estimate(&a, &b)?);
         }
         let input = make_input(&[(&frames[..], &flows[..])], &self.device)?;
-        let out = self
-            .model
-            .forward(&input, &Sampling::Mean)
-            .map_err(model_err)?;
+        // The frames' maps as `score` computes them (tiled for crop-trained models).
+        let out = self.model.score_forward(&input).map_err(model_err)?;
         let c = self.config.input.channels;
         let image = |x: &Tensor, first: usize| image_from(x, first, c);
         let recon_err = squared_error(&out.memae.recon, &input.frames)?;

@@ -92,6 +92,15 @@ impl Scorer {
         self.model.set_score_config(self.config.score.clone());
     }
 
+    /// Scores whole frames even when the model was trained on crops (default:
+    /// crop-sized tiles; see [`crate::model::tiles`]). The training statistics
+    /// were measured in the checkpoint's setting, so the combined `score` is
+    /// only comparable within one setting.
+    pub fn set_whole_frames(&mut self, whole: bool) {
+        self.config.score.whole_frames = whole;
+        self.model.set_score_config(self.config.score.clone());
+    }
+
     /// Whether to keep a pixel score map of every frame scored (see
     /// [`map_file`]); collect them with [`Scorer::take_score_maps`].
     pub fn keep_score_maps(&mut self, keep: bool) {

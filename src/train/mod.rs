@@ -360,8 +360,9 @@ fn score_stats(
             done: recon.len(),
             total,
         });
+        // As `score` will see them: tiled when trained on crops.
         let out = model
-            .forward(&set.batch(chunk, device)?, &Sampling::Mean)
+            .score_forward(&set.batch(chunk, device)?)
             .map_err(model_err)?;
         for (dst, t) in [
             (&mut recon, &out.scores.recon),

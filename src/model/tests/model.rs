@@ -452,6 +452,55 @@ fn adamw_steps_reduce_the_loss_on_a_synth_clip() {
     assert!(last < 0.7 * first, "loss {first} -> {last}");
 }
 
+/// A model trained on crops scores a larger frame tile by tile: each region of
+/// the stitched outputs is the forward of its tile alone, and the frame's terms
+/// are the mean over the (equal) tiles; `whole_frames` scores the frame at once.
+#[test]
+fn crop_trained_model_scores_in_tiles() {
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    cfg.input.height = 32;
+    cfg.input.width = 32;
+    cfg.train.crop = Some([16, 16]);
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let input = scene_input(&cfg, 3);
+    let tiled = model.score_forward(&input).unwrap();
+    assert_eq!(tiled.memae.recon.dims(), &[1, 2, 32, 32]);
+    assert_eq!(tiled.attention(0).unwrap().dims(), &[1, 5, 4, 4]);
+    let crop =
+        |t: &Tensor, y: usize, x: usize| t.narrow(2, y, 16).unwrap().narrow(3, x, 16).unwrap();
+    let mut recon_terms = Vec::new();
+    for (y, x) in [(0, 0), (0, 16), (16, 0), (16, 16)] {
+        let tile = Input {
+            frames: crop(&input.frames, y, x),
+            next: crop(&input.next, y, x),
+            flow: crop(&input.flow, y, x),
+        };
+        let alone = model.forward(&tile, &Sampling::Mean).unwrap();
+        let region = crop(&tiled.memae.recon, y, x);
+        assert!(max_abs(&(region - &alone.memae.recon).unwrap()) < 1e-4);
+        let pred = crop(&tiled.cvae.as_ref().unwrap().pred, y, x);
+        let d = max_abs(&(pred - &alone.cvae.unwrap().pred).unwrap());
+        assert!(d < 1e-4, "pred differs by {d}");
+        recon_terms.push(alone.scores.recon.to_vec1::<f32>().unwrap()[0]);
+    }
+    let mean = recon_terms.iter().sum::<f32>() / 4.0;
+    let got = tiled.scores.recon.to_vec1::<f32>().unwrap()[0];
+    assert!(
+        (got - mean).abs() < 1e-5 * mean.abs().max(1.0),
+        "{got} vs {mean}"
+    );
+    // Whole frames on request: the plain forward, which differs (group norms
+    // see the whole frame).
+    let mut whole_cfg = cfg.clone();
+    whole_cfg.score.whole_frames = true;
+    let whole_model = Hybrid::new(&whole_cfg, builder(&vars, DType::F32)).unwrap();
+    let whole = whole_model.score_forward(&input).unwrap();
+    let plain = model.forward(&input, &Sampling::Mean).unwrap();
+    assert!(max_abs(&(&whole.memae.recon - &plain.memae.recon).unwrap()) < 1e-6);
+    assert!(max_abs(&(&whole.memae.recon - &tiled.memae.recon).unwrap()) > 1e-4);
+}
+
 #[test]
 fn score_updates_memory_only_when_configured() {
     for update in [false, true] {
