@@ -6,7 +6,8 @@
 //! their statistics on a whole frame differ from those on the crops the model
 //! was trained on, and how much that matters varies from seed to seed. On Ped2
 //! (`cpu` profile, crops 64×64 of 128×192 frames) the prediction error of whole
-//! training frames was 1.5–3.6× the crops' training loss depending on the seed.
+//! training frames was 1.0–3.6× the crops' training loss depending on the seed,
+//! and scoring in tiles raised the worst seed's prediction-term AUC from 0.41 to 0.88.
 //!
 //! The frame is covered by a grid of crop-sized tiles (the last row and column
 //! aligned to the frame's edge, overlapping the one before when the size does
