@@ -89,7 +89,7 @@ pub struct RbdcResult {
 }
 
 /// Intersection over union of two `x, y, w, h` boxes.
-fn iou(a: (f32, f32, f32, f32), b: (f32, f32, f32, f32)) -> f64 {
+pub(super) fn iou(a: (f32, f32, f32, f32), b: (f32, f32, f32, f32)) -> f64 {
     let ix = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
     let iy = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
     let inter = f64::from(ix.max(0.0)) * f64::from(iy.max(0.0));

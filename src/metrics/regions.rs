@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::pixel_maps::{mask_at, video_maps};
-use super::rbdc::{rbdc_tbdc, Detection, RbdcParams, RbdcResult, VideoRegions};
+use super::rbdc::{iou, rbdc_tbdc, Detection, RbdcParams, RbdcResult, VideoRegions};
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::score::maps_path;
@@ -90,16 +90,9 @@ pub fn components(
     out
 }
 
+/// IoU of two regions' boxes ([`iou`] of the criteria).
 fn region_iou(a: &Region, b: &Region) -> f64 {
-    let ix = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
-    let iy = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
-    let inter = f64::from(ix.max(0.0)) * f64::from(iy.max(0.0));
-    let union = f64::from(a.w * a.h) + f64::from(b.w * b.h) - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
-    }
+    iou((a.x, a.y, a.w, a.h), (b.x, b.y, b.w, b.h))
 }
 
 /// Builds regions from per-frame component boxes (`frames[i]` = the boxes of
