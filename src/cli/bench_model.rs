@@ -41,6 +41,9 @@ pub struct ModelArgs {
     /// Skip the training-step measurement (inference only).
     #[arg(long)]
     pub no_train: bool,
+    /// Skip the inference measurement (training step only, e.g. to profile it).
+    #[arg(long, conflicts_with = "no_train")]
+    pub no_infer: bool,
     /// Run on CUDA device 0 (needs a build with `--features cuda`).
     #[arg(long)]
     pub gpu: bool,
@@ -299,6 +302,12 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
         ));
         (weights, Some(model))
     };
+    if args.no_infer {
+        if let Some(line) = train_line {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let mut model = inference_model(&cfg, weights, trained.as_ref(), &device)?;
     drop(trained);
     let t = infer_bench(&mut model, &cfg, batch, &args, &device).context("inference benchmark")?;

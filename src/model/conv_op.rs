@@ -1,20 +1,25 @@
 //! The CPU convolution as one Candle custom op with a hand-written backward:
 //! stride 1, odd square kernel, "same" zero padding, bias.
 //!
-//! Forward, per image: im2col into a per-thread buffer, then y = W·cols + b
-//! with one gemm. Backward, per image: the columns are rebuilt (cheaper than
-//! keeping k·k copies of every input alive), dW += g·colsᵀ, db += Σ g, and
-//! dx = col2im(Wᵀ·g). Images are split over the rayon pool, each with a
-//! single-threaded gemm; a batch smaller than the pool lets gemm split instead.
-//! Candle's own CPU conv2d backward goes through a plain-loop conv_transpose2d
-//! (~15x slower than the forward), and an im2col + matmul + broadcast-add graph
-//! spends its backward zeroing and adding k·k-times-larger gradients.
+//! f32 on a CPU with AVX-512 (the training and scoring path) runs the direct
+//! kernels of `direct_conv.rs`: forward, input gradient (the same kernel on
+//! flipped, transposed weights) and, for 3x3, the weight gradient; no column
+//! matrix is built. Elsewhere (f64, the gradient checks; CPUs without AVX-512)
+//! it is im2col + gemm per image: im2col into a per-thread buffer, then
+//! y = W·cols + b; backward rebuilds the columns (cheaper than keeping k·k copies of every
+//! input alive), dW += g·colsᵀ, db += Σ g, and dx = col2im(Wᵀ·g). Images are
+//! split over the rayon pool, each single-threaded; a batch smaller than the
+//! pool splits within the image instead. Candle's own CPU conv2d backward goes
+//! through a plain-loop conv_transpose2d (~15x slower than the forward), and an
+//! im2col + matmul + broadcast-add graph spends its backward zeroing and adding
+//! k·k-times-larger gradients.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::direct_conv::{self, conv_image, conv_image_into, weight_gradient, Packed, Part};
 use super::im2col::{col2im_add, im2col_into};
-use super::kernels::{matmul, storage_slice, with_data, with_scratch, Mat, Real};
+use super::kernels::{matmul, par_filled, storage_slice, with_data, with_scratch, Mat, Real};
 
 /// conv(x, weight, bias): x (B, C, H, W), weight (Cout, C, k, k), bias (Cout).
 struct ConvSame {
@@ -56,7 +61,34 @@ impl Geom {
     }
 }
 
-fn forward<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Vec<T> {
+/// The direct f32 kernel's forward where it runs (AVX-512, k > 1).
+fn forward_direct<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Option<Vec<f32>> {
+    if g.k == 1 || !direct_conv::available() {
+        return None;
+    }
+    let (x, wt, bias) = (T::as_f32(x)?, T::as_f32(wt)?, T::as_f32(bias)?);
+    let packed = Packed::forward(wt, bias, g.cout, g.c, g.k);
+    let (chw, hw) = (g.c * g.plane(), g.plane());
+    let parallel = g.gemm_threads() > 1;
+    Some(par_filled(g.b * g.cout * hw, g.cout * hw, |i, yi| {
+        conv_image(
+            &[Part::plain(&x[i * chw..][..chw], g.c)],
+            (g.h, g.w),
+            &packed,
+            yi,
+            parallel,
+        )
+    }))
+}
+
+fn forward<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> CpuStorage {
+    if let Some(y) = forward_direct(x, wt, bias, g) {
+        return CpuStorage::F32(y);
+    }
+    T::wrap(forward_im2col(x, wt, bias, g))
+}
+
+fn forward_im2col<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Vec<T> {
     let (hw, ckk) = (g.plane(), g.ckk());
     // The output starts as the bias; the gemms accumulate onto it.
     let mut y: Vec<T> = Vec::with_capacity(g.b * g.cout * hw);
@@ -82,7 +114,9 @@ fn forward<T: Real>(x: &[T], wt: &[T], bias: &[T], g: Geom) -> Vec<T> {
     y
 }
 
-/// One image's share of the backward: dW and db accumulate, dx is written.
+/// One image's share of the backward: dW and db accumulate, dx is written
+/// (by the direct kernel with `dx_weights`, else through col2im).
+#[allow(clippy::too_many_arguments)]
 fn backward_image<T: Real>(
     xi: &[T],
     wt: &[T],
@@ -91,6 +125,7 @@ fn backward_image<T: Real>(
     dw: &mut [T],
     db: &mut [T],
     g: Geom,
+    dx_weights: Option<&Packed>,
 ) {
     let (hw, ckk) = (g.plane(), g.ckk());
     let threads = g.gemm_threads();
@@ -119,7 +154,23 @@ fn backward_image<T: Real>(
         matmul(ckk, hw, g.cout, dxi, false, wtr, gm, threads);
         return;
     }
-    with_scratch(2 * ckk * hw, |buf: &mut [T]| {
+    let direct_dx = match (dx_weights, T::as_f32(gi), T::as_f32_mut(dxi)) {
+        (Some(p), Some(g32), Some(d32)) => {
+            conv_image_into(&[Part::plain(g32, g.cout)], (g.h, g.w), p, d32, threads > 1);
+            true
+        }
+        _ => false,
+    };
+    if direct_dx && g.k == 3 {
+        if let (Some(x32), Some(g32), Some(dw32)) =
+            (T::as_f32(xi), T::as_f32(gi), T::as_f32_mut(dw))
+        {
+            weight_gradient(&[Part::plain(x32, g.c)], g32, (g.h, g.w), g.cout, dw32);
+            return;
+        }
+    }
+    let scratch = if direct_dx { ckk * hw } else { 2 * ckk * hw };
+    with_scratch(scratch, |buf: &mut [T]| {
         let (cols, dcols) = buf.split_at_mut(ckk * hw);
         im2col_into(xi, (g.c, g.h, g.w), g.k, cols);
         // dW (Cout×CKK) += g (Cout×HW) · colsᵀ (HW×CKK)
@@ -133,8 +184,10 @@ fn backward_image<T: Real>(
             Mat::transposed(cols, hw),
             threads,
         );
-        matmul(ckk, hw, g.cout, dcols, false, wtr, gm, threads);
-        col2im_add(dcols, (g.c, g.h, g.w), g.k, dxi);
+        if !direct_dx {
+            matmul(ckk, hw, g.cout, dcols, false, wtr, gm, threads);
+            col2im_add(dcols, (g.c, g.h, g.w), g.k, dxi);
+        }
     });
 }
 
@@ -142,6 +195,9 @@ fn backward_image<T: Real>(
 fn backward<T: Real>(x: &[T], wt: &[T], gy: &[T], g: Geom) -> (Vec<T>, Vec<T>, Vec<T>) {
     let hw = g.plane();
     let mut dx = vec![T::ZERO; x.len()];
+    let dx_weights = (g.k > 1 && direct_conv::available())
+        .then(|| T::as_f32(wt).map(|w| Packed::input_gradient(w, g.cout, g.c, g.k)))
+        .flatten();
     let partials: Vec<(Vec<T>, Vec<T>)> = dx
         .par_chunks_mut(g.c * hw)
         .zip(x.par_chunks(g.c * hw))
@@ -149,7 +205,7 @@ fn backward<T: Real>(x: &[T], wt: &[T], gy: &[T], g: Geom) -> (Vec<T>, Vec<T>, V
         .fold(
             || (vec![T::ZERO; g.cout * g.ckk()], vec![T::ZERO; g.cout]),
             |(mut dw, mut db), ((dxi, xi), gi)| {
-                backward_image(xi, wt, gi, dxi, &mut dw, &mut db, g);
+                backward_image(xi, wt, gi, dxi, &mut dw, &mut db, g, dx_weights.as_ref());
                 (dw, db)
             },
         )
@@ -230,7 +286,7 @@ impl CustomOp3 for ConvSame {
             let x = storage_slice::<T>(s[0].0, s[0].1, "conv")?;
             let w = storage_slice::<T>(s[1].0, s[1].1, "conv")?;
             let b = storage_slice::<T>(s[2].0, s[2].1, "conv")?;
-            Ok(T::wrap(forward(x, w, b, g)))
+            Ok(forward(x, w, b, g))
         }
         let s = [(s1, l1), (s2, l2), (s3, l3)];
         let out = match s1 {

@@ -155,12 +155,12 @@ impl Cvae {
             None => z,
         };
         let d = self.dec4.forward(&d)?;
-        let d = self.up3.forward(&ops::upsample2x(&d)?)?;
-        let d = self.dec3.forward(&self.join(d, &f[2])?)?;
-        let d = self.up2.forward(&ops::upsample2x(&d)?)?;
-        let d = self.dec2.forward(&self.join(d, &f[1])?)?;
-        let d = self.up1.forward(&ops::upsample2x(&d)?)?;
-        let d = self.dec1.forward(&self.join(d, &f[0])?)?;
+        let d = self.up3.forward_up(&d)?;
+        let d = self.join(&self.dec3, &d, &f[2])?;
+        let d = self.up2.forward_up(&d)?;
+        let d = self.join(&self.dec2, &d, &f[1])?;
+        let d = self.up1.forward_up(&d)?;
+        let d = self.join(&self.dec1, &d, &f[0])?;
         Ok(CvaeOutput {
             pred: self.out.forward(&d)?,
             mu_q,
@@ -169,11 +169,12 @@ impl Cvae {
         })
     }
 
-    fn join(&self, d: Tensor, skip: &Tensor) -> Result<Tensor> {
+    /// A decoder block on d, with the skip concatenated when skips are on.
+    fn join(&self, block: &ConvBlock, d: &Tensor, skip: &Tensor) -> Result<Tensor> {
         if self.skips {
-            Tensor::cat(&[&d, skip], 1)
+            block.forward_cat(d, skip)
         } else {
-            Ok(d)
+            block.forward(d)
         }
     }
 }

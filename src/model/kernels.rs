@@ -37,6 +37,10 @@ pub(crate) trait Real:
     fn wrap(v: Vec<Self>) -> CpuStorage;
     /// This thread's scratch buffer of this type.
     fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<Self>>>;
+    /// The slice as f32, for kernels that exist only in f32; `None` for f64.
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// The slice as mutable f32; `None` for f64.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 /// Scratch buffers up to this many elements stay allocated per thread (the
@@ -83,6 +87,12 @@ impl Real for f32 {
     fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<f32>>> {
         &SCRATCH_F32
     }
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
+    }
 }
 
 impl Real for f64 {
@@ -98,6 +108,12 @@ impl Real for f64 {
     }
     fn scratch() -> &'static std::thread::LocalKey<RefCell<Vec<f64>>> {
         &SCRATCH_F64
+    }
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
 }
 
@@ -261,22 +277,93 @@ pub(crate) fn par_filled<T: Real>(
     v
 }
 
-/// Σ xs in f64, summed in eight `T` lanes within blocks of 1024 values, so the
-/// loop vectorises and the f64 total keeps the precision.
-pub(crate) fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> f64 {
-    let mut total = 0.0f64;
+/// (Σ (x − s), Σ (x − s)²) over xs in f64, in one pass: summed in `T` lanes
+/// within blocks of 1024 values, and the blocks in f64, so the totals keep
+/// the precision. f32 on AVX-512 runs an explicit 16-lane loop (LLVM left the
+/// generic one scalar).
+pub(crate) fn shifted_sums<T: Real>(xs: &[T], s: T) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x32) = T::as_f32(xs) {
+        if super::direct_conv::available() {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { shifted_sums_avx512(x32, s.to_f64() as f32) };
+        }
+    }
+    let (mut t1, mut t2) = (0.0f64, 0.0f64);
     for block in xs.chunks(1024) {
-        let mut acc = [T::ZERO; 8];
+        let (mut a1, mut a2) = ([T::ZERO; 8], [T::ZERO; 8]);
         let lanes = block.chunks_exact(8);
-        let rest = lanes.remainder();
+        for &x in lanes.remainder() {
+            let d = (x - s).to_f64();
+            t1 += d;
+            t2 += d * d;
+        }
         for l in lanes {
             for j in 0..8 {
-                acc[j] += f(l[j]);
+                let d = l[j] - s;
+                a1[j] += d;
+                a2[j] += d * d;
             }
         }
-        let mut s: f64 = acc.iter().map(|v| v.to_f64()).sum();
-        s += rest.iter().map(|&v| f(v).to_f64()).sum::<f64>();
-        total += s;
+        t1 += a1.iter().map(|v| v.to_f64()).sum::<f64>();
+        t2 += a2.iter().map(|v| v.to_f64()).sum::<f64>();
     }
-    total
+    (t1, t2)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn shifted_sums_avx512(xs: &[f32], s: f32) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let (mut t1, mut t2) = (0.0f64, 0.0f64);
+    let sv = _mm512_set1_ps(s);
+    for block in xs.chunks(1024) {
+        let (mut a1, mut a2) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        for v in block.chunks(16) {
+            let mask = ((1u32 << v.len()) - 1) as u16;
+            // SAFETY: the mask covers exactly v's elements.
+            let x = unsafe { _mm512_maskz_loadu_ps(mask, v.as_ptr()) };
+            let d = _mm512_maskz_sub_ps(mask, x, sv);
+            a1 = _mm512_add_ps(a1, d);
+            a2 = _mm512_fmadd_ps(d, d, a2);
+        }
+        t1 += _mm512_reduce_add_ps(a1) as f64;
+        t2 += _mm512_reduce_add_ps(a2) as f64;
+    }
+    (t1, t2)
+}
+
+/// out = max(0, a·x + b), elementwise (every element of `out` written). f32 on
+/// AVX-512 runs an explicit 16-lane loop (LLVM left the generic one scalar).
+pub(crate) fn affine_relu<T: Real>(x: &[T], a: T, b: T, out: &mut [std::mem::MaybeUninit<T>]) {
+    assert_eq!(x.len(), out.len(), "affine_relu: lengths");
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x32) = T::as_f32(x) {
+        if super::direct_conv::available() {
+            let o32 = out.as_mut_ptr().cast::<f32>();
+            // SAFETY: AVX-512F is present; T is f32 (as_f32 succeeded), so
+            // `out` is x32.len() f32 slots.
+            unsafe { affine_relu_avx512(x32, a.to_f64() as f32, b.to_f64() as f32, o32) };
+            return;
+        }
+    }
+    for (o, &v) in out.iter_mut().zip(x) {
+        let t = v * a + b;
+        o.write(if t > T::ZERO { t } else { T::ZERO });
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn affine_relu_avx512(x: &[f32], a: f32, b: f32, out: *mut f32) {
+    use std::arch::x86_64::*;
+    let (av, bv, zero) = (_mm512_set1_ps(a), _mm512_set1_ps(b), _mm512_setzero_ps());
+    for (i, v) in x.chunks(16).enumerate() {
+        let mask = ((1u32 << v.len()) - 1) as u16;
+        // SAFETY: the mask covers exactly v's elements and their slots in out.
+        unsafe {
+            let t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, v.as_ptr()), av, bv);
+            _mm512_mask_storeu_ps(out.add(16 * i), mask, _mm512_max_ps(t, zero));
+        }
+    }
 }

@@ -123,11 +123,11 @@ impl MemAe {
         // With a single memory the skips (if on) carry encoder features unchanged.
         let skip3 = reads.get(1).map_or(&e3, |r| &r.read);
         let skip2 = reads.get(2).map_or(&e2, |r| &r.read);
-        let d = self.up3.forward(&ops::upsample2x(&reads[0].read)?)?;
-        let d = self.dec3.forward(&self.join(d, skip3)?)?;
-        let d = self.up2.forward(&ops::upsample2x(&d)?)?;
-        let d = self.dec2.forward(&self.join(d, skip2)?)?;
-        let d = self.up1.forward(&ops::upsample2x(&d)?)?;
+        let d = self.up3.forward_up(&reads[0].read)?;
+        let d = self.join(&self.dec3, &d, skip3)?;
+        let d = self.up2.forward_up(&d)?;
+        let d = self.join(&self.dec2, &d, skip2)?;
+        let d = self.up1.forward_up(&d)?;
         let d = self.dec1.forward(&d)?;
         Ok(MemAeOutput {
             recon: self.out.forward(&d)?,
@@ -135,11 +135,12 @@ impl MemAe {
         })
     }
 
-    fn join(&self, d: Tensor, skip: &Tensor) -> Result<Tensor> {
+    /// A decoder block on d, with the skip concatenated when skips are on.
+    fn join(&self, block: &ConvBlock, d: &Tensor, skip: &Tensor) -> Result<Tensor> {
         if self.skips {
-            Tensor::cat(&[&d, skip], 1)
+            block.forward_cat(d, skip)
         } else {
-            Ok(d)
+            block.forward(d)
         }
     }
 }

@@ -17,8 +17,10 @@
 mod alloc;
 pub mod checkpoint;
 pub mod config;
+mod conv_fused;
 mod conv_op;
 pub mod cvae;
+mod direct_conv;
 pub mod hybrid;
 mod im2col;
 pub mod init;

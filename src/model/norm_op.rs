@@ -8,11 +8,15 @@
 //! dβ_c = Σ ĝ, dγ_c = Σ ĝ·x̂ and dx = r·(γ_c ĝ − mean(γ ĝ) − x̂·mean(γ ĝ x̂)).
 //! Candle's composite version records about ten full-size nodes per norm.
 
+use std::sync::Mutex;
+
 use candle_core::{CpuStorage, CustomOp3, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
-use super::kernels::{lane_sum, par_filled, storage_slice, supported, with_data, Real};
+use super::kernels::{
+    affine_relu, par_filled, shifted_sums, storage_slice, supported, with_data, Real,
+};
 
 /// Group norm with a per-channel affine transform, then ReLU. Weights are named
 /// like `candle_nn::group_norm` (`weight` initialised to 1, `bias` to 0).
@@ -45,6 +49,7 @@ impl Module for GroupNormRelu {
             let op = NormRelu {
                 groups: self.groups,
                 eps: self.eps,
+                stats: Mutex::new(Vec::new()),
             };
             x.contiguous()?
                 .apply_op3(&self.weight.contiguous()?, &self.bias.contiguous()?, op)
@@ -66,6 +71,9 @@ impl Module for GroupNormRelu {
 struct NormRelu {
     groups: usize,
     eps: f64,
+    /// (mean, 1/√(var + ε)) per (sample, group), kept by the forward for the
+    /// backward (each graph node owns its op), which saves it a pass over x.
+    stats: Mutex<Vec<(f64, f64)>>,
 }
 
 /// (batch, channels, positions per channel) of an input shape.
@@ -77,15 +85,20 @@ fn geometry(shape: &Shape) -> Result<(usize, usize, usize)> {
     Ok((dims[0], dims[1], dims[2..].iter().product()))
 }
 
-/// Mean and 1/√(var + ε) of a group (two passes, blocks accumulated in f64).
+/// Mean and 1/√(var + ε) of a group in one pass: sums of x − s and (x − s)²
+/// around the group's first value s, blocks accumulated in f64. Shifting by a
+/// value of the data keeps E[(x−s)²] − E[x−s]² from cancelling when the mean
+/// is large against the spread.
 fn stats<T: Real>(xs: &[T], eps: f64) -> (f64, f64) {
     let n = xs.len().max(1) as f64;
-    let mean = lane_sum(xs, |v| v) / n;
-    let m = T::from_f64(mean);
-    let var = lane_sum(xs, |v| (v - m) * (v - m)) / n;
-    (mean, 1.0 / (var + eps).sqrt())
+    let shift = xs.first().copied().unwrap_or(T::ZERO);
+    let (s1, s2) = shifted_sums(xs, shift);
+    let (m1, m2) = (s1 / n, s2 / n);
+    let var = (m2 - m1 * m1).max(0.0);
+    (shift.to_f64() + m1, 1.0 / (var + eps).sqrt())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn forward<T: Real>(
     x: &[T],
     gamma: &[T],
@@ -94,11 +107,15 @@ fn forward<T: Real>(
     eps: f64,
     c: usize,
     hw: usize,
+    kept: &Mutex<Vec<(f64, f64)>>,
 ) -> Vec<T> {
     let cg = c / groups;
+    let units = x.len() / (cg * hw).max(1);
+    *kept.lock().unwrap_or_else(|e| e.into_inner()) = vec![(0.0, 0.0); units];
     par_filled(x.len(), cg * hw, |unit, yg| {
         let xg = &x[unit * cg * hw..][..yg.len()];
         let (mean, rstd) = stats(xg, eps);
+        kept.lock().unwrap_or_else(|e| e.into_inner())[unit] = (mean, rstd);
         let c0 = (unit % groups) * cg;
         for ci in 0..cg {
             let a = gamma[c0 + ci].to_f64() * rstd;
@@ -106,12 +123,36 @@ fn forward<T: Real>(
                 T::from_f64(a),
                 T::from_f64(beta[c0 + ci].to_f64() - mean * a),
             );
-            for (o, &v) in yg[ci * hw..][..hw].iter_mut().zip(&xg[ci * hw..][..hw]) {
-                let t = v * a + b;
-                o.write(if t > T::ZERO { t } else { T::ZERO });
-            }
+            affine_relu(&xg[ci * hw..][..hw], a, b, &mut yg[ci * hw..][..hw]);
         }
     })
+}
+
+/// (Σĝ, Σĝ·(x − m)) over one channel, ĝ = g where y > 0 (else 0): eight `T`
+/// lanes per block of 1024, blocks summed in f64 (as `shifted_sums`).
+fn ghat_sums<T: Real>(x: &[T], y: &[T], g: &[T], m: T) -> (f64, f64) {
+    let (mut t1, mut t2) = (0.0f64, 0.0f64);
+    for ((xb, yb), gb) in x.chunks(1024).zip(y.chunks(1024)).zip(g.chunks(1024)) {
+        let (mut a1, mut a2) = ([T::ZERO; 8], [T::ZERO; 8]);
+        let (xl, yl, gl) = (xb.chunks_exact(8), yb.chunks_exact(8), gb.chunks_exact(8));
+        let rest = (xl.remainder(), yl.remainder(), gl.remainder());
+        for ((xv, yv), gv) in xl.zip(yl).zip(gl) {
+            for j in 0..8 {
+                let gh = if yv[j] > T::ZERO { gv[j] } else { T::ZERO };
+                a1[j] += gh;
+                a2[j] += gh * (xv[j] - m);
+            }
+        }
+        for ((&xv, &yv), &gv) in rest.0.iter().zip(rest.1).zip(rest.2) {
+            if yv > T::ZERO {
+                t1 += gv.to_f64();
+                t2 += (gv * (xv - m)).to_f64();
+            }
+        }
+        t1 += a1.iter().map(|v| v.to_f64()).sum::<f64>();
+        t2 += a2.iter().map(|v| v.to_f64()).sum::<f64>();
+    }
+    (t1, t2)
 }
 
 /// (dx, dγ, dβ) from the input, γ, the output y and the upstream gradient.
@@ -125,9 +166,12 @@ fn backward<T: Real>(
     eps: f64,
     c: usize,
     hw: usize,
+    kept: &[(f64, f64)],
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
     let cg = c / groups;
     let b = x.len() / (c * hw).max(1);
+    // The forward's statistics where it ran on this node, else recomputed.
+    let kept = (kept.len() == b * groups).then_some(kept);
     let mut dx = vec![T::ZERO; x.len()];
     // Per-sample sums (Σĝ, Σĝx̂) per channel, reduced over the batch afterwards.
     let mut sums = vec![(0.0f64, 0.0f64); b * c];
@@ -138,23 +182,15 @@ fn backward<T: Real>(
             let off = unit * cg * hw;
             let xg = &x[off..][..cg * hw];
             let (yg, gg) = (&y[off..][..cg * hw], &gy[off..][..cg * hw]);
-            let (mean, rstd) = stats(xg, eps);
+            let (mean, rstd) = kept.map_or_else(|| stats(xg, eps), |k| k[unit]);
             let c0 = (unit % groups) * cg;
             let (mut m1, mut m2) = (0.0, 0.0);
+            let m = T::from_f64(mean);
             for (ci, s) in sg.iter_mut().enumerate() {
                 let range = ci * hw..(ci + 1) * hw;
-                let (mut s1, mut s2) = (0.0, 0.0);
-                for ((&xv, &yv), &gv) in xg[range.clone()]
-                    .iter()
-                    .zip(&yg[range.clone()])
-                    .zip(&gg[range])
-                {
-                    if yv > T::ZERO {
-                        let g = gv.to_f64();
-                        s1 += g;
-                        s2 += g * (xv.to_f64() - mean) * rstd;
-                    }
-                }
+                // Σĝ and Σĝ(x − μ) in T lanes (ĝ: the gradient where ReLU passed it).
+                let (s1, s2) = ghat_sums(&xg[range.clone()], &yg[range.clone()], &gg[range], m);
+                let s2 = s2 * rstd;
                 *s = (s1, s2);
                 let gm = gamma[c0 + ci].to_f64();
                 m1 += gm * s1;
@@ -163,7 +199,13 @@ fn backward<T: Real>(
             let n = (cg * hw) as f64;
             let (m1, m2) = (m1 / n, m2 / n);
             for ci in 0..cg {
+                // dx = r·(γĝ − m1 − x̂·m2) = a·ĝ + c·(x − μ) + b.
                 let gm = gamma[c0 + ci].to_f64();
+                let (a, cx, b) = (
+                    T::from_f64(rstd * gm),
+                    T::from_f64(-rstd * rstd * m2),
+                    T::from_f64(-rstd * m1),
+                );
                 let range = ci * hw..(ci + 1) * hw;
                 for (((d, &xv), &yv), &gv) in dxg[range.clone()]
                     .iter_mut()
@@ -171,9 +213,8 @@ fn backward<T: Real>(
                     .zip(&yg[range.clone()])
                     .zip(&gg[range])
                 {
-                    let xhat = (xv.to_f64() - mean) * rstd;
-                    let gh = if yv > T::ZERO { gv.to_f64() } else { 0.0 };
-                    *d = T::from_f64(rstd * (gm * gh - m1 - xhat * m2));
+                    let gh = if yv > T::ZERO { gv } else { T::ZERO };
+                    *d = a * gh + cx * (xv - m) + b;
                 }
             }
         });
@@ -202,7 +243,8 @@ fn run_backward<T: Real>(
         with_data::<T, _>(gamma, name, |gv| {
             with_data::<T, _>(y, name, |yv| {
                 with_data::<T, _>(gy, name, |gyv| {
-                    Ok(backward(xv, gv, yv, gyv, op.groups, op.eps, c, hw))
+                    let kept = op.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    Ok(backward(xv, gv, yv, gyv, op.groups, op.eps, c, hw, &kept))
                 })
             })
         })
@@ -245,7 +287,9 @@ impl CustomOp3 for NormRelu {
             let x = storage_slice::<T>(s[0].0, s[0].1, "group norm")?;
             let g = storage_slice::<T>(s[1].0, s[1].1, "group norm")?;
             let b = storage_slice::<T>(s[2].0, s[2].1, "group norm")?;
-            Ok(T::wrap(forward(x, g, b, op.groups, op.eps, c, hw)))
+            Ok(T::wrap(forward(
+                x, g, b, op.groups, op.eps, c, hw, &op.stats,
+            )))
         }
         let s = [(s1, l1), (s2, l2), (s3, l3)];
         let out = match s1 {

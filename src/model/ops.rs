@@ -123,6 +123,15 @@ impl ConvBlock {
     }
 }
 
+impl ConvBlock {
+    /// The block on cat([a, b], 1) (a decoder level with its skip), with the
+    /// concatenation fused into the first convolution where it can be.
+    pub fn forward_cat(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        let x = self.norm1.forward(&self.conv1.forward_cat(a, b)?)?;
+        self.norm2.forward(&self.conv2.forward(&x)?)
+    }
+}
+
 impl Module for ConvBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let x = self.norm1.forward(&self.conv1.forward(x)?)?;
@@ -131,7 +140,7 @@ impl Module for ConvBlock {
 }
 
 /// A stride-1 convolution with an odd square kernel, "same" zero padding and a
-/// bias; on the CPU one custom op (im2col + gemm, see `conv_op.rs`). Weights are
+/// bias; on the CPU one custom op (direct or im2col, see `conv_op.rs`). Weights are
 /// named and initialised like `candle_nn::conv2d` (`weight` (Cout, Cin, k, k),
 /// Kaiming normal; `bias` (Cout), uniform ±1/√Cin).
 #[derive(Debug, Clone)]
@@ -166,6 +175,24 @@ impl Conv {
             bias,
             kernel: k,
         })
+    }
+
+    /// conv(upsample2x(x)): one op on the CPU's direct f32 kernel (see
+    /// `conv_fused.rs`), else the two steps.
+    pub fn forward_up(&self, x: &Tensor) -> Result<Tensor> {
+        if super::conv_fused::available(x, self.kernel) {
+            return super::conv_fused::conv_up(x, &self.weight, &self.bias);
+        }
+        self.forward(&upsample2x(x)?)
+    }
+
+    /// conv(cat([a, b], 1)): one op on the CPU's direct f32 kernel, else the
+    /// concatenation and the convolution.
+    pub fn forward_cat(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        if super::conv_fused::available(a, self.kernel) && b.dtype() == a.dtype() {
+            return super::conv_fused::conv_cat(a, b, &self.weight, &self.bias);
+        }
+        self.forward(&Tensor::cat(&[a, b], 1)?)
     }
 }
 

@@ -144,6 +144,38 @@ fn conv_op_matches_candle_for_every_batch_split() {
     }
 }
 
+#[test]
+fn fused_upsample_and_concat_convs_match_the_graphs() {
+    // f32 only (the fused ops run on the direct f32 kernel; elsewhere the
+    // graph runs and this compares it with itself). Widths with a partial
+    // vector, batch 1 (channels split over threads) and 3 (images split).
+    if !crate::model::direct_conv::available() {
+        eprintln!("no AVX-512: the fused convolutions do not run on this CPU");
+    }
+    let f32var = |seed, shape: &[usize]| {
+        Var::from_tensor(&randn(seed, shape).to_dtype(DType::F32).unwrap()).unwrap()
+    };
+    for b in [1, 3] {
+        let vars = candle_nn::VarMap::new();
+        let up = ops::Conv::new(5, 6, 3, builder(&vars, DType::F32)).unwrap();
+        let cat = ops::Conv::new(6 + 3, 4, 3, builder(&vars, DType::F32).pp("cat")).unwrap();
+        seed_vars(&vars, 81);
+        let x = f32var(82, &[b, 5, 3, 11]);
+        let skip = f32var(83, &[b, 3, 6, 22]);
+        let mut all = vars.all_vars();
+        all.extend([x.clone(), skip.clone()]);
+        assert_same(
+            &format!("conv of upsampled and concatenated b={b}"),
+            &all,
+            1e-4,
+            || {
+                let y = cat.forward_cat(&up.forward_up(&x)?, &skip)?;
+                (y.clone() * randn(84, y.dims()).to_dtype(DType::F32)?)?.sum_all()
+            },
+        );
+    }
+}
+
 fn model_input(dtype: DType) -> Input {
     let t = |seed, shape: &[usize]| randn(seed, shape).to_dtype(dtype).unwrap();
     Input {
