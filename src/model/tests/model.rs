@@ -479,9 +479,12 @@ fn crop_trained_model_scores_in_tiles() {
         let alone = model.forward(&tile, &Sampling::Mean).unwrap();
         let region = crop(&tiled.memae.recon, y, x);
         assert!(max_abs(&(region - &alone.memae.recon).unwrap()) < 1e-4);
+        // The batch of tiles and the lone tile split their sums differently
+        // across threads, and the memories' hard shrinkage can turn that
+        // rounding into ~1e-4 here; a misplaced tile would differ by O(1).
         let pred = crop(&tiled.cvae.as_ref().unwrap().pred, y, x);
         let d = max_abs(&(pred - &alone.cvae.unwrap().pred).unwrap());
-        assert!(d < 1e-4, "pred differs by {d}");
+        assert!(d < 1e-3, "pred differs by {d}");
         recon_terms.push(alone.scores.recon.to_vec1::<f32>().unwrap()[0]);
     }
     let mean = recon_terms.iter().sum::<f32>() / 4.0;
