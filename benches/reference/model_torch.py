@@ -70,7 +70,7 @@ class Memory:
     def __init__(self, slots, dim):
         self.items = l2n(torch.randn(slots, dim), 1)
 
-    def read(self, x):
+    def read(self, x, losses=True):
         b, c, h, w = x.shape
         m = self.items
         q = l2n(x.permute(0, 2, 3, 1).reshape(-1, c), 1)
@@ -84,9 +84,11 @@ class Memory:
         d1_sq = (q - m[idx[:, 0]]).pow(2).sum(1)
         compact = d1_sq.mean()
         distance = d1_sq.reshape(b, h * w).mean(1)
-        d1 = (d1_sq + EPS).sqrt()
-        d2 = ((q - m[idx[:, 1]]).pow(2).sum(1) + EPS).sqrt()
-        separate = F.relu(d1 - d2 + MARGIN).mean()
+        separate = None
+        if losses:
+            d1 = (d1_sq + EPS).sqrt()
+            d2 = ((q - m[idx[:, 1]]).pow(2).sum(1) + EPS).sqrt()
+            separate = F.relu(d1 - d2 + MARGIN).mean()
         read = read.reshape(b, h, w, c).permute(0, 3, 1, 2)
         att = att.reshape(b, h, w, -1).permute(0, 3, 1, 2)
         return read, att, compact, separate, distance, q.detach()
@@ -115,12 +117,12 @@ class MemAE(nn.Module):
         self.out = nn.Conv2d(c1, cin, 1)
         self.memories = [Memory(slots[0], c4), Memory(slots[1], c3), Memory(slots[2], c2)]
 
-    def forward(self, x):
+    def forward(self, x, losses=True):
         e1 = self.enc[0](x)
         e2 = self.enc[1](F.max_pool2d(e1, 2))
         e3 = self.enc[2](F.max_pool2d(e2, 2))
         e4 = self.enc[3](F.max_pool2d(e3, 2))
-        reads = [mem.read(f) for mem, f in zip(self.memories, (e4, e3, e2))]
+        reads = [mem.read(f, losses) for mem, f in zip(self.memories, (e4, e3, e2))]
         d = self.dec3(torch.cat([self.up3(up(reads[0][0])), reads[1][0]], 1))
         d = self.dec2(torch.cat([self.up2(up(d)), reads[2][0]], 1))
         d = self.dec1(self.up1(up(d)))
@@ -190,26 +192,29 @@ class Hybrid(nn.Module):
         self.memae = MemAE(c * t, mch, slots)
         self.cvae = CVAE(c, t, cch, latent)
 
-    def forward(self, frames, nxt, flow, sample):
-        recon, reads = self.memae(frames)
-        l_recon = F.mse_loss(recon, frames)
-        compact = sum(r[2] for r in reads)
-        separate = sum(r[3] for r in reads)
+    def forward(self, frames, nxt, flow, sample, losses=True):
+        """Losses (None when `losses` is off: scoring, as vadscope's `score`),
+        per-sample score terms and the memory reads."""
+        recon, reads = self.memae(frames, losses)
         distance = sum(r[4] for r in reads) / len(reads)
         noise = None
         if sample:
             b, _, h, w = recon.shape
             noise = torch.randn(b, self.cvae.latent, h // 8, w // 8)
         pred, mu_q, logvar_q, mu_p, logvar_p = self.cvae(recon, flow, noise)
+        scores = (per_sample(recon, frames).detach(), per_sample(pred, nxt).detach(), distance.detach())
+        if not losses:
+            return None, scores, reads
+        l_recon = F.mse_loss(recon, frames)
+        compact = sum(r[2] for r in reads)
+        separate = sum(r[3] for r in reads)
         l_pred = F.mse_loss(pred, nxt)
         inner = (logvar_p - logvar_q) + (logvar_q - logvar_p).exp() + (mu_q - mu_p).pow(2) * (-logvar_p).exp()
         kl = ((inner - 1) * 0.5).mean()
         grad = gradient_loss(pred, nxt)
         total = (W_RECON * l_recon + W_COMPACT * compact + W_SEPARATE * separate
                  + W_PRED * l_pred + W_KL * kl + W_GRAD * grad)
-        losses = (l_recon, compact, separate, l_pred, kl, grad, total)
-        scores = (per_sample(recon, frames).detach(), per_sample(pred, nxt).detach(), distance.detach())
-        return losses, scores, reads
+        return (l_recon, compact, separate, l_pred, kl, grad, total), scores, reads
 
     def update_memories(self, reads):
         for mem, r in zip(self.memae.memories, reads):
@@ -275,7 +280,7 @@ def main():
     with torch.inference_mode():
         for run in range(args.warmup + args.runs):
             t0 = time.perf_counter()
-            _, scores, _ = model(frames, nxt, flow, sample=False)
+            _, scores, _ = model(frames, nxt, flow, sample=False, losses=False)
             [s.tolist() for s in scores]
             if run >= args.warmup:
                 infer.append(time.perf_counter() - t0)

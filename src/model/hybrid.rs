@@ -74,7 +74,8 @@ pub struct HybridOutput {
     pub memae: MemAeOutput,
     /// CVAE output, `None` for `mem_ae_only`.
     pub cvae: Option<CvaeOutput>,
-    /// Loss terms.
+    /// Loss terms (zeros from the scoring forwards, [`Hybrid::score`] and
+    /// [`Hybrid::score_forward`], which skip them).
     pub losses: Losses,
     /// Score terms.
     pub scores: ScoreTerms,
@@ -86,6 +87,17 @@ impl HybridOutput {
     pub fn attention(&self, i: usize) -> Option<&Tensor> {
         self.memae.reads.get(i).map(|r| &r.attention)
     }
+}
+
+/// What a forward computes besides the branches' outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Terms {
+    /// Losses and score terms (training).
+    All,
+    /// Score terms only (scoring whole frames).
+    Scores,
+    /// Neither (tiles, scored once stitched).
+    Outputs,
 }
 
 /// The hybrid MemAE + CVAE model.
@@ -170,33 +182,20 @@ impl Hybrid {
         };
         match tiling {
             Some(t) => self.forward_tiled(input, &t),
-            None => self.forward(input, &Sampling::Mean),
+            None => self.run(input, &Sampling::Mean, Terms::Scores),
         }
     }
 
     /// Runs both branches and computes every loss and score term.
     pub fn forward(&self, input: &Input, sampling: &Sampling) -> Result<HybridOutput> {
-        let memae = self.memae.forward(&input.frames)?;
-        let recon = losses::mse(&memae.recon, &input.frames)?;
-        let zero = recon.zeros_like()?;
-        let mut compact = zero.clone();
-        let mut separate = zero.clone();
-        for read in &memae.reads {
-            compact = (compact + &read.compactness)?;
-            separate = (separate + &read.separation)?;
-        }
-        let w = &self.cfg.loss;
-        let mut total = zero.clone();
-        for (weight, term) in [
-            (w.recon, &recon),
-            (w.compact, &compact),
-            (w.separate, &separate),
-        ] {
-            if weight > 0.0 {
-                total = (total + (term * weight)?)?;
-            }
-        }
-        let (mut pred, mut kl, mut gradient) = (zero.clone(), zero.clone(), zero.clone());
+        self.run(input, sampling, Terms::All)
+    }
+
+    /// Both branches, with the loss and score terms that `terms` asks for
+    /// (the others are zeros).
+    fn run(&self, input: &Input, sampling: &Sampling, terms: Terms) -> Result<HybridOutput> {
+        let with_losses = terms == Terms::All;
+        let memae = self.memae.forward_with(&input.frames, with_losses)?;
         let cvae = match &self.cvae {
             Some(cvae) => {
                 let noise = match sampling {
@@ -204,47 +203,101 @@ impl Hybrid {
                     Sampling::Random => Some(cvae.noise(&memae.recon)?),
                     Sampling::Given(eps) => Some(eps.clone()),
                 };
-                let flow = if self.cfg.cvae.future_flow {
-                    input.flow.clone()
-                } else {
-                    // Zero y_t (the last two channels: u and v of x_t -> x_t+1).
-                    let c = input.flow.dims()[1];
-                    let past = input.flow.narrow(1, 0, c.saturating_sub(2))?;
-                    Tensor::cat(&[&past, &input.flow.narrow(1, c - 2, 2)?.zeros_like()?], 1)?
-                };
-                let out = cvae.forward(&memae.recon, &flow, noise.as_ref())?;
-                pred = losses::mse(&out.pred, &input.next)?;
-                kl = match &out.prior {
-                    Some((mu_p, logvar_p)) => {
-                        losses::kl_gaussians(&out.mu_q, &out.logvar_q, mu_p, logvar_p)?
-                    }
-                    None => losses::kl_standard(&out.mu_q, &out.logvar_q)?,
-                };
-                gradient = losses::gradient_loss(&out.pred, &input.next)?;
-                for (weight, term) in [(w.pred, &pred), (w.kl, &kl), (w.gradient, &gradient)] {
-                    if weight > 0.0 {
-                        total = (total + (term * weight)?)?;
-                    }
-                }
-                Some(out)
+                let flow = self.flow_condition(input)?;
+                Some(cvae.forward(&memae.recon, &flow, noise.as_ref())?)
             }
             None => None,
         };
-        let scores = self.score_terms(input, &memae, cvae.as_ref())?;
+        let zero = Tensor::zeros((), input.frames.dtype(), input.frames.device())?;
+        let losses = if with_losses {
+            self.losses(input, &memae, cvae.as_ref(), &zero)?
+        } else {
+            Losses {
+                recon: zero.clone(),
+                compact: zero.clone(),
+                separate: zero.clone(),
+                pred: zero.clone(),
+                kl: zero.clone(),
+                gradient: zero.clone(),
+                total: zero.clone(),
+            }
+        };
+        let scores = match terms {
+            Terms::Outputs => ScoreTerms {
+                recon: zero.clone(),
+                pred: zero.clone(),
+                compact: zero,
+            },
+            _ => self.score_terms(input, &memae, cvae.as_ref())?,
+        };
         Ok(HybridOutput {
             memae,
             cvae,
-            losses: Losses {
-                recon,
-                compact,
-                separate,
-                pred,
-                kl,
-                gradient,
-                total,
-            },
+            losses,
             scores,
         })
+    }
+
+    /// Every loss term of a forward's outputs, and their weighted sum.
+    fn losses(
+        &self,
+        input: &Input,
+        memae: &MemAeOutput,
+        cvae: Option<&CvaeOutput>,
+        zero: &Tensor,
+    ) -> Result<Losses> {
+        let recon = losses::mse(&memae.recon, &input.frames)?;
+        let mut compact = zero.clone();
+        let mut separate = zero.clone();
+        for read in &memae.reads {
+            compact = (compact + &read.compactness)?;
+            separate = (separate + &read.separation)?;
+        }
+        let (mut pred, mut kl, mut gradient) = (zero.clone(), zero.clone(), zero.clone());
+        if let Some(out) = cvae {
+            pred = losses::mse(&out.pred, &input.next)?;
+            kl = match &out.prior {
+                Some((mu_p, logvar_p)) => {
+                    losses::kl_gaussians(&out.mu_q, &out.logvar_q, mu_p, logvar_p)?
+                }
+                None => losses::kl_standard(&out.mu_q, &out.logvar_q)?,
+            };
+            gradient = losses::gradient_loss(&out.pred, &input.next)?;
+        }
+        let w = &self.cfg.loss;
+        let mut total = zero.clone();
+        for (weight, term) in [
+            (w.recon, &recon),
+            (w.compact, &compact),
+            (w.separate, &separate),
+            (w.pred, &pred),
+            (w.kl, &kl),
+            (w.gradient, &gradient),
+        ] {
+            if weight > 0.0 {
+                total = (total + (term * weight)?)?;
+            }
+        }
+        Ok(Losses {
+            recon,
+            compact,
+            separate,
+            pred,
+            kl,
+            gradient,
+            total,
+        })
+    }
+
+    /// The CVAE's flow condition: all of y_1..t with `cvae.future_flow`, else
+    /// y_t (the last two channels: u and v of x_t → x_t+1) zeroed.
+    fn flow_condition(&self, input: &Input) -> Result<Tensor> {
+        if self.cfg.cvae.future_flow {
+            return Ok(input.flow.clone());
+        }
+        let c = input.flow.dims()[1];
+        let past = input.flow.narrow(1, 0, c.saturating_sub(2))?;
+        Tensor::cat(&[&past, &input.flow.narrow(1, c - 2, 2)?.zeros_like()?], 1)
     }
 
     /// Per-sample score terms of a forward's outputs: errors pooled by
@@ -278,16 +331,15 @@ impl Hybrid {
         })
     }
 
-    /// [`Hybrid::forward`] (posterior mean) on the tiles of `tiling`, its
-    /// outputs stitched back to whole frames and the score terms computed on
-    /// them. Loss terms are those of the tile batch.
+    /// Both branches (posterior mean) on the tiles of `tiling`, their outputs
+    /// stitched back to whole frames and the score terms computed on them.
     fn forward_tiled(&self, input: &Input, tiling: &Tiling) -> Result<HybridOutput> {
         let tiled = Input {
             frames: tiling.split(&input.frames)?,
             next: tiling.split(&input.next)?,
             flow: tiling.split(&input.flow)?,
         };
-        let out = self.forward(&tiled, &Sampling::Mean)?;
+        let out = self.run(&tiled, &Sampling::Mean, Terms::Outputs)?;
         let st = |t: &Tensor| tiling.stitch(t);
         let mut reads = Vec::with_capacity(out.memae.reads.len());
         for r in out.memae.reads {

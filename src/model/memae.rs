@@ -112,13 +112,19 @@ impl MemAe {
 
     /// Reconstructs `x` (B, t·C, H, W) through the memories.
     pub fn forward(&self, x: &Tensor) -> Result<MemAeOutput> {
+        self.forward_with(x, true)
+    }
+
+    /// [`MemAe::forward`]; the memories' separation losses only when `losses`
+    /// is set (see [`super::memory::Memory::read_with`]).
+    pub fn forward_with(&self, x: &Tensor, losses: bool) -> Result<MemAeOutput> {
         let e1 = self.enc[0].forward(x)?;
         let e2 = self.enc[1].forward(&ops::max_pool2x2(&e1)?)?;
         let e3 = self.enc[2].forward(&ops::max_pool2x2(&e2)?)?;
         let e4 = self.enc[3].forward(&ops::max_pool2x2(&e3)?)?;
         let mut reads = Vec::with_capacity(self.memories.len());
         for (memory, features) in self.memories.iter().zip([&e4, &e3, &e2]) {
-            reads.push(memory.read(features)?);
+            reads.push(memory.read_with(features, losses)?);
         }
         // With a single memory the skips (if on) carry encoder features unchanged.
         let skip3 = reads.get(1).map_or(&e3, |r| &r.read);

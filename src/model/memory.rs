@@ -18,7 +18,9 @@
 
 use candle_core::{DType, Device, Result, Tensor};
 
-use super::kernels::supported;
+use rayon::prelude::*;
+
+use super::kernels::{supported, with_data};
 use super::memory_op::Addressing;
 use super::ops;
 
@@ -128,6 +130,12 @@ impl Memory {
     /// Reads the memory with the features `x` (B, C, H, W) as queries [2–6] and
     /// computes the memory losses [10–11] and the distance D [12].
     pub fn read(&self, x: &Tensor) -> Result<MemoryRead> {
+        self.read_with(x, true)
+    }
+
+    /// [`Memory::read`], computing the separation loss only when `losses` is
+    /// set (scoring needs D, not the losses; `separation` is then 0).
+    pub fn read_with(&self, x: &Tensor, losses: bool) -> Result<MemoryRead> {
         let (b, c, h, w) = x.dims4()?;
         if c != self.items.dims()[1] {
             candle_core::bail!(
@@ -158,7 +166,7 @@ impl Memory {
         let compactness = d1_sq.mean_all()?;
         let distance = d1_sq.reshape((b, h * w))?.mean(1)?;
         let distance_map = d1_sq.detach().reshape((b, 1, h, w))?;
-        let separation = if n >= 2 {
+        let separation = if losses && n >= 2 {
             let second = Tensor::from_vec(second, q.dims()[0], device)?;
             let m2 = self.items.index_select(&second, 0)?;
             let d1 = (&d1_sq + EPS)?.sqrt()?;
@@ -247,23 +255,38 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Indices of the largest and second-largest entry of each row of (P, N).
 fn two_nearest(sim: &Tensor) -> Result<(Vec<u32>, Vec<u32>)> {
-    let rows = sim.to_dtype(DType::F64)?.to_vec2::<f64>()?;
-    let mut first = Vec::with_capacity(rows.len());
-    let mut second = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (mut i1, mut i2) = (0usize, usize::MAX);
-        for j in 1..row.len() {
-            if row[j] > row[i1] {
-                i2 = i1;
-                i1 = j;
-            } else if i2 == usize::MAX || row[j] > row[i2] {
-                i2 = j;
+    let n = sim.dim(1)?;
+    // Read in place on the CPU: a copy to f64 rows on the calling thread was
+    // 4% of a 2-thread inference.
+    let pairs = match (sim.device().is_cpu(), sim.dtype()) {
+        (true, DType::F32) => with_data::<f32, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
+        (true, DType::F64) => with_data::<f64, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
+        _ => nearest_rows(
+            &sim.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+            n,
+        ),
+    };
+    Ok(pairs.into_iter().unzip())
+}
+
+/// (most, second most) similar column of each row of `n` values; the second
+/// is the first again when there is one column.
+fn nearest_rows<T: Copy + PartialOrd + Send + Sync>(data: &[T], n: usize) -> Vec<(u32, u32)> {
+    data.par_chunks(n.max(1))
+        .with_min_len(256)
+        .map(|row| {
+            let (mut i1, mut i2) = (0usize, usize::MAX);
+            for j in 1..row.len() {
+                if row[j] > row[i1] {
+                    i2 = i1;
+                    i1 = j;
+                } else if i2 == usize::MAX || row[j] > row[i2] {
+                    i2 = j;
+                }
             }
-        }
-        first.push(i1 as u32);
-        second.push(if i2 == usize::MAX { i1 } else { i2 } as u32);
-    }
-    Ok((first, second))
+            (i1 as u32, if i2 == usize::MAX { i1 } else { i2 } as u32)
+        })
+        .collect()
 }
 
 /// A standard normal sample (Box–Muller on SplitMix64), continuing `state`.

@@ -33,6 +33,7 @@ mod norm_op;
 pub mod ops;
 mod resample;
 pub mod tiles;
+mod transpose_op;
 
 #[cfg(test)]
 mod tests;

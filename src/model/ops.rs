@@ -7,7 +7,7 @@
 //! `conv_transpose2d`, about 15x slower than the forward. So on the CPU, for f32
 //! and f64, the convolution, group norm + ReLU, 2x2 max pooling and 2x
 //! upsampling are custom ops with hand-written backwards (`conv_op.rs`,
-//! `norm_op.rs`, `resample.rs`): one autograd node each instead of a graph of
+//! `norm_op.rs`, `resample.rs`; the memories' changes of layout in `transpose_op.rs`): one autograd node each instead of a graph of
 //! elementwise nodes, which is where Candle spent most of a training step. On
 //! other devices the same functions use Candle graphs whose gradients are exact
 //! (reshape + max, broadcast, `conv2d`, `candle_nn::GroupNorm`). Everything here
@@ -19,6 +19,7 @@ use candle_nn::VarBuilder;
 use super::kernels::supported;
 use super::norm_op::GroupNormRelu;
 use super::resample::{MaxPool2, Upsample2};
+use super::transpose_op::Transpose;
 
 /// 2x2 max pooling with stride 2 on (B, C, H, W), H and W even. On the CPU a
 /// custom op (the gradient goes to the first maximum of each window); elsewhere
@@ -75,9 +76,16 @@ pub fn l2_normalize(x: &Tensor, dim: usize) -> Result<Tensor> {
     x.broadcast_div(&norm)
 }
 
-/// (B, C, H, W) → (B·H·W, C): one row per spatial position.
+/// (B, C, H, W) → (B·H·W, C): one row per spatial position (on the CPU one
+/// parallel op, see `transpose_op.rs`).
 pub fn to_rows(x: &Tensor) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
+    if supported(x) {
+        return x
+            .reshape((b, c, h * w))?
+            .apply_op1(Transpose)?
+            .reshape((b * h * w, c));
+    }
     x.permute((0, 2, 3, 1))?
         .contiguous()?
         .reshape((b * h * w, c))
@@ -86,6 +94,12 @@ pub fn to_rows(x: &Tensor) -> Result<Tensor> {
 /// (B·H·W, C) → (B, C, H, W), the inverse of [`to_rows`].
 pub fn from_rows(rows: &Tensor, b: usize, h: usize, w: usize) -> Result<Tensor> {
     let c = rows.dim(1)?;
+    if supported(rows) {
+        return rows
+            .reshape((b, h * w, c))?
+            .apply_op1(Transpose)?
+            .reshape((b, c, h, w));
+    }
     rows.reshape((b, h, w, c))?
         .permute((0, 3, 1, 2))?
         .contiguous()
