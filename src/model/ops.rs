@@ -7,7 +7,8 @@
 //! `conv_transpose2d`, about 15x slower than the forward. So on the CPU, for f32
 //! and f64, the convolution, group norm + ReLU, 2x2 max pooling and 2x
 //! upsampling are custom ops with hand-written backwards (`conv_op.rs`,
-//! `norm_op.rs`, `resample.rs`; the memories' changes of layout in `transpose_op.rs`): one autograd node each instead of a graph of
+//! `norm_op.rs`, `resample.rs`; the memories' changes of layout in
+//! `transpose_op.rs`): one autograd node each instead of a graph of
 //! elementwise nodes, which is where Candle spent most of a training step. On
 //! other devices the same functions use Candle graphs whose gradients are exact
 //! (reshape + max, broadcast, `conv2d`, `candle_nn::GroupNorm`). Everything here

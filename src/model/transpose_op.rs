@@ -21,44 +21,26 @@ fn transpose<T: Real>(x: &[T], rows: usize, cols: usize) -> Vec<T> {
     if plane == 0 {
         return out;
     }
-    // Work items: (matrix, block of output rows), so a single matrix still splits.
-    let blocks = cols.div_ceil(BLOCK);
-    let out_ptr = SendPtr(out.as_mut_ptr());
-    (0..x.len() / plane * blocks)
-        .into_par_iter()
-        .for_each(|item| {
-            let (m, cb) = (item / blocks, item % blocks);
-            let (c0, c1) = (cb * BLOCK, (cb * BLOCK + BLOCK).min(cols));
-            let xi = &x[m * plane..][..plane];
-            // SAFETY: items write disjoint output rows c0..c1 of matrix m.
-            let o = unsafe {
-                std::slice::from_raw_parts_mut(
-                    out_ptr.get().add(m * plane + c0 * rows),
-                    (c1 - c0) * rows,
-                )
-            };
-            for r0 in (0..rows).step_by(BLOCK) {
-                for r in r0..(r0 + BLOCK).min(rows) {
-                    let row = &xi[r * cols..][..cols];
-                    for c in c0..c1 {
-                        o[(c - c0) * rows + r] = row[c];
+    // Each matrix splits into blocks of output rows, so a single one still
+    // runs in parallel.
+    out.par_chunks_mut(plane)
+        .zip(x.par_chunks(plane))
+        .for_each(|(o, xi)| {
+            o.par_chunks_mut(BLOCK * rows)
+                .enumerate()
+                .for_each(|(cb, ob)| {
+                    let (c0, c1) = (cb * BLOCK, cb * BLOCK + ob.len() / rows);
+                    for r0 in (0..rows).step_by(BLOCK) {
+                        for r in r0..(r0 + BLOCK).min(rows) {
+                            let row = &xi[r * cols..][..cols];
+                            for c in c0..c1 {
+                                ob[(c - c0) * rows + r] = row[c];
+                            }
+                        }
                     }
-                }
-            }
+                });
         });
     out
-}
-
-/// A raw pointer that may cross threads (the writes through it are disjoint).
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    fn get(self) -> *mut T {
-        self.0
-    }
 }
 
 impl CustomOp1 for Transpose {
