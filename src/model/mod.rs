@@ -49,6 +49,10 @@ use candle_core::Device;
 /// The device to run the model on: CUDA device 0 when `prefer_gpu` is set, the
 /// crate was built with the `cuda` feature and a GPU answers; the CPU otherwise.
 /// The second value says why the CPU was chosen when a GPU was asked for.
+///
+/// Candle links the CUDA libraries at build time, so a `cuda` build starts only
+/// where the NVIDIA driver is installed; the fallback covers a driver without a
+/// usable GPU (see `benches/gpu/README.md`).
 pub fn select_device(prefer_gpu: bool) -> (Device, Option<String>) {
     if !prefer_gpu {
         return (Device::Cpu, None);
@@ -63,9 +67,16 @@ pub fn select_device(prefer_gpu: bool) -> (Device, Option<String>) {
     }
     match Device::new_cuda(0) {
         Ok(device) => (device, None),
-        Err(e) => (
-            Device::Cpu,
-            Some(format!("CUDA device 0 is not usable ({e}); using the CPU")),
-        ),
+        Err(e) => {
+            // Candle attaches a backtrace when RUST_BACKTRACE is set; the note stays one line.
+            let e = match e {
+                candle_core::Error::WithBacktrace { inner, .. } => *inner,
+                e => e,
+            };
+            (
+                Device::Cpu,
+                Some(format!("CUDA device 0 is not usable ({e}); using the CPU")),
+            )
+        }
     }
 }
