@@ -6,7 +6,7 @@
 #      machine without a GPU lacks; the real one is loaded at run time);
 #   3. the release build, for compute capability $CUDA_COMPUTE_CAP (90: H100/H200);
 #   4. .gpu/: the stripped binary and the shared libraries it links that the GPU machine's image
-#      lacks (FFmpeg and its codecs), xz-compressed.
+#      is likely to lack (FFmpeg and its dependencies), xz-compressed.
 # Environment: VADSCOPE_CUDA_HOME (toolkit folder, default ~/.cache/vadscope/cuda13),
 # CUDA_COMPUTE_CAP (default 90), CARGO_TARGET_DIR (default target/cuda).
 set -euo pipefail
@@ -21,7 +21,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/cuda}
 #    that ptxas rejects).
 if [ ! -x "$cu/bin/nvcc" ]; then
   echo "== CUDA 13.0 toolkit from pip wheels into $toolkit"
-  python3 -m venv "$toolkit/venv"
+  python3 -m venv "$toolkit/venv" || {
+    echo "prepare: python3 -m venv failed; install python3-venv (apt-get install python3-venv)" >&2
+    exit 1
+  }
   "$toolkit/venv/bin/pip" install -q --target "$toolkit" \
     "nvidia-cuda-nvcc==13.0.*" "nvidia-cuda-runtime==13.0.*" "nvidia-cuda-nvrtc==13.0.*" \
     "nvidia-cuda-cccl==13.0.*" "nvidia-cuda-crt==13.0.*" "nvidia-nvvm==13.0.*" \
