@@ -44,6 +44,10 @@ enum Command {
 fn main() -> ExitCode {
     vadscope::model::tune_allocator();
     let cli = Cli::parse();
+    // Ctrl-C removes unfinished output before exiting (training stops gracefully).
+    if let Err(e) = vadscope::save::interrupt::install() {
+        eprintln!("warning: cannot install the Ctrl-C handler ({e}); an interrupt may leave temporary files");
+    }
     let result = match cli.command {
         Some(Command::Info(args)) => cli::info::run(args),
         Some(Command::Bench { command }) => cli::bench::run(command),

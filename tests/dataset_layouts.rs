@@ -69,6 +69,33 @@ fn mnad_layout_from_synth_with_truth() {
 }
 
 #[test]
+fn train_and_test_spellings_are_accepted_with_or_without_frames_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    // train/ and test/ holding frame folders directly.
+    let a = dir.path().join("a");
+    frames(&a.join("train/01"), 3, "png");
+    frames(&a.join("train/02"), 4, "png");
+    frames(&a.join("test/01"), 5, "png");
+    frames(&a.join("test/masks/01"), 5, "png");
+    let ds = dataset::open(&a).unwrap();
+    assert_eq!(ds.layout, Layout::Mnad);
+    assert_eq!(ds.split(Split::Train).count(), 2);
+    let test: Vec<_> = ds.split(Split::Test).collect();
+    assert_eq!(test.len(), 1, "the masks folder is not a video");
+    assert!(test[0].masks.is_some());
+    // training/frames/ still works.
+    let b = dir.path().join("b");
+    frames(&b.join("training/frames/01"), 3, "jpg");
+    let ds = dataset::open(&b).unwrap();
+    assert_eq!(ds.split(Split::Train).count(), 1);
+    // Something else says which names it expects.
+    let c = dir.path().join("c");
+    std::fs::create_dir_all(c.join("stuff")).unwrap();
+    let err = dataset::open(&c).unwrap_err().to_string();
+    assert!(err.contains("train/ and test/"), "{err}");
+}
+
+#[test]
 fn ucsd_layout() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("UCSDped2");

@@ -6,10 +6,9 @@ use common::vadscope;
 
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 
-#[test]
-fn seed_and_epochs_land_in_the_run_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("ds");
+/// A one-video dataset of tiny frames in `dir/ds`.
+fn tiny_dataset(dir: &std::path::Path) -> std::path::PathBuf {
+    let root = dir.join("ds");
     let cfg = DatasetConfig {
         scene: SceneConfig {
             width: 32,
@@ -23,8 +22,14 @@ fn seed_and_epochs_land_in_the_run_config() {
         anomalies_per_video: 1,
     };
     write_dataset(&root, &cfg, &|| {}).unwrap();
+    root
+}
+
+#[test]
+fn seed_and_epochs_land_in_the_run_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = tiny_dataset(dir.path());
     let run = dir.path().join("run");
-    let os = |s: &str| std::ffi::OsString::from(s);
     let args = [
         os("train"),
         root.clone().into(),
@@ -63,4 +68,131 @@ fn seed_and_epochs_land_in_the_run_config() {
         !ok && text.contains("--seed") && text.contains("--resume"),
         "{text}"
     );
+}
+
+fn os(s: &str) -> std::ffi::OsString {
+    std::ffi::OsString::from(s)
+}
+
+/// `vadscope train ROOT --profile demo --max-steps 1 --seed SEED -o RUN EXTRA...`.
+fn train_tiny(
+    root: &std::path::Path,
+    run: &std::path::Path,
+    seed: &str,
+    extra: &[&str],
+) -> (bool, String) {
+    let mut args = vec![
+        os("train"),
+        root.into(),
+        os("--profile"),
+        os("demo"),
+        os("--max-steps"),
+        os("1"),
+        os("--seed"),
+        os(seed),
+        os("-o"),
+        run.into(),
+    ];
+    args.extend(extra.iter().map(|s| os(s)));
+    vadscope(&args)
+}
+
+#[test]
+fn an_existing_run_survives_every_second_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = tiny_dataset(dir.path());
+    let run = dir.path().join("run");
+    let (ok, text) = train_tiny(&root, &run, "1", &[]);
+    assert!(ok, "{text}");
+    let ckpt = run.join("checkpoint.safetensors");
+    let original = std::fs::read(&ckpt).unwrap();
+    let original_log = std::fs::read(run.join("loss.csv")).unwrap();
+
+    // Training again into it is refused, before any work, and changes nothing.
+    let (ok, text) = train_tiny(&root, &run, "2", &[]);
+    assert!(
+        !ok && text.contains("--resume") && text.contains("--overwrite"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&ckpt).unwrap(), original);
+    assert_eq!(std::fs::read(run.join("loss.csv")).unwrap(), original_log);
+    assert!(!dir.path().join("run.bak").exists());
+
+    // --overwrite keeps the whole original run as run.bak.
+    let (ok, text) = train_tiny(&root, &run, "2", &["--overwrite"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("run.bak"), "{text}");
+    let backup = dir.path().join("run.bak");
+    assert_eq!(
+        std::fs::read(backup.join("checkpoint.safetensors")).unwrap(),
+        original
+    );
+    assert_eq!(
+        std::fs::read(backup.join("loss.csv")).unwrap(),
+        original_log
+    );
+    assert_ne!(std::fs::read(&ckpt).unwrap(), original);
+
+    // A damaged loss log stops a resume, names the line, and stays as it is.
+    let log = run.join("loss.csv");
+    let mut damaged = std::fs::read_to_string(&log).unwrap();
+    damaged.push_str("0,1,1e-3,0.5\n");
+    std::fs::write(&log, &damaged).unwrap();
+    let args = [
+        os("train"),
+        root.clone().into(),
+        os("--resume"),
+        ckpt.clone().into(),
+        os("--epochs"),
+        os("2"),
+        os("-o"),
+        run.clone().into(),
+    ];
+    let (ok, text) = vadscope(&args);
+    assert!(
+        !ok && text.contains("loss.csv") && text.contains("line 3"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), damaged);
+
+    // Scores: a failed run leaves no folder; a second run needs --overwrite.
+    let scores = dir.path().join("scores");
+    let missing = dir.path().join("no-such-video.mp4");
+    let (ok, text) = vadscope(&[
+        os("score"),
+        run.clone().into(),
+        missing.into(),
+        os("-o"),
+        scores.clone().into(),
+    ]);
+    assert!(!ok && text.contains("no-such-video"), "{text}");
+    assert!(!scores.exists(), "a failed score leaves no folder");
+    let score = |extra: &[&str]| {
+        let mut args = vec![
+            os("score"),
+            run.clone().into(),
+            root.clone().into(),
+            os("-o"),
+            scores.clone().into(),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        vadscope(&args)
+    };
+    let (ok, text) = score(&[]);
+    assert!(ok, "{text}");
+    let first = std::fs::read(scores.join("run.json")).unwrap();
+    let (ok, text) = score(&[]);
+    assert!(!ok && text.contains("--overwrite"), "{text}");
+    let (ok, text) = score(&["--overwrite"]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        std::fs::read(dir.path().join("scores.bak/run.json")).unwrap(),
+        first
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

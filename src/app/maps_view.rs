@@ -44,10 +44,15 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         })
         .collect();
     if panels.is_empty() {
-        image::placeholder(
-            ui,
-            "no reconstruction or prediction maps: they need a model (vadscope open VIDEO --model CKPT)",
-        );
+        // With a model, the origin says why this frame has none (the first
+        // frames have no history); without one, how to get one.
+        let why = if maps.origin.is_empty() {
+            "no reconstruction or prediction maps: they need a model (vadscope open VIDEO --model CKPT)"
+                .to_string()
+        } else {
+            format!("no reconstruction or prediction maps here: {}", maps.origin)
+        };
+        image::placeholder(ui, &why);
         return;
     }
     let s = &input.state.settings;

@@ -77,21 +77,60 @@ pub struct Mask {
 
 impl Document {
     /// Opens what `req` names. Errors name the file.
+    /// Every problem of the request is reported at once, not only the first.
     pub fn open(req: &OpenRequest) -> anyhow::Result<Document> {
-        let mut doc = match &req.path {
-            None => Self::demo()?,
-            Some(p) => Self::open_path(p)?,
+        let mut problems = Vec::new();
+        let doc = match &req.path {
+            None => Self::demo(),
+            Some(p) => Self::open_path(p),
         };
-        doc.model = req.model.clone();
-        if let Some(t) = &req.truth {
-            doc.truth = Some(read_truth(t, &doc.name, doc.len)?);
-            doc.notes.push(format!("truth from {}", t.display()));
+        let mut doc = match doc {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("{e:#}"));
+                None
+            }
+        };
+        if let Some(m) = req.model.as_deref().filter(|m| !m.exists()) {
+            problems.push(format!("{}: the model does not exist", m.display()));
         }
-        if let Some(s) = &req.scores {
-            doc.scores = Some(scores_for(s, &doc.name, doc.len)?);
-            doc.notes.push(format!("scores from {}", s.display()));
+        // Without the video, the truth and scores are still checked as far as
+        // they can be: that they exist.
+        for (path, what) in [(&req.truth, "ground truth"), (&req.scores, "scores")] {
+            if let Some(p) = path.as_deref().filter(|p| doc.is_none() && !p.exists()) {
+                problems.push(format!("{}: the {what} does not exist", p.display()));
+            }
         }
-        Ok(doc)
+        if let Some(doc) = doc.as_mut() {
+            doc.model = req.model.clone();
+            if let Some(t) = &req.truth {
+                match read_truth(t, &doc.name, doc.len) {
+                    Ok(truth) => {
+                        doc.truth = Some(truth);
+                        doc.notes.push(format!("truth from {}", t.display()));
+                    }
+                    Err(e) => problems.push(format!("{e:#}")),
+                }
+            }
+            if let Some(s) = &req.scores {
+                match scores_for(s, &doc.name, doc.len) {
+                    Ok(scores) => {
+                        doc.scores = Some(scores);
+                        doc.notes.push(format!("scores from {}", s.display()));
+                    }
+                    Err(e) => problems.push(format!("{e:#}")),
+                }
+            }
+        }
+        match (doc, problems.len()) {
+            (Some(doc), 0) => Ok(doc),
+            (_, 1) => anyhow::bail!("{}", problems[0]),
+            _ => anyhow::bail!(
+                "{} problems:\n  - {}",
+                problems.len(),
+                problems.join("\n  - ")
+            ),
+        }
     }
 
     /// The built-in synthetic street scene with staged anomalies.
@@ -165,15 +204,20 @@ impl Document {
                 .map(|v| (v.name.clone(), v.path.clone()))
                 .collect();
             if let Some(m) = entry.masks.as_deref().filter(|m| m.is_dir()) {
-                doc.mask_files = crate::video::list_images(m).unwrap_or_default();
+                match truth::masks::mask_frames(m) {
+                    Ok(files) => doc.mask_files = files,
+                    Err(e) => doc.notes.push(format!("masks not shown: {e}")),
+                }
             }
             match dataset_truth(&ds, &entry.name) {
-                Ok(Some(t)) => {
-                    doc.notes
-                        .push(format!("truth from the {} dataset", ds.layout.name()));
-                    doc.truth = Some(t);
+                Ok((truth, skipped)) => {
+                    doc.notes.extend(skipped);
+                    if let Some(t) = truth {
+                        doc.notes
+                            .push(format!("truth from the {} dataset", ds.layout.name()));
+                        doc.truth = Some(t);
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => doc.notes.push(format!("ground truth not read: {e:#}")),
             }
         }
@@ -260,13 +304,23 @@ fn find_dataset(video: &Path) -> Option<(dataset::Dataset, dataset::VideoEntry)>
     fallback
 }
 
-fn dataset_truth(ds: &dataset::Dataset, name: &str) -> anyhow::Result<Option<VideoTruth>> {
-    let Some(source) = ds.truth.first() else {
-        return Ok(None);
-    };
+/// The video's ground truth from the dataset's first readable source, with
+/// the problems of the sources it skipped.
+fn dataset_truth(
+    ds: &dataset::Dataset,
+    name: &str,
+) -> anyhow::Result<(Option<VideoTruth>, Vec<String>)> {
     let counts = ds.frame_counts(Split::Test)?;
-    let gt = ds.load_truth(source, &counts)?;
-    Ok(gt.video(name).cloned())
+    Ok(match ds.load_first_truth(&counts)? {
+        Some((gt, src, skipped)) => {
+            let notes = skipped
+                .iter()
+                .map(|e| format!("skipped {e}; truth from {}", src.path.display()))
+                .collect();
+            (gt.video(name).cloned(), notes)
+        }
+        None => (None, Vec::new()),
+    })
 }
 
 /// Reads the ground truth of video `name` (or the only video) from `path`.
@@ -355,5 +409,17 @@ mod tests {
         };
         let err = format!("{:#}", Document::open(&bad).err().unwrap());
         assert!(err.contains("nope.mp4"), "{err}");
+        // Several bad inputs: every one is reported.
+        let bad = OpenRequest {
+            path: Some(dir.path().join("07")),
+            scores: Some(dir.path().join("no-scores")),
+            truth: Some(dir.path().join("broken.json")),
+            model: Some(dir.path().join("no-model.safetensors")),
+        };
+        std::fs::write(dir.path().join("broken.json"), "{ not json").unwrap();
+        let err = format!("{:#}", Document::open(&bad).err().unwrap());
+        for name in ["3 problems", "no-scores", "broken.json", "no-model"] {
+            assert!(err.contains(name), "{name}: {err}");
+        }
     }
 }

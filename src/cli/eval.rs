@@ -103,7 +103,7 @@ struct Output<'a> {
 
 /// Evaluates, prints the table and writes the requested files.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let (gt, truth_desc) = load_truth(&args.truth, args.frames.as_deref())?;
+    let (mut gt, truth_desc) = load_truth(&args.truth, args.frames.as_deref())?;
     let counts: Option<Vec<(String, usize)>> = gt
         .videos
         .iter()
@@ -129,6 +129,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     } else {
         members.remove(0).1
     };
+    if let Some(note) = match_by_position(&mut gt, &set.videos) {
+        eprintln!("note: {note}");
+    }
     let scores_desc = args
         .scores
         .iter()
@@ -200,6 +203,31 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// When no scored video's name is in the ground truth but both have as many
+/// videos (a one-video `.npy` is named by its file, the scores by the video),
+/// the ground truth's videos take the scores' names, in natural order of both.
+/// Returns the note that says so.
+fn match_by_position(gt: &mut GroundTruth, scores: &[metrics::VideoScores]) -> Option<String> {
+    let disjoint = scores.iter().all(|s| gt.video(&s.name).is_none());
+    if !disjoint || scores.len() != gt.videos.len() || scores.is_empty() {
+        return None;
+    }
+    let mut names: Vec<&str> = scores.iter().map(|s| s.name.as_str()).collect();
+    names.sort_by(|a, b| vadscope::video::natural_cmp(a, b));
+    let mut order: Vec<usize> = (0..gt.videos.len()).collect();
+    order.sort_by(|&a, &b| vadscope::video::natural_cmp(&gt.videos[a].name, &gt.videos[b].name));
+    let mut pairs = Vec::new();
+    for (&i, name) in order.iter().zip(names) {
+        pairs.push(format!("{} = {name}", gt.videos[i].name));
+        gt.videos[i].name = name.to_string();
+    }
+    Some(format!(
+        "no scored video is named as in the ground truth; matched by position: {} \
+         (give --frames DIR or a dataset root as --truth to match by name)",
+        pairs.join(", ")
+    ))
+}
+
 /// Ground truth from a dataset root (first readable source, frame counts from
 /// its test split) or from a ground-truth file or folder.
 fn load_truth(path: &Path, frames: Option<&Path>) -> anyhow::Result<(GroundTruth, String)> {
@@ -207,27 +235,15 @@ fn load_truth(path: &Path, frames: Option<&Path>) -> anyhow::Result<(GroundTruth
         if let Ok(ds) = dataset::open(path) {
             if !ds.truth.is_empty() {
                 let counts = ds.frame_counts(Split::Test)?;
-                let opts = ReadOptions {
-                    videos: Some(counts),
-                    skip_masks: true,
-                };
-                let mut errors = Vec::new();
-                for src in &ds.truth {
-                    match truth::read(&src.path, &opts) {
-                        Ok(gt) => {
-                            return Ok((
-                                gt,
-                                format!("{} ({})", src.path.display(), src.description),
-                            ))
-                        }
-                        Err(e) => errors.push(e.to_string()),
+                if let Some((gt, src, skipped)) = ds.load_first_truth(&counts)? {
+                    for e in &skipped {
+                        eprintln!(
+                            "warning: {e}\n  (skipped; using {} instead)",
+                            src.path.display()
+                        );
                     }
+                    return Ok((gt, format!("{} ({})", src.path.display(), src.description)));
                 }
-                bail!(
-                    "no readable ground truth in {}:\n  {}",
-                    path.display(),
-                    errors.join("\n  ")
-                );
             }
         }
     }

@@ -97,23 +97,59 @@ fn load_gray(path: &Path) -> anyhow::Result<Frame<f32>> {
 
 /// `vadscope flow A B -o out.flo [--png out.png]`.
 pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
+    // Both outputs are checked before the work, so that one is not written
+    // while the other cannot be.
+    for out in std::iter::once(&args.output).chain(&args.png) {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        if !parent.is_dir() {
+            bail!(
+                "{}: the folder {} does not exist",
+                out.display(),
+                parent.display()
+            );
+        }
+        if out.is_dir() {
+            bail!(
+                "{} is a folder; give the name of a file to write",
+                out.display()
+            );
+        }
+    }
     let a = load_gray(&args.a)?;
     let b = load_gray(&args.b)?;
     let started = Instant::now();
     let flow = flow::dense(&a, &b, &Params::preset(args.preset))
         .with_context(|| format!("{} -> {}", args.a.display(), args.b.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
+    let png = match &args.png {
+        Some(path) => {
+            let rgb = flow::flow_to_rgb(&flow);
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            image::write_buffer_with_format(
+                &mut bytes,
+                &rgb.data,
+                rgb.width as u32,
+                rgb.height as u32,
+                image::ExtendedColorType::Rgb8,
+                image::ImageFormat::Png,
+            )
+            .with_context(|| format!("{}: cannot encode the PNG", path.display()))?;
+            Some((path, bytes.into_inner()))
+        }
+        None => None,
+    };
+    let flo_existed = args.output.exists();
     flow::write_flo(&args.output, &flow)?;
-    if let Some(png) = &args.png {
-        let rgb = flow::flow_to_rgb(&flow);
-        image::save_buffer(
-            png,
-            &rgb.data,
-            rgb.width as u32,
-            rgb.height as u32,
-            image::ExtendedColorType::Rgb8,
-        )
-        .with_context(|| format!("{}: cannot write the PNG", png.display()))?;
+    if let Some((path, bytes)) = png {
+        if let Err(e) = vadscope::save::atomic_write(path, &bytes) {
+            if !flo_existed {
+                let _ = std::fs::remove_file(&args.output);
+            }
+            return Err(e.into());
+        }
     }
     let max = flow
         .data

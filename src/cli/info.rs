@@ -23,6 +23,10 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
         return print_dataset(&ds, args.json);
     }
     let v = video::open(&args.path)?;
+    if is_frame_folder {
+        // As a video file's count comes from a scan of its packets.
+        video::check_frame_folder(&args.path)?;
+    }
     let info = v.info();
     if args.json {
         println!("{}", serde_json::to_string_pretty(info)?);

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::dataset::{self, Split};
 use vadscope::model::select_device;
-use vadscope::score::Scorer;
+use vadscope::save::StagedFolder;
+use vadscope::score::{Scorer, SCORE_FOLDER};
 
 /// Arguments of `vadscope score`.
 #[derive(clap::Args)]
@@ -14,9 +15,15 @@ pub struct ScoreArgs {
     pub checkpoint: PathBuf,
     /// A video, a frame folder, or a dataset root (its test split is scored).
     pub input: PathBuf,
-    /// Output folder: one `<video>.csv` per video and `run.json`.
+    /// Output folder: one `<video>.csv` per video and `run.json`. It appears
+    /// when scoring has finished (nothing is left of a failed or interrupted
+    /// run); a folder of earlier scores is replaced only with --overwrite.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace the scores in the output folder; the old folder is kept as
+    /// OUTPUT.bak (replacing an older OUTPUT.bak).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
@@ -79,7 +86,14 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         "{}: no videos to score",
         args.input.display()
     );
-    std::fs::create_dir_all(&args.output).map_err(|e| vadscope::Error::io(&args.output, e))?;
+    let staged = StagedFolder::begin(&args.output, &SCORE_FOLDER, args.overwrite)?;
+    for p in staged.stale_removed() {
+        eprintln!(
+            "note: removed {}, left by a scoring run that was killed",
+            p.display()
+        );
+    }
+    let dir = staged.path().to_path_buf();
     let frames: usize = videos
         .iter()
         .map(|(_, p)| dataset::frame_count(p))
@@ -95,14 +109,21 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     for (name, path) in &videos {
         bar.set_message(name.clone());
         let scores = scorer.score_video(path, &|| bar.inc(1))?;
-        Scorer::write_csv(&args.output, name, &scores)?;
+        Scorer::write_csv(&dir, name, &scores)?;
         if let Some(maps) = scorer.take_score_maps() {
-            maps.write(&vadscope::score::maps_path(&args.output, name))?;
+            maps.write(&vadscope::score::maps_path(&dir, name))?;
         }
     }
     bar.finish_and_clear();
     let names: Vec<String> = videos.iter().map(|(n, _)| n.clone()).collect();
-    scorer.write_run_json(&args.output, &names)?;
+    scorer.write_run_json(&dir, &names)?;
+    if let Some(backup) = staged.commit()? {
+        eprintln!(
+            "note: the scores that were in {} are kept as {}",
+            args.output.display(),
+            backup.display()
+        );
+    }
     println!(
         "scored {} videos ({} frames; the first {} of each have no score) into {}",
         videos.len(),

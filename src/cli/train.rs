@@ -1,14 +1,11 @@
 //! `vadscope train DATASET --profile demo|cpu|paper -o RUN/`.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
 use vadscope::dataset::{self, Split};
 use vadscope::flow::Params;
 use vadscope::model::{select_device, Checkpoint, ModelConfig};
+use vadscope::save::interrupt;
 use vadscope::train::{self, ClipSet, TrainEvent, TrainOptions};
 
 /// Arguments of `vadscope train`.
@@ -40,9 +37,15 @@ pub struct TrainArgs {
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
-    /// Output folder: checkpoint.safetensors, optimizer.safetensors, loss.csv, config.json.
+    /// Output folder: checkpoint.safetensors, optimizer.safetensors, loss.csv,
+    /// config.json. A folder that holds a run is continued only with --resume
+    /// from its checkpoint, replaced only with --overwrite; one process at a time.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace the run in the output folder; the old run is kept as OUTPUT.bak
+    /// (replacing an older OUTPUT.bak).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Trains and reports progress; Ctrl-C stops after saving a checkpoint.
@@ -67,6 +70,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         cfg.train.seed = seed;
     }
+    // Before the minutes of decoding and flow, not after them.
+    train::run_folder::check(&args.output, args.resume.as_deref(), args.overwrite)?;
     let videos: Vec<PathBuf> = match dataset::open(&args.dataset) {
         Ok(ds) => ds.split(Split::Train).map(|v| v.path.clone()).collect(),
         Err(_) if args.dataset.exists() => vec![args.dataset.clone()],
@@ -103,18 +108,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         cfg.profile
     );
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-        .context("cannot install the Ctrl-C handler")?;
+    // Ctrl-C saves a checkpoint and stops; a second one exits at once.
+    interrupt::stop_gracefully();
+    let stop = interrupt::stop_flag();
 
     let steps = progress_bar(0, "{msg} [{bar:30}] {pos}/{len} steps, eta {eta}");
     let opts = TrainOptions {
         out_dir: args.output.clone(),
         max_steps: args.max_steps,
         resume: args.resume.clone(),
+        overwrite: args.overwrite,
     };
-    let summary = train::train(&set, &cfg, &opts, &device, &stop, &mut |e| match e {
+    let summary = train::train(&set, &cfg, &opts, &device, stop, &mut |e| match e {
         TrainEvent::Step {
             epoch,
             step,
@@ -130,6 +135,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             ));
         }
         TrainEvent::Checkpoint(p) => steps.println(format!("checkpoint {}", p.display())),
+        // Printed even when the bar is hidden (no terminal).
+        TrainEvent::Note(n) => steps.suspend(|| eprintln!("note: {n}")),
         TrainEvent::Statistics { done, total } => {
             steps.set_length(*total as u64);
             steps.set_position(*done as u64);

@@ -206,10 +206,22 @@ fn compare(sources: &[PathBuf], opts: &ReadOptions) -> anyhow::Result<()> {
         .iter()
         .all(|g| g.videos.len() == names.len() && names.iter().all(|n| g.video(n).is_some()));
     if !by_name {
-        if let Some(g) = loaded.iter().find(|g| g.videos.len() != names.len()) {
+        if let Some((k, g)) = loaded
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.videos.len() != names.len())
+        {
+            // The hint only where it can help: a video list names and splits them.
+            let hint = if opts.videos.is_some() {
+                ""
+            } else {
+                "; give --frames or --videos-from to name them"
+            };
             bail!(
-                "the sources hold different numbers of videos ({} and {}); give --frames or --videos-from",
+                "the sources hold different numbers of videos ({} holds {}, {} holds {}){hint}",
+                sources[0].display(),
                 names.len(),
+                sources[k].display(),
                 g.videos.len()
             );
         }

@@ -38,8 +38,11 @@ pub fn open(root: impl AsRef<Path>) -> Result<Dataset> {
         }
     }
     Err(Error::invalid(format!(
-        "{}: not a dataset layout vadscope knows (UCSD, MNAD-style training/frames, Avenue, ShanghaiTech, \
-         a folder of videos or of frame folders)",
+        "{}: not a dataset layout vadscope knows. Expected one of: UCSD (Train/ and Test/ of frame \
+         folders), MNAD-style (training/ and testing/, or train/ and test/, each of frame folders \
+         or videos, or with a frames/ subfolder), Avenue (training_videos/, testing_videos/), \
+         ShanghaiTech (training/videos/, testing/frames/, test_frame_mask/), a folder of videos, \
+         or a folder of frame folders",
         root.display()
     )))
 }
@@ -183,21 +186,50 @@ fn ucsd(root: &Path) -> Result<Option<Dataset>> {
     }))
 }
 
+/// The spellings of the split folders that the MNAD-style layout accepts.
+const TRAIN_NAMES: [&str; 3] = ["training", "train", "Training"];
+const TEST_NAMES: [&str; 3] = ["testing", "test", "Testing"];
+
+/// The first of `names` that is a folder under `root`.
+fn split_dir(root: &Path, names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(|n| root.join(n)).find(|p| p.is_dir())
+}
+
+/// The videos of a split folder: its `frames/` subfolder's frame folders (MNAD),
+/// else its own frame folders and video files.
+fn split_videos(dir: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    let frames = dir.join("frames");
+    if frames.is_dir() {
+        return frame_dirs(&frames);
+    }
+    let mut out = frame_dirs(dir)?;
+    out.extend(video_files(dir)?);
+    out.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    Ok(out)
+}
+
 fn mnad(root: &Path) -> Result<Option<Dataset>> {
-    let (train, test) = (
-        root.join("training").join("frames"),
-        root.join("testing").join("frames"),
-    );
-    if !train.is_dir() && !test.is_dir() {
+    let (train, test) = (split_dir(root, &TRAIN_NAMES), split_dir(root, &TEST_NAMES));
+    if train.is_none() && test.is_none() {
         return Ok(None);
     }
-    let mask_root = root.join("testing").join("masks");
+    let mask_root = test
+        .as_ref()
+        .map_or_else(|| root.join("testing"), |t| t.to_path_buf())
+        .join("masks");
     let mut videos = Vec::new();
-    for p in frame_dirs(&train)? {
-        videos.push(entry(name_of(&p), Split::Train, p));
+    for p in split_videos(train.as_deref())? {
+        let name = if p.is_dir() { name_of(&p) } else { stem_of(&p) };
+        videos.push(entry(name, Split::Train, p));
     }
-    for p in frame_dirs(&test)? {
-        let name = name_of(&p);
+    for p in split_videos(test.as_deref())? {
+        if p == mask_root {
+            continue;
+        }
+        let name = if p.is_dir() { name_of(&p) } else { stem_of(&p) };
         let m = mask_root.join(&name);
         let mut e = entry(name, Split::Test, p);
         e.masks = m.is_dir().then_some(m);

@@ -123,6 +123,36 @@ impl Dataset {
         truth::read(&source.path, &opts)
     }
 
+    /// Reads the first readable of the dataset's ground-truth sources (see
+    /// [`Dataset::load_truth`]); returns it with its source and the errors of
+    /// the sources before it, which callers must show: a broken file is never
+    /// passed over in silence. `Ok(None)` when the dataset has no sources.
+    pub fn load_first_truth(
+        &self,
+        test_counts: &[(String, usize)],
+    ) -> Result<Option<(GroundTruth, &TruthSource, Vec<crate::Error>)>> {
+        let mut skipped = Vec::new();
+        for src in &self.truth {
+            match self.load_truth(src, test_counts) {
+                Ok(gt) => return Ok(Some((gt, src, skipped))),
+                Err(e) => skipped.push(e),
+            }
+        }
+        match skipped.len() {
+            0 => Ok(None),
+            1 => Err(skipped.remove(0)),
+            _ => Err(crate::Error::invalid(format!(
+                "no readable ground truth in {}:\n  {}",
+                self.root.display(),
+                skipped
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ))),
+        }
+    }
+
     /// Frame counts of the videos of one split (opens each video; frame folders are cheap).
     pub fn frame_counts(&self, split: Split) -> Result<Vec<(String, usize)>> {
         self.split(split)

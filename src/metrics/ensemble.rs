@@ -34,6 +34,9 @@ pub fn merge_members(members: &[(PathBuf, ScoreSet)]) -> Result<ScoreSet> {
         .iter()
         .map(|v| VideoScores {
             columns: BTreeMap::new(),
+            // Merged from every member: no one file to name in messages
+            // (the caller names the members).
+            source: None,
             ..v.clone()
         })
         .collect();

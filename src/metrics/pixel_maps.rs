@@ -69,6 +69,23 @@ pub(super) fn video_maps(
     let path = maps_path(dir, &v.name);
     let maps = ScoreMaps::read(&path)?;
     let n = v.num_frames.or(frames).unwrap_or(maps.frames());
+    // `score` writes one map per scored frame: fewer would quietly leave
+    // frames out of the pixel AUC.
+    if let Some(first) = first_scored_frame(dir)? {
+        let scored = n.saturating_sub(first);
+        if maps.frames() != scored {
+            return Err(Error::format(
+                &path,
+                format!(
+                    "{} maps, but video {:?} has {scored} scored frames ({first}..{n}, \
+                     run.json's first_scored_frame {first}): the maps file is incomplete or \
+                     from another run",
+                    maps.frames(),
+                    v.name
+                ),
+            ));
+        }
+    }
     let offset = n.checked_sub(maps.frames()).ok_or_else(|| {
         Error::format(
             &path,
@@ -80,6 +97,26 @@ pub(super) fn video_maps(
         )
     })?;
     Ok((maps, offset))
+}
+
+/// `first_scored_frame` of the score folder's `run.json`, when it has one.
+fn first_scored_frame(dir: &Path) -> Result<Option<usize>> {
+    let run = dir.join("run.json");
+    if !run.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&run).map_err(|e| Error::io(&run, e))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::format(&run, e.to_string()))?;
+    match v.get("first_scored_frame") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(f) => f.as_u64().map(|f| Some(f as usize)).ok_or_else(|| {
+            Error::format(
+                &run,
+                format!("first_scored_frame {f} is not a frame number"),
+            )
+        }),
+    }
 }
 
 /// Frame `frame`'s mask of video `name`; an error when it has none.

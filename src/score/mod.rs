@@ -29,6 +29,13 @@ pub use maps::{AttentionMap, FrameMaps};
 pub use pipeline::{Outcome, StageTimes};
 pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
 
+/// A score folder (`vadscope score -o SCORES/`): `run.json` marks one.
+pub const SCORE_FOLDER: crate::save::FolderKind = crate::save::FolderKind {
+    what: "scores",
+    markers: &["run.json"],
+    overwrite_flag: Some("--overwrite"),
+};
+
 fn model_err(e: candle_core::Error) -> Error {
     Error::invalid(format!("model: {e}"))
 }

@@ -102,51 +102,20 @@ fn save_png(path: &Path, frame: &Frame<u8>) -> Result<()> {
     .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))
 }
 
-/// Prepares to write the folder `target` through a temporary sibling folder:
-/// refuses a non-empty existing `target`, returns the (fresh) temporary folder.
-fn begin_dir(target: &Path) -> Result<PathBuf> {
-    if target.exists() {
-        let empty = fs::read_dir(target)
-            .map_err(|e| Error::io(target, e))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(Error::invalid(format!(
-                "{}: already exists and is not empty; refusing to overwrite it",
-                target.display()
-            )));
-        }
-    }
-    if target.file_name().is_none() {
-        return Err(Error::invalid(format!(
-            "{}: not a folder name",
-            target.display()
-        )));
-    }
-    let tmp = crate::save::temp_path(target);
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    Ok(tmp)
-}
+/// Synthetic output: written only where nothing is.
+const FRESH: crate::save::FolderKind = crate::save::FolderKind {
+    what: "synthetic data",
+    markers: &[],
+    overwrite_flag: None,
+};
 
 /// Runs `write` into a temporary folder and renames it to `target` on success
-/// (removing the temporary folder on failure).
+/// (see [`crate::save::StagedFolder`]); `target` must not exist or be empty.
 fn write_dir<T>(target: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let tmp = begin_dir(target)?;
-    let result = write(&tmp).and_then(|v| {
-        if target.exists() {
-            // Checked empty by `begin_dir`.
-            fs::remove_dir(target).map_err(|e| Error::io(target, e))?;
-        }
-        fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
-        Ok(v)
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result
+    let staged = crate::save::StagedFolder::begin(target, &FRESH, false)?;
+    let value = write(staged.path())?;
+    staged.commit()?;
+    Ok(value)
 }
 
 /// Renders every frame of `scene` into `dir` (`000.png`, `001.png`, ...),

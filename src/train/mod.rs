@@ -25,6 +25,7 @@ use crate::model::{
 mod clipset;
 mod log;
 pub mod optim;
+pub mod run_folder;
 
 pub use clipset::{make_input, ClipSet};
 use log::LossLog;
@@ -75,18 +76,29 @@ impl LossValues {
         })
     }
 
-    fn is_finite(&self) -> bool {
+    /// `recon 0.1, compact NaN, …`, for messages.
+    fn describe(&self) -> String {
+        self.named()
+            .iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn named(&self) -> [(&'static str, f64); 7] {
         [
-            self.recon,
-            self.compact,
-            self.separate,
-            self.pred,
-            self.kl,
-            self.gradient,
-            self.total,
+            ("recon", self.recon),
+            ("compact", self.compact),
+            ("separate", self.separate),
+            ("pred", self.pred),
+            ("kl", self.kl),
+            ("gradient", self.gradient),
+            ("total", self.total),
         ]
-        .iter()
-        .all(|v| v.is_finite())
+    }
+
+    fn is_finite(&self) -> bool {
+        self.named().iter().all(|(_, v)| v.is_finite())
     }
 }
 
@@ -108,6 +120,9 @@ pub enum TrainEvent {
     },
     /// A checkpoint was written.
     Checkpoint(PathBuf),
+    /// Something the user should know about the run folder or its log
+    /// (a replaced run kept as a backup, loss rows dropped on resume).
+    Note(String),
     /// Training-set score statistics: `done` of `total` clips scored.
     Statistics {
         /// Clips scored so far.
@@ -132,7 +147,11 @@ pub struct TrainOptions {
     pub max_steps: Option<usize>,
     /// Continue from this checkpoint (weights, memories, the optimizer state
     /// beside it and the step it was saved at) instead of starting afresh.
+    /// Its loss log is continued too.
     pub resume: Option<PathBuf>,
+    /// Replace a run already in `out_dir`, keeping it as `RUN.bak` (see
+    /// [`run_folder`]); without it such a folder is only continued, by `resume`.
+    pub overwrite: bool,
 }
 
 /// The result of a run.
@@ -170,21 +189,67 @@ pub fn train(
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<TrainSummary> {
     cfg.validate()?;
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    let folder = run_folder::claim(&opts.out_dir, opts.resume.as_deref(), opts.overwrite)?;
+    if let Some(b) = &folder.backup {
+        on_event(&TrainEvent::Note(format!(
+            "the run that was in {} is kept as {}",
+            opts.out_dir.display(),
+            b.display()
+        )));
+    }
+    match train_in(set, cfg, opts, device, stop, on_event) {
+        Ok(summary) => Ok(summary),
+        Err(e) => match folder.roll_back() {
+            Some(what) => Err(Error::invalid(format!("{e}\n({what})"))),
+            None => Err(e),
+        },
+    }
+}
+
+/// [`train`] in its claimed folder.
+fn train_in(
+    set: &ClipSet,
+    cfg: &ModelConfig,
+    opts: &TrainOptions,
+    device: &Device,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainSummary> {
     let vars = VarMap::new();
     let vb = seeded_var_builder(&vars, cfg.train.seed, DType::F32, device);
     let mut model = Hybrid::new(cfg, vb).map_err(model_err)?;
     let mut opt = AdamW::new(&vars, cfg.train.weight_decay)?;
-    let start = match &opts.resume {
-        Some(from) => resume(from, set, &mut model, &vars, &mut opt, device)?,
-        None => 0,
+    let log_path = opts.out_dir.join("loss.csv");
+    let (start, continued) = match &opts.resume {
+        Some(from) => {
+            let start = resume(from, set, &mut model, &vars, &mut opt, device)?;
+            // Checked whole before anything is written.
+            let from_log = from.with_file_name("loss.csv");
+            let continued = log::continue_from(&from_log, start)?;
+            if !continued.found {
+                on_event(&TrainEvent::Note(format!(
+                    "{} not found: the loss log starts at step {start}",
+                    from_log.display()
+                )));
+            }
+            if continued.dropped > 0 {
+                on_event(&TrainEvent::Note(format!(
+                    "{}: {} rows of steps after the checkpoint's step {start} are dropped \
+                     (the log as it was is kept as {})",
+                    from_log.display(),
+                    continued.dropped,
+                    crate::save::backup_path(&log_path).display()
+                )));
+            }
+            (start, Some(continued))
+        }
+        None => (0, None),
     };
     cfg.save(&opts.out_dir.join("config.json"))?;
 
     let ckpt = checkpoint_path(&opts.out_dir);
     let opt_path = optimizer_path(&ckpt);
-    let log_path = opts.out_dir.join("loss.csv");
-    let mut log = LossLog::open(&log_path, start)?;
+    let mut log = LossLog::create(&log_path, continued.as_ref())?;
 
     let batch_size = cfg.train.batch_size.max(1);
     let per_epoch = set.clips.len().div_ceil(batch_size);
@@ -196,6 +261,8 @@ pub fn train(
     let noise_shape = (batch_size, cfg.cvae.latent, step_h / 8, step_w / 8);
     let started = Instant::now();
     let (mut step, mut interrupted) = (start, false);
+    // The step of the newest checkpoint on disk, for the divergence message.
+    let mut saved = opts.resume.as_ref().map(|p| (p.clone(), start));
     let mut order: (usize, Vec<usize>) = (usize::MAX, Vec::new());
     let save = |model: &Hybrid, opt: &AdamW, step: usize, stats: Option<&ScoreStats>| {
         checkpoint::save(&ckpt, model, &vars, stats, Some(step))?;
@@ -231,10 +298,14 @@ pub fn train(
             .map_err(model_err)?;
         let losses = LossValues::read(&out.losses)?;
         if !losses.is_finite() {
+            let kept = match &saved {
+                Some((p, s)) => format!("the last good checkpoint is {} (step {s})", p.display()),
+                None => "no checkpoint was written before it".to_string(),
+            };
             return Err(Error::invalid(format!(
-                "training diverged at epoch {epoch}, step {step}: a loss is not finite ({losses:?}); \
-                 the last good checkpoint is {} (lower the learning rate)",
-                ckpt.display()
+                "training diverged at epoch {epoch}, step {step}: a loss is not finite \
+                 ({}); {kept}. Lower the learning rate (train.lr in the config)",
+                losses.describe()
             )));
         }
         let lr = learning_rate(&cfg.train, step, total_steps);
@@ -254,6 +325,7 @@ pub fn train(
         if step.is_multiple_of(per_epoch) && step < total_steps {
             log.flush()?;
             save(&model, &opt, step, None)?;
+            saved = Some((ckpt.clone(), step));
             on_event(&TrainEvent::Checkpoint(ckpt.clone()));
         }
     }
@@ -292,10 +364,12 @@ fn resume(
     }
     let pos = opt.load(&opt_path)?;
     if ck.step != Some(pos.step) {
+        let saved = ck
+            .step
+            .map_or_else(|| "no step".to_string(), |s| format!("step {s}"));
         return Err(Error::invalid(format!(
-            "cannot resume: {} is from step {:?} but {} from step {} (a save was interrupted?)",
+            "cannot resume: {} is from {saved} but {} from step {} (a save was interrupted?)",
             from.display(),
-            ck.step,
             opt_path.display(),
             pos.step
         )));
@@ -478,6 +552,7 @@ mod tests {
                 TrainEvent::Step { losses, .. } => totals.push(losses.total),
                 TrainEvent::Checkpoint(_) => checkpoints += 1,
                 TrainEvent::Statistics { done, total } => stats_events.push((*done, *total)),
+                TrainEvent::Note(n) => panic!("a fresh run has nothing to note: {n}"),
             },
         )
         .unwrap();
@@ -626,12 +701,29 @@ mod tests {
         for f in set.frames.iter_mut().flatten() {
             f.data[5] = f32::NAN;
         }
-        let err = train_through(&set, &cfg, &opts).unwrap_err();
-        let msg = err.to_string();
+        // A new run that diverges before its first checkpoint says so and
+        // leaves no folder behind.
+        let fresh = TrainOptions {
+            out_dir: dir.path().join("fresh"),
+            ..opts.clone()
+        };
+        let msg = train_through(&set, &cfg, &fresh).unwrap_err().to_string();
         assert!(
-            msg.contains("not finite") && msg.contains("checkpoint.safetensors"),
+            msg.contains("not finite") && msg.contains("no checkpoint was written"),
             "{msg}"
         );
+        assert!(!fresh.out_dir.exists(), "{msg}");
+        // A resumed one names the checkpoint it resumed from, which stays.
+        let resumed = TrainOptions {
+            resume: Some(s.checkpoint.clone()),
+            ..opts
+        };
+        let msg = train_through(&set, &cfg, &resumed).unwrap_err().to_string();
+        assert!(
+            msg.contains("not finite") && msg.contains("checkpoint.safetensors (step 0)"),
+            "{msg}"
+        );
+        assert!(s.checkpoint.exists());
     }
 
     fn weights(path: &Path) -> Vec<(String, Vec<f32>)> {
@@ -660,6 +752,7 @@ mod tests {
             out_dir: dir.path().join(name),
             max_steps: Some(max_steps),
             resume,
+            ..Default::default()
         };
         // 10 clips in batches of 4: 3 steps per epoch; 7 steps cross two epoch ends.
         let straight = train_through(&set, &cfg, &run("a", 7, None)).unwrap();

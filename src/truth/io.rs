@@ -2,7 +2,7 @@
 //! detection, video lists (names and frame counts) and atomic saves.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{csv, json, masks, mat, npy, ucsd_m, GroundTruth, Interval, VideoTruth};
 use crate::error::{Error, Result};
@@ -153,7 +153,7 @@ pub fn read_as(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ground
         Format::Json => json::read(path)?,
         Format::Csv => csv::read(path)?,
     };
-    fill_counts(&mut gt, opts);
+    reconcile_counts(&mut gt, opts, path)?;
     check_counts(&gt, path)?;
     if gt.provenance.is_none() {
         gt.provenance = Some(format!("{} ({format})", path.display()));
@@ -189,12 +189,32 @@ pub fn write(gt: &GroundTruth, path: &Path, format: Format) -> Result<()> {
     crate::save::atomic_write(path, &bytes)
 }
 
-/// Fills missing frame counts from the video list, by name.
-fn fill_counts(gt: &mut GroundTruth, opts: &ReadOptions) {
-    let Some(list) = &opts.videos else { return };
-    for v in gt.videos.iter_mut().filter(|v| v.num_frames.is_none()) {
-        v.num_frames = list.iter().find(|(n, _)| *n == v.name).map(|&(_, c)| c);
+/// Fills missing frame counts from the video list, by name; a count the file
+/// has (one label or mask per frame) must agree with the list's.
+fn reconcile_counts(gt: &mut GroundTruth, opts: &ReadOptions, path: &Path) -> Result<()> {
+    let Some(list) = &opts.videos else {
+        return Ok(());
+    };
+    for v in gt.videos.iter_mut() {
+        let Some(&(_, listed)) = list.iter().find(|(n, _)| *n == v.name) else {
+            continue;
+        };
+        match v.num_frames {
+            None => v.num_frames = Some(listed),
+            Some(n) if n != listed => {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "video {:?}: the ground truth has {n} frames, the video has {listed}: \
+                         labels would be matched to the wrong frames",
+                        v.name
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
     }
+    Ok(())
 }
 
 /// Refuses anomalies past a video's last frame.
@@ -267,44 +287,12 @@ pub(crate) fn safe_file_name<'a>(name: &'a str, dir: &Path) -> Result<&'a str> {
     Ok(name)
 }
 
-/// Writes a folder atomically: fills a hidden temporary folder beside `path`,
-/// then swaps it in, keeping what it replaces as `NAME.bak`. (Two renames: there
-/// is an instant where `path` is missing, but never a half-written folder.)
+/// Writes a folder atomically (see [`crate::save::StagedFolder`]): filled
+/// beside `path` and renamed into place, what it replaces kept as `NAME.bak`.
 fn write_folder(path: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("{}: not a folder path", path.display())))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = crate::save::temp_path(&parent.join(name));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    if let Err(e) = fill(&tmp) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let backup = crate::save::backup_path(path);
-    if path.exists() {
-        let removed = if backup.is_dir() {
-            std::fs::remove_dir_all(&backup)
-        } else if backup.exists() {
-            std::fs::remove_file(&backup)
-        } else {
-            Ok(())
-        };
-        removed.map_err(|e| Error::io(&backup, e))?;
-        std::fs::rename(path, &backup).map_err(|e| Error::io(path, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        // Put the old folder back rather than leave nothing.
-        let _ = std::fs::rename(&backup, path);
-        let _ = std::fs::remove_dir_all(&tmp);
-        Error::io(path, e)
-    })
+    let staged = crate::save::StagedFolder::begin(path, &crate::save::FolderKind::ANY, true)?;
+    fill(staged.path())?;
+    staged.commit().map(drop)
 }
 
 /// Video names and frame counts from a folder of per-video frame folders

@@ -53,9 +53,14 @@ pub(crate) fn read(path: &Path) -> Result<GroundTruth> {
     match value.get("format").and_then(|f| f.as_str()) {
         Some(FORMAT_TAG) => {}
         other => {
+            let found = match (other, value.get("format")) {
+                (Some(tag), _) => format!("\"format\" is \"{tag}\""),
+                (None, Some(v)) => format!("\"format\" is {v}"),
+                (None, None) => "it has no \"format\" field".to_string(),
+            };
             return Err(bad(format!(
-            "not a vadscope ground-truth file (\"format\" is {other:?}, expected {FORMAT_TAG:?})"
-        )))
+                "not a vadscope ground-truth file ({found}; expected \"format\": \"{FORMAT_TAG}\")"
+            )));
         }
     }
     match value.get("version").and_then(|v| v.as_u64()) {

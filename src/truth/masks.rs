@@ -48,6 +48,46 @@ pub(crate) fn list_files(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
+/// The mask images of one video folder, in natural order. Frames are matched
+/// to masks by position, so a gap in numbered names (`012.png`, `014.png`)
+/// would shift every later mask by a frame: it is an error naming the folder.
+pub fn mask_frames(dir: &Path) -> Result<Vec<PathBuf>> {
+    let files = list_files(dir, IMAGE_EXTS)?;
+    check_numbering(dir, &files)?;
+    Ok(files)
+}
+
+/// The number at the end of a file stem (`frame_0012` → 12).
+fn trailing_number(p: &Path) -> Option<u64> {
+    let stem = p.file_stem()?.to_string_lossy();
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    stem[stem.len() - digits..].parse().ok()
+}
+
+fn check_numbering(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    let numbers: Option<Vec<u64>> = files.iter().map(|f| trailing_number(f)).collect();
+    let Some(numbers) = numbers else {
+        return Ok(()); // Not numbered: natural order is all there is.
+    };
+    for (k, w) in numbers.windows(2).enumerate() {
+        if w[1] != w[0] + 1 {
+            return Err(Error::format(
+                dir,
+                format!(
+                    "mask images jump from {} to {} (frame numbers {} to {}): masks are \
+                     matched to frames by position, so every later mask would be a frame \
+                     off. Add the missing masks (all zero for normal frames)",
+                    file_name(&files[k]),
+                    file_name(&files[k + 1]),
+                    w[0],
+                    w[1]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Sub-folders of `dir`, in natural order.
 pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries(dir)?.into_iter().filter(|p| p.is_dir()).collect())
@@ -88,7 +128,7 @@ pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
     };
     let mut out = Vec::with_capacity(videos.len());
     for vdir in videos {
-        let frames = list_files(&vdir, IMAGE_EXTS)?;
+        let frames = mask_frames(&vdir)?;
         if frames.is_empty() {
             continue;
         }
@@ -217,5 +257,27 @@ mod tests {
         assert!(e.contains("000.png"), "{e}");
         let empty = tempfile::tempdir().unwrap();
         assert!(read(empty.path(), &ReadOptions::default()).is_err());
+    }
+
+    #[test]
+    fn a_gap_in_the_numbering_is_an_error_naming_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in [0, 1, 2, 4, 5] {
+            image::GrayImage::new(2, 2)
+                .save(dir.path().join(format!("{i:03}.png")))
+                .unwrap();
+        }
+        let e = read(dir.path(), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("002.png") && e.contains("004.png"), "{e}");
+        // Numbering from 1, or names without numbers, are fine.
+        let named = tempfile::tempdir().unwrap();
+        for n in ["a", "b"] {
+            image::GrayImage::new(2, 2)
+                .save(named.path().join(format!("{n}.png")))
+                .unwrap();
+        }
+        assert!(read(named.path(), &ReadOptions::default()).is_ok());
     }
 }

@@ -23,7 +23,7 @@ mod csv;
 pub mod dense;
 mod io;
 mod json;
-mod masks;
+pub mod masks;
 mod mat;
 mod matv5;
 pub(crate) mod npy;

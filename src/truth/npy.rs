@@ -163,6 +163,27 @@ impl NpyArray {
         (0..self.len()).map(|i| self.nonzero(i)).collect()
     }
 
+    /// Frame labels, which must be 0 or 1 (`false`/`true`): any other value
+    /// (a score file given as labels, 255-valued masks) is an error naming the
+    /// file, the first such frame and its value.
+    pub fn frame_labels(&self, path: &Path) -> Result<Vec<bool>> {
+        if let Some((i, v)) = self
+            .to_f32()
+            .into_iter()
+            .enumerate()
+            .find(|&(_, v)| v != 0.0 && v != 1.0)
+        {
+            return Err(Error::format(
+                path,
+                format!(
+                    "frame {i}'s label is {v}: frame labels must be 0 or 1 (is this a \
+                     score file, or masks?)"
+                ),
+            ));
+        }
+        Ok(self.labels())
+    }
+
     /// Whether the shape is frame labels: `(N,)` or `(1, N)`.
     fn is_frame_labels(&self) -> bool {
         matches!(self.shape.as_slice(), [_] | [1, _])
@@ -381,7 +402,7 @@ pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> 
     if !arr.is_frame_labels() {
         return Err(shape_error(path, &arr));
     }
-    let labels = arr.labels();
+    let labels = arr.frame_labels(path)?;
     let provenance = Some(format!(
         "{} (npy, dtype {}, shape {})",
         path.display(),
@@ -458,9 +479,10 @@ pub(crate) fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<GroundTruth>
             let arr = read_array(path)?;
             match arr.shape.len() {
                 3 => Ok(pixel_video(&arr, stem(path), opts)),
-                _ if arr.is_frame_labels() => {
-                    Ok(VideoTruth::from_labels(stem(path), &arr.labels()))
-                }
+                _ if arr.is_frame_labels() => Ok(VideoTruth::from_labels(
+                    stem(path),
+                    &arr.frame_labels(path)?,
+                )),
                 _ => Err(shape_error(path, &arr)),
             }
         })
@@ -575,6 +597,26 @@ mod tests {
                 assert_eq!(a.labels(), [false, true, false, true], "{descr} {shape:?}");
             }
         }
+    }
+
+    #[test]
+    fn frame_labels_other_than_zero_and_one_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.npy");
+        let data: Vec<u8> = [0.0f32, 1.0, 0.73]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        std::fs::write(&path, encode("<f4", false, &[3], &data)).unwrap();
+        let err = read_file(&path, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("labels.npy") && err.contains("frame 2") && err.contains("0.73"),
+            "{err}"
+        );
+        std::fs::write(&path, encode("|u1", false, &[3], &[0, 1, 1])).unwrap();
+        assert!(read_file(&path, &ReadOptions::default()).is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::masks::{image_mask, list_files, IMAGE_EXTS};
+use super::masks::image_mask;
 use super::Masks;
 use crate::error::Result;
 
@@ -37,7 +37,7 @@ impl Masks {
     /// A reader of this video's masks (lists a mask folder's images once).
     pub fn frames(&self) -> Result<MaskFrames<'_>> {
         let source = match self {
-            Masks::Folder { path } => Source::Files(list_files(path, IMAGE_EXTS)?),
+            Masks::Folder { path } => Source::Files(super::masks::mask_frames(path)?),
             Masks::Dense {
                 width,
                 height,

@@ -173,6 +173,7 @@ impl VideoWriter {
         let rate = Rational::from(fps).reduce();
         let time_base = rate.invert();
         let tmp = crate::save::temp_path(path);
+        crate::save::interrupt::register(&tmp);
         let mut output = format::output_as(&tmp, muxer)
             .map_err(|e| fail(path, "cannot create the output", e))?;
         let global_header = output
@@ -374,7 +375,14 @@ impl VideoWriter {
             .map_err(|e| fail(&self.path, "cannot write the trailer", e))?;
         // Dropping the context closes the file before it is renamed.
         drop(output);
-        fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))
+        if self.path.exists() {
+            // The video it replaces stays as NAME.bak, as with every save.
+            let backup = crate::save::backup_path(&self.path);
+            fs::copy(&self.path, &backup).map_err(|e| Error::io(&backup, e))?;
+        }
+        fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        crate::save::interrupt::unregister(&self.tmp);
+        Ok(())
     }
 }
 
@@ -385,6 +393,7 @@ impl Drop for VideoWriter {
             drop(output);
             let _ = fs::remove_file(&self.tmp);
         }
+        crate::save::interrupt::unregister(&self.tmp);
     }
 }
 

@@ -120,6 +120,34 @@ impl FolderSource {
     }
 }
 
+/// The error for a frame of another size than the folder's first.
+fn same_size(path: &Path, size: (usize, usize), first: (usize, usize)) -> Result<()> {
+    if size == first {
+        return Ok(());
+    }
+    Err(Error::decode(
+        path,
+        format!(
+            "frame is {}x{}, the folder's first frame is {}x{}",
+            size.0, size.1, first.0, first.1
+        ),
+    ))
+}
+
+/// Reads the header of every frame of the folder `dir` (cheap: no pixels):
+/// an unreadable image, or one of another size than the first, is the error
+/// that reading that frame would give.
+pub fn check_frame_folder(dir: &Path) -> Result<()> {
+    let mut first = None;
+    for path in list_images(dir)? {
+        let (w, h) = image::image_dimensions(&path)
+            .map_err(|e| Error::decode(&path, format!("cannot read image: {e}")))?;
+        let size = (w as usize, h as usize);
+        same_size(&path, size, *first.get_or_insert(size))?;
+    }
+    Ok(())
+}
+
 /// Decodes an image file into a frame of the given pixel format at native size.
 pub(crate) fn load_image(path: &Path, format: PixelFormat, out: &mut Frame<u8>) -> Result<()> {
     let img =
@@ -145,25 +173,21 @@ impl FrameSource for FolderSource {
 
     fn read_into(&mut self, index: usize, spec: &OutputSpec, out: &mut Frame<u8>) -> Result<()> {
         let path = &self.files[index];
+        let expected = (self.info.width, self.info.height);
+        // A frame of another size is an error whether or not frames are
+        // resized: resized, it would pass as a frame of the same scene.
+        let check = |f: &Frame<u8>| same_size(path, (f.width, f.height), expected);
         match spec.size {
-            Some((w, h)) if (w, h) != (self.info.width, self.info.height) => {
+            Some((w, h)) if (w, h) != expected => {
                 load_image(path, spec.format, &mut self.native)?;
+                check(&self.native)?;
                 self.resizer
                     .resize(&self.native, w, h, out)
                     .map_err(|e| Error::decode(path, e.to_string()))
             }
             _ => {
                 load_image(path, spec.format, out)?;
-                if (out.width, out.height) != (self.info.width, self.info.height) {
-                    return Err(Error::decode(
-                        path,
-                        format!(
-                            "frame is {}x{}, the folder's first frame is {}x{}",
-                            out.width, out.height, self.info.width, self.info.height
-                        ),
-                    ));
-                }
-                Ok(())
+                check(out)
             }
         }
     }
@@ -183,6 +207,23 @@ mod tests {
         );
         assert_eq!(natural_cmp("Test010", "Test9"), Ordering::Greater);
         assert_eq!(natural_cmp("x", "x"), Ordering::Equal);
+    }
+
+    #[test]
+    fn a_frame_of_another_size_is_an_error_also_when_resizing() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, w) in [8, 8, 10].iter().enumerate() {
+            image::GrayImage::new(*w, 6)
+                .save(dir.path().join(format!("{i}.png")))
+                .unwrap();
+        }
+        for spec in [OutputSpec::gray(), OutputSpec::gray().with_size(4, 3)] {
+            let mut v = super::super::open_with(dir.path(), spec).unwrap();
+            let mut f = Frame::default();
+            v.read_into(1, &mut f).unwrap();
+            let err = v.read_into(2, &mut f).unwrap_err().to_string();
+            assert!(err.contains("2.png") && err.contains("10x6"), "{err}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use folder::{is_image_file, list_images, natural_cmp, IMAGE_EXTENSIONS};
+pub use folder::{check_frame_folder, is_image_file, list_images, natural_cmp, IMAGE_EXTENSIONS};
 
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};

@@ -1,6 +1,15 @@
 //! Atomic saves: write a temporary file beside the target, sync it, keep a backup
 //! of what it replaces, then rename it into place. A crash or a full disk at any
 //! point leaves either the old file or the new one, never half of either.
+//! Output folders follow one rule, in [`folder`]; [`lock`] gives each output
+//! one writer; [`interrupt`] removes what a Ctrl-C left unfinished.
+
+pub mod folder;
+pub mod interrupt;
+pub mod lock;
+
+pub use folder::{FolderKind, StagedFolder};
+pub use lock::OutputLock;
 
 use std::fs;
 use std::io::Write;
@@ -59,10 +68,26 @@ pub fn atomic_write_with(
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
+    if path.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is a folder; give the name of a file to write",
+            path.display()
+        )));
+    }
     let tmp = dir.join(temp_name(file_name));
+    interrupt::register(&tmp);
+    let result = write_then_rename(path, &tmp, write);
+    interrupt::unregister(&tmp);
+    result
+}
 
+fn write_then_rename(
+    path: &Path,
+    tmp: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let result = (|| -> std::io::Result<()> {
-        let file = fs::File::create(&tmp)?;
+        let file = fs::File::create(tmp)?;
         let mut w = std::io::BufWriter::new(file);
         write(&mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
@@ -70,19 +95,19 @@ pub fn atomic_write_with(
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
         return Err(Error::io(path, e));
     }
     if path.exists() {
         let backup = backup_path(path);
         // A copy, not a rename: the target must exist at every instant.
         if let Err(e) = fs::copy(path, &backup) {
-            let _ = fs::remove_file(&tmp);
+            let _ = fs::remove_file(tmp);
             return Err(Error::io(&backup, e));
         }
     }
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
+    fs::rename(tmp, path).map_err(|e| {
+        let _ = fs::remove_file(tmp);
         Error::io(path, e)
     })
 }
@@ -116,6 +141,14 @@ mod tests {
         let err = atomic_write_with(&p, |_| Err(std::io::Error::other("disk full"))).unwrap_err();
         assert!(err.to_string().contains("a.txt"), "{err}");
         assert_eq!(fs::read(&p).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn a_folder_in_place_of_the_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = atomic_write(dir.path(), b"x").unwrap_err().to_string();
+        assert!(err.contains("is a folder"), "{err}");
+        assert!(!err.contains(".bak"), "{err}");
     }
 
     #[test]
