@@ -77,8 +77,10 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
     ui.strong("Threshold and events");
     let mut t = state.threshold;
     ui.horizontal(|ui| {
-        ui.label("threshold");
-        if ui.add(egui::DragValue::new(&mut t).speed(0.01)).changed() {
+        // Labelled for screen readers (and egui_kittest's accessibility check).
+        let label = ui.label("threshold").id;
+        let drag = ui.add(egui::DragValue::new(&mut t).speed(0.01));
+        if drag.labelled_by(label).changed() {
             cmds.send(Command::SetThreshold(t));
         }
     });
@@ -116,8 +118,9 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
     });
     let mut k = state.settings.top_k;
     ui.horizontal(|ui| {
-        ui.label("top events");
-        if ui.add(egui::DragValue::new(&mut k).range(1..=50)).changed() {
+        let label = ui.label("top events").id;
+        let drag = ui.add(egui::DragValue::new(&mut k).range(1..=50));
+        if drag.labelled_by(label).changed() {
             cmds.send(Command::SetTopK(k));
         }
     });
@@ -232,8 +235,8 @@ fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut
             cmds.send(Command::SetRange(fixed.then_some((lo, hi))));
         }
         if fixed {
-            let a = ui.add(egui::DragValue::new(&mut lo).speed(0.005));
-            let b = ui.add(egui::DragValue::new(&mut hi).speed(0.005));
+            let a = ui.add(egui::DragValue::new(&mut lo).speed(0.005).prefix("low "));
+            let b = ui.add(egui::DragValue::new(&mut hi).speed(0.005).prefix("high "));
             if a.changed() || b.changed() {
                 cmds.send(Command::SetRange(Some((lo, hi))));
             }

@@ -219,13 +219,24 @@ pub fn evaluate_regions(
             }
             (track_boxes(start, &boxes), size)
         } else {
-            let size = params.frame_size.ok_or_else(|| {
-                Error::invalid(format!(
-                    "video {:?} has region ground truth in video pixels and no masks: \
-                     the frame size is needed to place the maps' detections",
-                    v.name
-                ))
-            })?;
+            // The regions are in video pixels: the frame size is given, or
+            // is the size of the video's masks.
+            let size = match (params.frame_size, &v.masks) {
+                (Some(size), _) => size,
+                (None, Some(m)) => {
+                    let masks = m.frames()?;
+                    let first = mask_at(&masks, &v.name, start.min(n.saturating_sub(1)))?;
+                    [first.width, first.height]
+                }
+                (None, None) => {
+                    return Err(Error::invalid(format!(
+                        "video {:?} has region ground truth in video pixels and no masks: \
+                         the frame size is needed to place the maps' detections (give \
+                         --frame-size WxH)",
+                        v.name
+                    )))
+                }
+            };
             let r: Vec<Region> = v
                 .regions
                 .iter()
