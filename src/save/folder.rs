@@ -125,12 +125,7 @@ pub fn remove_stale_temps(target: &Path) -> Vec<PathBuf> {
             continue;
         }
         let path = entry.path();
-        let ok = if path.is_dir() {
-            fs::remove_dir_all(&path)
-        } else {
-            fs::remove_file(&path)
-        };
-        if ok.is_ok() {
+        if super::remove_path(&path).is_ok() {
             removed.push(path);
         }
     }
@@ -160,11 +155,7 @@ pub fn move_to_backup(path: &Path) -> Result<PathBuf> {
             let _ = fs::rename(&old, &backup);
             return Err(Error::io(path, e));
         }
-        let _ = if old.is_dir() {
-            fs::remove_dir_all(&old)
-        } else {
-            fs::remove_file(&old)
-        };
+        let _ = super::remove_path(&old);
     } else {
         fs::rename(path, &backup).map_err(|e| Error::io(path, e))?;
     }

@@ -85,14 +85,7 @@ fn remove_pending(which: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     };
     pending
         .into_iter()
-        .filter(|p| {
-            let removed = if p.is_dir() {
-                std::fs::remove_dir_all(p)
-            } else {
-                std::fs::remove_file(p)
-            };
-            removed.is_ok()
-        })
+        .filter(|p| super::remove_path(p).is_ok())
         .collect()
 }
 

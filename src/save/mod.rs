@@ -27,6 +27,15 @@ pub fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Removes `path`, a folder (with its content) or a file.
+pub fn remove_path(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
 /// Writes `bytes` to `path` atomically. If `path` exists, its previous content is
 /// kept at [`backup_path`] (replacing an older backup).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
