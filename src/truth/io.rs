@@ -154,6 +154,7 @@ pub fn read_as(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ground
         Format::Csv => csv::read(path)?,
     };
     fill_counts(&mut gt, opts);
+    check_bounds(&gt, path)?;
     check_counts(&gt, path)?;
     if gt.provenance.is_none() {
         gt.provenance = Some(format!("{} ({format})", path.display()));
@@ -195,6 +196,47 @@ fn fill_counts(gt: &mut GroundTruth, opts: &ReadOptions) {
     for v in gt.videos.iter_mut().filter(|v| v.num_frames.is_none()) {
         v.num_frames = list.iter().find(|(n, _)| *n == v.name).map(|&(_, c)| c);
     }
+}
+
+/// Refuses frame counts, interval ends, region frames and mask sizes beyond
+/// [`MAX_FRAMES`](super::MAX_FRAMES) and [`MAX_MASK_SIDE`](super::MAX_MASK_SIDE),
+/// whatever the format (the readers bound them earlier where they allocate).
+fn check_bounds(gt: &GroundTruth, path: &Path) -> Result<()> {
+    use super::{Masks, MAX_FRAMES, MAX_MASK_SIDE};
+    let bad =
+        |v: &VideoTruth, m: String| Err(Error::format(path, format!("video {:?}: {m}", v.name)));
+    for v in &gt.videos {
+        if let Some(n) = v.num_frames.filter(|&n| n > MAX_FRAMES) {
+            return bad(
+                v,
+                format!("{n} frames is out of range (allowed: 0 to {MAX_FRAMES})"),
+            );
+        }
+        if let Some(iv) = v.anomalous.last().filter(|iv| iv.end > MAX_FRAMES) {
+            return bad(
+                v,
+                format!(
+                    "interval {}..{} ends beyond {MAX_FRAMES} frames, the most a video may have",
+                    iv.start, iv.end
+                ),
+            );
+        }
+        if let Some(r) = v.regions.iter().find(|r| r.frame >= MAX_FRAMES) {
+            return bad(
+                v,
+                format!("region on frame {} is beyond {MAX_FRAMES} frames", r.frame),
+            );
+        }
+        if let Some(Masks::Dense { width, height, .. }) = &v.masks {
+            if *width > MAX_MASK_SIDE || *height > MAX_MASK_SIDE {
+                return bad(
+                    v,
+                    format!("masks of {width}x{height} exceed {MAX_MASK_SIDE} pixels a side"),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses anomalies past a video's last frame.
@@ -350,6 +392,16 @@ pub fn video_list_from_file(path: &Path) -> Result<Vec<(String, usize)>> {
                 format!("line {}: expected NAME COUNT, found {line:?}", no + 1),
             )
         })?;
+        if n > super::MAX_FRAMES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {}: {n} frames is out of range (allowed: 0 to {})",
+                    no + 1,
+                    super::MAX_FRAMES
+                ),
+            ));
+        }
         out.push((name.to_owned(), n));
     }
     if out.is_empty() {
