@@ -275,3 +275,33 @@ impl Checkpoint {
         Ok(model)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_config_out_of_range_fails_before_anything_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.safetensors");
+        let mut cfg = ModelConfig::profile("demo").unwrap();
+        // A multiple of 8, so only the range stops it (it used to hang the scorer).
+        cfg.input.height = 100_000;
+        let meta = HashMap::from([("config".to_string(), cfg.to_json())]);
+        let t = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        let bytes = safetensors::tensor::serialize([("w", &t)], Some(meta)).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let started = std::time::Instant::now();
+        let e = Checkpoint::read(&path, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("huge.safetensors")
+                && e.contains("stored config")
+                && e.contains("input.height 100000")
+                && e.contains("8 to 4096"),
+            "{e}"
+        );
+        assert!(started.elapsed().as_secs() < 5);
+    }
+}
