@@ -19,8 +19,8 @@ pub struct PipelineArgs {
     pub checkpoint: PathBuf,
     /// A video file or frame folder to score.
     pub video: PathBuf,
-    /// Timed runs of each measurement; medians are reported.
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs of each measurement (1 to 1000); medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1000))]
     pub runs: usize,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
@@ -45,7 +45,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let spec = model_spec(&cfg);
     let (mut decode, mut flow, mut model, mut piped) = (vec![], vec![], vec![], vec![]);
     let mut n = 0;
-    for run in 0..args.runs.max(1) {
+    for run in 0..args.runs {
         let start = Instant::now();
         let mut v = video::open_with(&args.video, spec)?;
         n = v.len();

@@ -23,14 +23,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Stop when the run reaches this many optimiser steps (default: the config's epochs).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, 1_000_000_000))]
     pub max_steps: Option<usize>,
     /// Continue a run from its checkpoint (RUN/checkpoint.safetensors, with
     /// optimizer.safetensors beside it); the checkpoint's config is used.
     #[arg(long, conflicts_with = "config")]
     pub resume: Option<PathBuf>,
     /// Train for this many epochs in all (overrides the config; with --resume, extends a run).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, vadscope::model::config::limits::MAX_EPOCHS))]
     pub epochs: Option<usize>,
     /// Seed of the initialisation, clip order, crops and noise (overrides the
     /// config's `train.seed`; not with --resume, which keeps the run's). Runs
