@@ -61,6 +61,8 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
     let mut videos: Vec<VideoTruth> = Vec::new();
     // Position of each video by name: a file of many videos stays linear.
     let mut index: std::collections::HashMap<String, usize> = Default::default();
+    // Per video, the furthest interval end and its line.
+    let mut furthest: Vec<(usize, usize)> = Vec::new();
     for (no, line) in lines {
         let at = |m: String| format!("line {}: {m}", no + 1);
         let f = fields(line).map_err(at)?;
@@ -107,6 +109,7 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
         let name = f[0].clone();
         let i = *index.entry(name).or_insert_with_key(|name| {
             videos.push(VideoTruth::new(name.clone(), None, Vec::new()));
+            furthest.push((0, 0));
             videos.len() - 1
         });
         let v = &mut videos[i];
@@ -117,7 +120,19 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
             (None, Some(b)) => v.num_frames = Some(b),
             _ => {}
         }
+        if let Some(iv) = interval.filter(|iv| iv.end > furthest[i].0) {
+            furthest[i] = (iv.end, no + 1);
+        }
         v.anomalous.extend(interval);
+    }
+    // An interval past its video's frame count is refused at its line.
+    for (v, &(end, line)) in videos.iter().zip(&furthest) {
+        if let Some(n) = v.num_frames.filter(|&n| end > n) {
+            return Err(format!(
+                "line {line}: video {:?} has {n} frames, the interval ends at {end}",
+                v.name
+            ));
+        }
     }
     for v in &mut videos {
         v.anomalous = super::normalize_intervals(std::mem::take(&mut v.anomalous));
@@ -212,6 +227,10 @@ mod tests {
             (
                 "video,start,end\nx,0,4000000000\n",
                 "line 2: end 4000000000 is out of range",
+            ),
+            (
+                "video,start,end,num_frames\nx,1,5,10\nx,8,12,10\nx,2,3,10\n",
+                "line 3: video \"x\" has 10 frames, the interval ends at 12",
             ),
             (
                 "video,start,end,num_frames\nx,,,99999999999999999999999\n",

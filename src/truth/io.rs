@@ -96,8 +96,12 @@ impl Format {
         if let Some(f) = Format::from_extension(path) {
             return Ok(f);
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        // The first 4 KiB tell the format: don't read a large file whole.
+        let mut bytes = Vec::with_capacity(4096);
+        std::fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut bytes))
+            .map_err(|e| Error::io(path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
         let head = text.trim_start_matches('\u{feff}').trim_start();
         if bytes.starts_with(b"\x93NUMPY") {
             Ok(Format::Npy)
