@@ -361,6 +361,33 @@ fn every_bad_input_fails_cleanly_names_itself_and_leaves_nothing() {
             c,
         );
     }
+    // Flags out of range, on a good input (tests/ranges.rs covers every flag).
+    let good_video = p(&test_frames);
+    case(
+        vec![
+            s("bench"),
+            s("flow"),
+            good_video.clone(),
+            s("--pairs"),
+            s("0"),
+        ],
+        "--pairs",
+    );
+    case(
+        vec![s("bench"), s("seek"), good_video, s("--reads"), s("0")],
+        "--reads",
+    );
+    case(
+        vec![
+            s("eval"),
+            p(&g.scores),
+            s("--truth"),
+            p(&g.ds),
+            s("--smooth"),
+            s("gaussian:1e9"),
+        ],
+        "smooth",
+    );
     // An output where a folder of something else is.
     case(
         vec![

@@ -4,8 +4,8 @@
 use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
-use vadscope::dataset::{self, Split};
-use vadscope::flow::Params;
+use vadscope::dataset::{self, ClipReader, Split};
+use vadscope::flow::{Params, Preset};
 use vadscope::metrics::read_scores;
 use vadscope::model::ModelConfig;
 use vadscope::score::{ScoreEvent, ScoreRequest, ScoreWorker, Scorer};
@@ -32,7 +32,7 @@ fn synth_train_score_and_read_back() {
     let ds = dataset::open(&root).unwrap();
     let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
     let model_cfg = ModelConfig::profile("demo").unwrap();
-    let set = ClipSet::load(&train_videos, &model_cfg, &Params::default(), &|| {}).unwrap();
+    let set = ClipSet::load(&train_videos, &model_cfg, &|| {}).unwrap();
     let opts = TrainOptions {
         out_dir: dir.path().join("run"),
         max_steps: Some(6),
@@ -152,4 +152,103 @@ fn synth_train_score_and_read_back() {
         .iter()
         .all(|v| v.first_frame == 2 && v.columns["score"].len() == 12));
     assert!(set.train_stats.contains_key("recon") && set.train_stats.contains_key("dist"));
+}
+
+/// Scores of `video` computed by hand from frames and flows read with
+/// `params`, batched as the scorer batches them.
+fn scores_with_flow(
+    scorer: &mut Scorer,
+    video: &std::path::Path,
+    params: Params,
+) -> Vec<vadscope::score::FrameScore> {
+    let cfg = scorer.config().clone();
+    let t = cfg.input.frames;
+    let spec = vadscope::model::frame_spec(&cfg.input);
+    let mut reader = ClipReader::with_flow(vec![video.to_path_buf()], spec, params).unwrap();
+    let n = reader.frame_count(0).unwrap();
+    let (mut frames, mut flows) = (Vec::new(), Vec::new());
+    let whole = dataset::Clip {
+        video: 0,
+        start: 0,
+        len: n,
+    };
+    reader
+        .read_with_flow(&whole, &mut frames, &mut flows)
+        .unwrap();
+    let starts: Vec<usize> = (0..n - t).collect();
+    let mut out = Vec::new();
+    for chunk in starts.chunks(cfg.train.batch_size) {
+        let windows: Vec<_> = chunk
+            .iter()
+            .map(|&s| (&frames[s..s + t + 1], &flows[s..s + t]))
+            .collect();
+        out.extend(scorer.score_clips(&windows, chunk[0]).unwrap());
+    }
+    out
+}
+
+#[test]
+fn a_checkpoint_scores_with_the_flow_it_was_trained_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ds");
+    let cfg = DatasetConfig {
+        scene: SceneConfig {
+            width: 64,
+            height: 48,
+            frames: 10,
+            ..Default::default()
+        },
+        train: 1,
+        test: 1,
+        seed: 3,
+        anomalies_per_video: 1,
+    };
+    write_dataset(&root, &cfg, &|| {}).unwrap();
+    let ds = dataset::open(&root).unwrap();
+    let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
+    let mut model_cfg = ModelConfig::profile("demo").unwrap();
+    // Not a preset, and far from the default.
+    let custom = Params {
+        patch_stride: 2,
+        alpha: 60.0,
+        ..Params::preset(Preset::Fast)
+    };
+    model_cfg.input.flow = custom.clone();
+    let set = ClipSet::load(&train_videos, &model_cfg, &|| {}).unwrap();
+    let opts = TrainOptions {
+        out_dir: dir.path().join("run"),
+        max_steps: Some(2),
+        ..Default::default()
+    };
+    let never = AtomicBool::new(false);
+    let summary = train(&set, &model_cfg, &opts, &Device::Cpu, &never, &mut |_| {}).unwrap();
+
+    let mut scorer = Scorer::load(&summary.checkpoint, &Device::Cpu).unwrap();
+    assert_eq!(scorer.config().input.flow, custom);
+    let video = ds.split(Split::Test).next().unwrap().path.clone();
+    let scored = scorer.score_video(&video, &|| {}).unwrap();
+    assert_eq!(
+        scored,
+        scores_with_flow(&mut scorer, &video, custom.clone())
+    );
+    assert_ne!(
+        scored,
+        scores_with_flow(&mut scorer, &video, Params::default())
+    );
+
+    // The maps and the app's flow view read the same flow.
+    let spec = vadscope::model::frame_spec(&scorer.config().input);
+    let mut reader = ClipReader::with_flow(vec![video.clone()], spec, custom).unwrap();
+    let (mut frames, mut flows) = (Vec::new(), Vec::new());
+    let clip = dataset::Clip {
+        video: 0,
+        start: 4,
+        len: 2,
+    };
+    reader
+        .read_with_flow(&clip, &mut frames, &mut flows)
+        .unwrap();
+    let model_flow = scorer.model_flow(&video, 5).unwrap();
+    assert_eq!(model_flow.data, flows[0].data);
+    assert_eq!(scorer.maps(&video, 5).unwrap().flow.data, flows[0].data);
 }

@@ -14,7 +14,6 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use vadscope::dataset::{self, Split};
-use vadscope::flow::Params;
 use vadscope::metrics::{evaluate_maps, roc_auc, Normalize};
 use vadscope::model::ModelConfig;
 use vadscope::score::{maps_path, Scorer};
@@ -49,7 +48,7 @@ fn demo_model_separates_synthetic_anomalies() {
     model_cfg.input.height = 48;
     model_cfg.input.width = 64;
     model_cfg.train.epochs = 4;
-    let set = ClipSet::load(&train_videos, &model_cfg, &Params::default(), &|| {}).unwrap();
+    let set = ClipSet::load(&train_videos, &model_cfg, &|| {}).unwrap();
     let opts = TrainOptions {
         out_dir: dir.path().join("run"),
         max_steps: Some(STEPS),

@@ -248,7 +248,7 @@ fn counts_must_agree_with_the_video_list() {
         ..Default::default()
     };
     let e = truth::read(&m, &tiny).unwrap_err().to_string();
-    assert!(e.contains("has 2 frames"), "{e}");
+    assert!(e.contains("beyond the video's 2 frames"), "{e}");
 }
 
 #[test]

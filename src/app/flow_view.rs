@@ -1,6 +1,7 @@
-//! The flow view: optical flow to the next frame in the Middlebury colour
-//! coding (drawn by the shader), arrows on a grid, and a colour-wheel legend
-//! with the magnitude scale.
+//! The flow view: optical flow in the Middlebury colour coding (drawn by the
+//! shader), arrows on a grid, a colour-wheel legend with the magnitude scale,
+//! and which flow it is (with a model: the flow the model sees, see
+//! [`super::maps::Maps::flow`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -70,6 +71,13 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
         egui::Align2::CENTER_TOP,
         format!("{:.1} px", s.flow_max),
         egui::FontId::proportional(11.0),
+        Color32::WHITE,
+    );
+    ui.painter().text(
+        rect.left_bottom() + Vec2::new(6.0, -6.0),
+        egui::Align2::LEFT_BOTTOM,
+        &maps.flow_origin,
+        egui::FontId::proportional(12.0),
         Color32::WHITE,
     );
 }

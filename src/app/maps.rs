@@ -27,9 +27,13 @@ pub struct Maps {
     /// Which worker made these maps (texture keys include it, so maps of
     /// another video never reuse these textures).
     pub source_id: u64,
-    /// Flow from this frame to the next (from the previous one at the last
-    /// frame), as a two-channel `(u, v)` image.
+    /// With a model, the flow it sees into this frame from the one before
+    /// (at its input size, with its flow parameters); without one, the flow
+    /// from this frame to the next (from the previous one at the last frame).
+    /// A two-channel `(u, v)` image.
     pub flow: Option<Arc<Frame<f32>>>,
+    /// Which frames and what flow [`Maps::flow`] is, in words.
+    pub flow_origin: String,
     /// Reconstruction (gray, `[0, 1]`).
     pub recon: Option<Arc<Frame<f32>>>,
     /// Squared reconstruction error (the model's input size).
@@ -165,10 +169,28 @@ impl MapMaker {
 
     fn fill(&mut self, i: usize, out: &mut Maps) -> crate::Result<()> {
         let n = self.reader.len();
-        if n > 1 {
-            let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
-            let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
-            out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
+        match &mut self.model {
+            Ok(Some(m)) if n > 1 => {
+                let b = i.max(1);
+                let f = m.scorer.model_flow(&m.video, b)?;
+                let params = &m.scorer.config().input.flow;
+                out.flow_origin = format!(
+                    "flow {}→{b} as the model sees it: {}×{}, {} flow",
+                    b - 1,
+                    f.width,
+                    f.height,
+                    params.preset_name().unwrap_or("custom")
+                );
+                out.flow = Some(Arc::new(flow_frame(f)));
+            }
+            _ if n > 1 => {
+                // No model: a quick full-size flow for looking at motion only.
+                let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
+                let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
+                out.flow_origin = format!("flow {a}→{b}: full size, fast flow (no model)");
+                out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
+            }
+            _ => {}
         }
         match &mut self.model {
             Err(e) => out.error = Some(format!("model: {e}")),
@@ -348,13 +370,21 @@ mod tests {
         let m = maker.maps(0);
         assert!(m.error.is_none(), "{:?}", m.error);
         assert!(m.recon.is_none() && m.flow.is_some());
-        let m = maker.maps(11); // the last frame uses the flow from the previous one
+        let m = maker.maps(11);
         assert!(m.error.is_none(), "{:?}", m.error);
+        // With a model, the flow view shows the flow the model sees into the
+        // frame, at its input size.
         let flow = m.flow.unwrap();
-        assert_eq!((flow.width, flow.height), (cfg.width, cfg.height));
         assert_eq!(flow.channels, 2);
+        assert!(
+            m.flow_origin.contains("10→11 as the model sees it"),
+            "{}",
+            m.flow_origin
+        );
         let (recon, err) = (m.recon.unwrap(), m.recon_error.unwrap());
         assert_eq!((recon.width, recon.height), (err.width, err.height));
+        assert_eq!((flow.width, flow.height), (recon.width, recon.height));
+        assert_ne!((flow.width, flow.height), (cfg.width, cfg.height));
         assert!(m.pred.is_some() && m.pred_error.is_some());
         // Three memory layers; each position's attention sums to 1.
         assert_eq!(m.attention.len(), 3);

@@ -29,14 +29,14 @@ pub struct ModelArgs {
     /// PyTorch twin is the full `cvae`).
     #[arg(long, value_parser = parse_variant)]
     pub variant: Option<Variant>,
-    /// Clips per batch (default: the profile's training batch size).
-    #[arg(long)]
+    /// Clips per batch, 1 to 1024 (default: the profile's training batch size).
+    #[arg(long, value_parser = super::args::int(1usize, 1024))]
     pub batch: Option<usize>,
-    /// Timed runs of each measurement; the median is reported.
-    #[arg(long, default_value_t = 10)]
+    /// Timed runs of each measurement (1 to 1000); the median is reported.
+    #[arg(long, default_value_t = 10, value_parser = super::args::int(1usize, 1000))]
     pub runs: usize,
-    /// Untimed warm-up runs before the timed ones.
-    #[arg(long, default_value_t = 2)]
+    /// Untimed warm-up runs before the timed ones (0 to 1000).
+    #[arg(long, default_value_t = 2, value_parser = super::args::int(0usize, 1000))]
     pub warmup: usize,
     /// Skip the training-step measurement (inference only).
     #[arg(long)]

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use vadscope::flow::{FlowEstimator, Params};
+use vadscope::dataset::{open_for_model, FlowStage};
 use vadscope::model::select_device;
-use vadscope::score::{pipeline::model_spec, Scorer};
-use vadscope::video;
+use vadscope::score::Scorer;
 use vadscope::Frame;
 
 /// Arguments of `vadscope bench pipeline`.
@@ -19,8 +18,8 @@ pub struct PipelineArgs {
     pub checkpoint: PathBuf,
     /// A video file or frame folder to score.
     pub video: PathBuf,
-    /// Timed runs of each measurement; medians are reported.
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs of each measurement (1 to 1000); medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1000))]
     pub runs: usize,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
@@ -42,12 +41,11 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let mut scorer = Scorer::load(&args.checkpoint, &device)?;
     let cfg = scorer.config().clone();
     let t = cfg.input.frames;
-    let spec = model_spec(&cfg);
     let (mut decode, mut flow, mut model, mut piped) = (vec![], vec![], vec![], vec![]);
     let mut n = 0;
-    for run in 0..args.runs.max(1) {
+    for run in 0..args.runs {
         let start = Instant::now();
-        let mut v = video::open_with(&args.video, spec)?;
+        let mut v = open_for_model(&args.video, &cfg.input)?;
         n = v.len();
         anyhow::ensure!(
             n > t,
@@ -64,13 +62,10 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         decode.push(n as f64 / start.elapsed().as_secs_f64());
 
         let start = Instant::now();
-        let mut est = FlowEstimator::new(Params::default())?;
-        let (mut a, mut b) = (Frame::default(), Frame::default());
+        let mut stage = FlowStage::for_model(&cfg.input)?;
         let mut flows = Vec::with_capacity(n - 1);
-        for k in 0..n - 1 {
-            frames[k].to_gray_into(&mut a);
-            frames[k + 1].to_gray_into(&mut b);
-            flows.push(est.estimate(&a, &b)?);
+        for f in &frames {
+            flows.extend(stage.push(f)?);
         }
         flow.push((n - 1) as f64 / start.elapsed().as_secs_f64());
 

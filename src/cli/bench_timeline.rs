@@ -4,14 +4,14 @@
 /// Options of `vadscope bench timeline`.
 #[derive(clap::Args, Debug)]
 pub struct TimelineArgs {
-    /// Frames in the synthetic curve.
-    #[arg(long, default_value_t = 300_000)]
+    /// Frames in the synthetic curve (1 to 10000000).
+    #[arg(long, default_value_t = 300_000, value_parser = super::args::int(1usize, 10_000_000))]
     pub frames: usize,
-    /// Timed UI frames (after 10 warm-up frames).
-    #[arg(long, default_value_t = 200)]
+    /// Timed UI frames, after 10 warm-up frames (1 to 100000).
+    #[arg(long, default_value_t = 200, value_parser = super::args::int(1usize, 100_000))]
     pub iterations: usize,
-    /// Timeline width in points.
-    #[arg(long, default_value_t = 1920.0)]
+    /// Timeline width in points (above 0 and at most 16384).
+    #[arg(long, default_value_t = 1920.0, value_parser = super::args::real(0.0f32, 16384.0, true))]
     pub width: f32,
 }
 

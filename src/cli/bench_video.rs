@@ -13,24 +13,25 @@ use vadscope::{Frame, PixelFormat};
 pub struct DecodeArgs {
     /// A video file or frame folder.
     pub path: PathBuf,
-    /// Output size WxH (the model input), e.g. 256x256; native size when absent.
-    #[arg(long)]
-    pub size: Option<String>,
+    /// Output size WxH (the model input), e.g. 256x256, each side 1 to 16384;
+    /// native size when absent.
+    #[arg(long, value_parser = super::args::size(1, vadscope::video::OutputSpec::MAX_SIDE))]
+    pub size: Option<(usize, usize)>,
     /// Decode to gray (default: RGB unless --gray).
     #[arg(long)]
     pub gray: bool,
-    /// Number of timed runs over the whole video; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    /// Number of timed runs over the whole video (1 to 1000); the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1000))]
     pub runs: usize,
 }
 
 /// Decodes every frame `runs` times; prints per-run and median throughput.
 /// The last line is `N frames, F frames/s` (median run).
 pub fn decode(args: DecodeArgs) -> anyhow::Result<()> {
-    let spec = output_spec(args.size.as_deref(), args.gray)?;
+    let spec = output_spec(args.size, args.gray);
     let mut rates = Vec::new();
     let mut n = 0;
-    for run in 0..args.runs.max(1) {
+    for run in 0..args.runs {
         // Opening (the packet scan) is part of the work a user waits for.
         let start = Instant::now();
         let mut v = video::open_with(&args.path, spec)?;
@@ -60,10 +61,10 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<()> {
 pub struct SeekArgs {
     /// A video file or frame folder.
     pub path: PathBuf,
-    /// Number of random reads.
-    #[arg(long, default_value_t = 100)]
+    /// Number of random reads (1 to 1000000).
+    #[arg(long, default_value_t = 100, value_parser = super::args::int(1usize, 1_000_000))]
     pub reads: usize,
-    /// Seed of the random frame order.
+    /// Seed of the random frame order (any 64-bit number).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
@@ -74,6 +75,7 @@ pub struct SeekArgs {
 pub fn seek(args: SeekArgs) -> anyhow::Result<()> {
     let mut v = video::open_with(&args.path, OutputSpec::gray())?;
     let n = v.len();
+    anyhow::ensure!(n > 0, "{}: no frames to read", args.path.display());
     let mut reference = Vec::with_capacity(n);
     for i in 0..n {
         reference.push(v.read(i).with_context(|| format!("frame {i}"))?.data);
@@ -109,12 +111,11 @@ pub fn seek(args: SeekArgs) -> anyhow::Result<()> {
 }
 
 /// The output spec from `--size` and `--gray`.
-pub fn output_spec(size: Option<&str>, gray: bool) -> anyhow::Result<OutputSpec> {
+pub fn output_spec(size: Option<(usize, usize)>, gray: bool) -> OutputSpec {
     let format = if gray {
         PixelFormat::Gray
     } else {
         PixelFormat::Rgb
     };
-    let size = size.map(OutputSpec::parse_size).transpose()?;
-    Ok(OutputSpec { format, size })
+    OutputSpec { format, size }
 }

@@ -30,8 +30,10 @@ pub struct EvalArgs {
     /// frame counts, for ground-truth formats that need them (.m, .mat, .npy).
     #[arg(long, value_name = "DIR")]
     pub frames: Option<PathBuf>,
-    /// Frames excluded at the start of each video (the history a predictor needs).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Frames excluded at the start of each video (the history a predictor
+    /// needs), 0 to 10000000.
+    #[arg(long, default_value_t = 0, value_name = "N",
+          value_parser = super::args::int(0usize, vadscope::truth::MAX_FRAMES))]
     pub exclude_first: usize,
     /// Score normalisation: minmax (per video), zscore (training statistics) or none.
     #[arg(long, default_value = "minmax", value_parser = parse::<Normalize>)]
@@ -40,8 +42,9 @@ pub struct EvalArgs {
     /// (otherwise taken from the scores' run.json).
     #[arg(long, value_name = "MEAN,STD", value_parser = parse::<Stats>)]
     pub train_stats: Option<Stats>,
-    /// Temporal smoothing: none, gaussian:SIGMA or median:K (append ,nearest for
-    /// edge repetition instead of reflection).
+    /// Temporal smoothing: none, gaussian:SIGMA (SIGMA above 0 and at most 1000
+    /// frames) or median:K (K odd, 1 to 1001 frames); append ,nearest for edge
+    /// repetition instead of reflection.
     #[arg(long, default_value = "none", value_parser = parse::<Smooth>)]
     pub smooth: Smooth,
     /// Smooth each term before normalising it (default: normalise, combine, then
@@ -66,17 +69,19 @@ pub struct EvalArgs {
     /// masks or regions).
     #[arg(long)]
     pub no_pixel: bool,
-    /// RBDC/TBDC: the level (0..1, of each video's box-filtered maps, min-max
+    /// RBDC/TBDC: the level (0 to 1, of each video's box-filtered maps, min-max
     /// normalised over the video) a pixel must reach to be part of a detected
     /// region; each region is scored by its peak.
-    #[arg(long, default_value_t = 0.3, value_name = "L")]
+    #[arg(long, default_value_t = 0.3, value_name = "L",
+          value_parser = super::args::real(0.0f32, 1.0, false))]
     pub region_level: f32,
     /// RBDC/TBDC: radius in map pixels of the box filter applied to each map
-    /// before thresholding (0 = none).
-    #[arg(long, default_value_t = 4, value_name = "PX")]
+    /// before thresholding (0 = none), 0 to 1024.
+    #[arg(long, default_value_t = 4, value_name = "PX",
+          value_parser = super::args::int(0usize, 1024))]
     pub region_blur: usize,
     /// RBDC/TBDC with region ground truth but no masks: the videos' frame size,
-    /// the pixels the regions are given in.
+    /// the pixels the regions are given in; each side 1 to 16384.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub frame_size: Option<[usize; 2]>,
 }
@@ -258,16 +263,9 @@ fn load_truth(path: &Path, frames: Option<&Path>) -> anyhow::Result<(GroundTruth
     Ok((gt, path.display().to_string()))
 }
 
+/// `--frame-size WxH`, each side 1 to 16384.
 fn parse_size(s: &str) -> Result<[usize; 2], String> {
-    let bad = || format!("frame size {s:?}: expected WIDTHxHEIGHT, e.g. 360x240");
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h) = (
-        w.trim().parse().map_err(|_| bad())?,
-        h.trim().parse().map_err(|_| bad())?,
-    );
-    if w == 0 || h == 0 {
-        return Err(bad());
-    }
+    let (w, h) = super::args::size(1, vadscope::video::OutputSpec::MAX_SIDE)(s)?;
     Ok([w, h])
 }
 

@@ -35,17 +35,18 @@ pub struct FlowArgs {
 pub struct BenchFlowArgs {
     /// A frame folder (images, sorted naturally) or a video file.
     pub video: PathBuf,
-    /// Size the frames are resized to before estimating flow, WxH.
-    #[arg(long, default_value = "256x256", value_parser = parse_size)]
+    /// Size the frames are resized to before estimating flow, WxH, each side
+    /// 8 to 8192.
+    #[arg(long, default_value = "256x256", value_parser = super::args::size(8, 8192))]
     pub size: (usize, usize),
-    /// Number of consecutive pairs to time.
-    #[arg(long, default_value_t = 100)]
+    /// Number of consecutive pairs to time (1 to 1000000).
+    #[arg(long, default_value_t = 100, value_parser = super::args::int(1usize, 1_000_000))]
     pub pairs: usize,
     /// Speed/accuracy preset: fast, balanced or accurate.
     #[arg(long, default_value = "balanced")]
     pub preset: Preset,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, value_parser = super::args::int(1usize, 1024))]
     pub threads: Option<usize>,
 }
 
@@ -58,17 +59,12 @@ pub struct BenchFlowEpeArgs {
     /// Speed/accuracy preset: fast, balanced or accurate.
     #[arg(long, default_value = "balanced")]
     pub preset: Preset,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, value_parser = super::args::int(1usize, 1024))]
     pub threads: Option<usize>,
-    /// Timed runs over all pairs; the median rate is reported.
-    #[arg(long, default_value_t = 5)]
+    /// Timed runs over all pairs (1 to 1000); the median rate is reported.
+    #[arg(long, default_value_t = 5, value_parser = super::args::int(1usize, 1000))]
     pub runs: usize,
-}
-
-/// Parses `WxH`.
-fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    OutputSpec::parse_size(s).map_err(|e| e.to_string())
 }
 
 /// Builds rayon's global pool with `threads` workers (if given).
@@ -248,7 +244,7 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
     }
     epe /= pairs.len() as f64;
     let mut rates = Vec::new();
-    for _ in 0..args.runs.max(1) {
+    for _ in 0..args.runs {
         let started = Instant::now();
         for (prev, next, _, _) in &pairs {
             est.estimate_into(prev, next, &mut out)?;
@@ -269,12 +265,11 @@ pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn sizes() {
+        let parse_size = super::super::args::size(8, 8192);
         assert_eq!(parse_size("256x128"), Ok((256, 128)));
         assert!(parse_size("256").is_err());
-        assert!(parse_size("0x5").is_err());
+        assert!(parse_size("0x5").unwrap_err().contains("8 to 8192"));
     }
 }

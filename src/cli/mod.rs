@@ -1,5 +1,6 @@
 //! Subcommands, one file each.
 
+pub mod args;
 pub mod bench;
 pub mod bench_model;
 pub mod bench_pipeline;

@@ -32,7 +32,7 @@ pub struct ScoreArgs {
     /// Default: the checkpoint's `score.patch`. Evaluate the terms with
     /// `eval --weights` (each is normalised per video) when this differs from
     /// training, whose statistics the combined score uses.
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(0usize, vadscope::model::config::limits::MAX_SIDE))]
     pub patch: Option<usize>,
     /// Also write `<video>.maps.npy`: each scored frame's pixel score map
     /// (float16, frames x height x width at the model's input size), which

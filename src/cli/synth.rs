@@ -23,24 +23,24 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Frames per video [default: 150].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, vadscope::synth::MAX_SCENE_FRAMES))]
     pub frames: Option<usize>,
     /// Frame size WxH [default: 240x160].
     #[arg(long, value_parser = parse_size)]
     pub size: Option<(usize, usize)>,
     /// Frames per second [default: 10].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::real(0.0f64, 1000.0, true))]
     pub fps: Option<f64>,
     /// Average number of pedestrians in view [default: 8].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::real(0.0f32, 500.0, false))]
     pub pedestrians: Option<f32>,
     /// Anomalies: a count (kinds chosen by the seed), `none`, or a comma list of
     /// runner, vehicle, cyclist, skateboarder, thrown-object, against-flow.
     /// With --dataset: the count per testing video.
-    #[arg(long, default_value = "2")]
+    #[arg(long, default_value = "2", value_parser = super::args::anomalies)]
     pub anomalies: String,
     /// Sensor noise in gray levels [default: 2].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::real(0.0f32, 100.0, false))]
     pub noise: Option<f32>,
     /// RGB frames instead of gray.
     #[arg(long)]
@@ -52,16 +52,16 @@ pub struct SynthArgs {
     #[arg(long, conflicts_with = "video")]
     pub dataset: bool,
     /// Training videos in the dataset [default: 4].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, 1000))]
     pub train: Option<usize>,
     /// Testing videos in the dataset [default: 4].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, 1000))]
     pub test: Option<usize>,
     /// Video encoder (FFmpeg name) [default: libx264, else mpeg4].
     #[arg(long)]
     pub codec: Option<String>,
     /// Video quality on the CRF scale, 0 (best) to 51 [default: 20].
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::real(0.0f32, 51.0, false))]
     pub crf: Option<f32>,
     /// Lossless (or nearly) video.
     #[arg(long)]

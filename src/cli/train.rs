@@ -3,7 +3,6 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use vadscope::dataset::{self, Split};
-use vadscope::flow::Params;
 use vadscope::model::{select_device, Checkpoint, ModelConfig};
 use vadscope::save::interrupt;
 use vadscope::train::{self, ClipSet, TrainEvent, TrainOptions};
@@ -20,20 +19,25 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Stop when the run reaches this many optimiser steps (default: the config's epochs).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, 1_000_000_000))]
     pub max_steps: Option<usize>,
     /// Continue a run from its checkpoint (RUN/checkpoint.safetensors, with
     /// optimizer.safetensors beside it); the checkpoint's config is used.
     #[arg(long, conflicts_with = "config")]
     pub resume: Option<PathBuf>,
     /// Train for this many epochs in all (overrides the config; with --resume, extends a run).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::int(1usize, vadscope::model::config::limits::MAX_EPOCHS))]
     pub epochs: Option<usize>,
     /// Seed of the initialisation, clip order, crops and noise (overrides the
     /// config's `train.seed`; not with --resume, which keeps the run's). Runs
     /// on Ped2 differ by seed: compare settings over several.
     #[arg(long, conflicts_with = "resume")]
     pub seed: Option<u64>,
+    /// Optical flow preset of the model's input: fast, balanced or accurate
+    /// (overrides the config's `input.flow`; not with --resume). It is stored
+    /// in the checkpoint, and scoring computes the same flow.
+    #[arg(long, conflicts_with = "resume")]
+    pub flow_preset: Option<vadscope::flow::Preset>,
     /// Use a GPU when built with CUDA and one is available.
     #[arg(long)]
     pub gpu: bool,
@@ -70,6 +74,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         cfg.train.seed = seed;
     }
+    if let Some(preset) = args.flow_preset {
+        cfg.input.flow = vadscope::flow::Params::preset(preset);
+    }
     // Before the minutes of decoding and flow, not after them.
     train::run_folder::check(&args.output, args.resume.as_deref(), args.overwrite)?;
     let videos: Vec<PathBuf> = match dataset::open(&args.dataset) {
@@ -96,7 +103,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "{msg:>9} [{bar:30}] {pos}/{len} frames, eta {eta}",
     );
     bar.set_message("decode+flow");
-    let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| bar.inc(1))?;
+    let set = ClipSet::load(&videos, &cfg, &|| bar.inc(1))?;
     bar.finish_and_clear();
     eprintln!(
         "{} training videos, {} clips of {} frames at {}x{}, profile {}",

@@ -1,14 +1,80 @@
 //! Clips: windows of `t + 1` consecutive frames of one video (t inputs and the
 //! frame to predict), read resized and normalised for the model, with the
 //! optical flow between consecutive frames when asked for.
+//!
+//! This is the one clip pipeline of the data flow: decode at the model's size
+//! ([`open_for_model`]) → gray → flow ([`FlowStage`], the only place that
+//! computes the flow a model sees). Training ([`crate::train::ClipSet`]),
+//! scoring ([`super::stream`]), per-frame maps and the app all read through it.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowEstimator, Params};
 use crate::frame::Frame;
+use crate::model::config::InputConfig;
+use crate::model::frame_spec;
 use crate::video::{self, OutputSpec, Video};
+
+/// Opens `path` (a video file or frame folder) for a model with input `input`:
+/// frames come out at its size and pixel format.
+pub fn open_for_model(path: &Path, input: &InputConfig) -> Result<Video> {
+    video::open_with(path, frame_spec(input))
+}
+
+/// The flow stage: given the frames of a video in order, the flow from each
+/// to the next, on gray frames, with fixed parameters.
+pub struct FlowStage {
+    estimator: FlowEstimator,
+    prev_gray: Frame<f32>,
+    gray: Frame<f32>,
+    has_prev: bool,
+    pairs: usize,
+}
+
+impl FlowStage {
+    /// A flow stage with `params`.
+    pub fn new(params: Params) -> Result<Self> {
+        Ok(FlowStage {
+            estimator: FlowEstimator::new(params)?,
+            prev_gray: Frame::default(),
+            gray: Frame::default(),
+            has_prev: false,
+            pairs: 0,
+        })
+    }
+
+    /// The flow stage of a model with input `input` (its `input.flow`).
+    pub fn for_model(input: &InputConfig) -> Result<Self> {
+        Self::new(input.flow.clone())
+    }
+
+    /// The flow from the frame pushed before (since the last
+    /// [`FlowStage::restart`]) to `frame`; `None` for the first frame.
+    pub fn push(&mut self, frame: &Frame<f32>) -> Result<Option<Flow>> {
+        frame.to_gray_into(&mut self.gray);
+        let flow = if self.has_prev {
+            self.pairs += 1;
+            Some(self.estimator.estimate(&self.prev_gray, &self.gray)?)
+        } else {
+            None
+        };
+        std::mem::swap(&mut self.prev_gray, &mut self.gray);
+        self.has_prev = true;
+        Ok(flow)
+    }
+
+    /// Forgets the previous frame: the next one starts a new sequence.
+    pub fn restart(&mut self) {
+        self.has_prev = false;
+    }
+
+    /// How many frame pairs' flow this stage has computed.
+    pub fn pairs_computed(&self) -> usize {
+        self.pairs
+    }
+}
 
 /// A window of `len` consecutive frames of video `video`, starting at `start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,9 +134,7 @@ pub struct ClipReader {
     current: Option<(usize, Video)>,
     window: VecDeque<Slot>,
     scratch: Frame<u8>,
-    flow: Option<FlowEstimator>,
-    gray: (Frame<f32>, Frame<f32>),
-    pairs_computed: usize,
+    flow: Option<FlowStage>,
 }
 
 impl ClipReader {
@@ -84,16 +148,20 @@ impl ClipReader {
             window: VecDeque::new(),
             scratch: Frame::default(),
             flow: None,
-            gray: Default::default(),
-            pairs_computed: 0,
         }
     }
 
     /// A reader that also computes flow with `params` (see [`ClipReader::read_with_flow`]).
     pub fn with_flow(paths: Vec<PathBuf>, spec: OutputSpec, params: Params) -> Result<Self> {
         let mut r = ClipReader::new(paths, spec);
-        r.flow = Some(FlowEstimator::new(params)?);
+        r.flow = Some(FlowStage::new(params)?);
         Ok(r)
+    }
+
+    /// A reader of what a model with input `input` sees: frames at its size
+    /// and format, flow with its parameters.
+    pub fn for_model(paths: Vec<PathBuf>, input: &InputConfig) -> Result<Self> {
+        Self::with_flow(paths, frame_spec(input), input.flow.clone())
     }
 
     /// Reads `clip` into `out` (one frame per element, reused).
@@ -130,26 +198,40 @@ impl ClipReader {
         Ok(())
     }
 
+    /// The number of frames of video `video` (opening it; it stays open).
+    pub fn frame_count(&mut self, video: usize) -> Result<usize> {
+        self.open(video)?;
+        Ok(self.current.as_ref().map_or(0, |(_, v)| v.len()))
+    }
+
+    /// Makes video `video` the open one.
+    fn open(&mut self, video: usize) -> Result<()> {
+        let path = self.paths.get(video).ok_or_else(|| {
+            Error::invalid(format!(
+                "clip refers to video {video} of {}",
+                self.paths.len()
+            ))
+        })?;
+        if self.current.as_ref().map(|(i, _)| *i) != Some(video) {
+            self.current = Some((video, video::open_with(path, self.spec)?));
+            self.window.clear();
+        }
+        Ok(())
+    }
+
     /// How many frame pairs' flow this reader has computed so far.
     pub fn pairs_computed(&self) -> usize {
-        self.pairs_computed
+        self.flow.as_ref().map_or(0, FlowStage::pairs_computed)
     }
 
     /// Makes the window hold exactly the frames the clip needs (and a flow for
     /// each pair), reading only what it lacks.
     fn fill(&mut self, clip: &Clip) -> Result<()> {
-        let path = self.paths.get(clip.video).ok_or_else(|| {
-            Error::invalid(format!(
-                "clip refers to video {} of {}",
-                clip.video,
-                self.paths.len()
-            ))
-        })?;
-        if self.current.as_ref().map(|(i, _)| *i) != Some(clip.video) {
-            self.current = Some((clip.video, video::open_with(path, self.spec)?));
-            self.window.clear();
-        }
-        let (_, video) = self.current.as_mut().expect("opened above");
+        self.open(clip.video)?;
+        let path = &self.paths[clip.video];
+        let Some((_, video)) = self.current.as_mut() else {
+            return Err(Error::invalid("no video open"));
+        };
         if clip.len == 0 || clip.start + clip.len > video.len() {
             return Err(Error::invalid(format!(
                 "{}: clip {}..{} past the last frame ({})",
@@ -169,18 +251,23 @@ impl ClipReader {
         while self.window.len() > clip.len {
             self.window.pop_back();
         }
+        // The flow stage continues from the window's last frame, if any.
+        if let Some(stage) = &mut self.flow {
+            match self.window.back() {
+                Some(last) => {
+                    stage.restart();
+                    stage.push(&last.frame)?;
+                }
+                None => stage.restart(),
+            }
+        }
         let mut next = self.window.back().map_or(clip.start, |s| s.index + 1);
         while next < clip.start + clip.len {
             let mut frame = Frame::default();
             video.read_f32_into(next, &mut self.scratch, &mut frame)?;
-            let flow = match (&mut self.flow, self.window.back()) {
-                (Some(est), Some(prev)) => {
-                    prev.frame.to_gray_into(&mut self.gray.0);
-                    frame.to_gray_into(&mut self.gray.1);
-                    self.pairs_computed += 1;
-                    Some(est.estimate(&self.gray.0, &self.gray.1)?)
-                }
-                _ => None,
+            let flow = match &mut self.flow {
+                Some(stage) => stage.push(&frame)?,
+                None => None,
             };
             self.window.push_back(Slot {
                 index: next,

@@ -1,19 +1,22 @@
-//! Benchmark dataset layouts and clips.
+//! Benchmark dataset layouts and the one clip pipeline.
 //!
 //! [`open`] recognises the layouts VAD benchmarks ship in from their root folder
 //! and lists their videos with splits and where their ground truth lives;
 //! [`clips`] cuts videos into windows of `t + 1` frames that never cross a video
-//! boundary.
+//! boundary; [`ClipReader`] (random access) and [`stream`] (a whole video, in
+//! overlapping stages) read them as the model sees them, with their flow.
 
 mod clips;
 mod layout;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use clips::{clips, Clip, ClipReader};
+pub use clips::{clips, open_for_model, Clip, ClipReader, FlowStage};
 pub use layout::open;
+pub use stream::{Outcome, Prepared, StageTimes};
 
 use crate::error::Result;
 use crate::truth::{self, GroundTruth, ReadOptions};

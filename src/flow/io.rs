@@ -32,10 +32,16 @@ pub fn decode_flo(bytes: &[u8], path: &Path) -> Result<Flow> {
     }
     let side = |i: usize| i32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     let (w, h) = (side(4), side(8));
-    if w <= 0 || h <= 0 || w as usize > MAX_SIDE || h as usize > MAX_SIDE {
-        return Err(Error::format(path, format!("invalid .flo size {w}x{h}")));
+    for (what, v) in [("width", w), ("height", h)] {
+        if v <= 0 || v as usize > MAX_SIDE {
+            return Err(Error::format(
+                path,
+                format!(".flo {what} {v} is out of range (allowed: 1 to {MAX_SIDE})"),
+            ));
+        }
     }
     let (w, h) = (w as usize, h as usize);
+    // At most 12 + 2^16 * 2^16 * 8 bytes: no overflow; compared before allocating.
     let expected = 12 + w * h * 8;
     if bytes.len() != expected {
         return Err(Error::format(
@@ -76,4 +82,67 @@ pub fn write_flo(path: impl AsRef<Path>, flow: &Flow) -> Result<()> {
         )));
     }
     atomic_write(path, &encode_flo(flow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p() -> &'static Path {
+        Path::new("t.flo")
+    }
+
+    #[test]
+    fn header_sizes_are_checked_against_the_file() {
+        let header = |w: i32, h: i32| {
+            let mut b = TAG.to_vec();
+            b.extend_from_slice(&w.to_le_bytes());
+            b.extend_from_slice(&h.to_le_bytes());
+            b
+        };
+        let e = decode_flo(&header(100_000, 2), p())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.flo") && e.contains("width 100000") && e.contains("1 to 65536"),
+            "{e}"
+        );
+        let e = decode_flo(&header(4, -1), p()).unwrap_err().to_string();
+        assert!(e.contains("height -1") && e.contains("1 to 65536"), "{e}");
+        // The largest header on a tiny file: refused by length, nothing allocated.
+        let e = decode_flo(&header(65536, 65536), p())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("this one has 12"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut tagged = TAG.to_vec();
+            tagged.extend_from_slice(&body);
+            for bytes in [&body, &tagged] {
+                if let Ok(f) = decode_flo(bytes, p()) {
+                    // What decodes is exactly what the file holds.
+                    prop_assert_eq!(f.data.len() * 4 + 12, bytes.len());
+                    prop_assert_eq!(f.data.len(), f.width * f.height * 2);
+                }
+            }
+        }
+
+        #[test]
+        fn any_header_on_a_small_file_is_refused_or_exact(
+            w in any::<i32>(), h in any::<i32>(), extra in 0usize..64,
+        ) {
+            let mut b = TAG.to_vec();
+            b.extend_from_slice(&w.to_le_bytes());
+            b.extend_from_slice(&h.to_le_bytes());
+            b.resize(12 + extra * 4, 0);
+            match decode_flo(&b, p()) {
+                Ok(f) => prop_assert_eq!(f.width * f.height * 8 + 12, b.len()),
+                Err(e) => prop_assert!(e.to_string().contains("t.flo")),
+            }
+        }
+    }
 }

@@ -155,8 +155,10 @@ impl std::str::FromStr for Preset {
 }
 
 /// Parameters of the estimator. Start from [`Params::preset`] (or `default()`,
-/// which is [`Preset::Balanced`]) and adjust fields.
-#[derive(Debug, Clone, PartialEq)]
+/// which is [`Preset::Balanced`]) and adjust fields. A model's configuration
+/// records the parameters it was trained with (`input.flow`), so scoring
+/// computes the same flow.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// Side of the square patches aligned by inverse search: 8, 12 or 16.
     pub patch_size: usize,
@@ -222,7 +224,45 @@ impl Params {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The name of the preset these parameters are, if they are one.
+    pub fn preset_name(&self) -> Option<&'static str> {
+        [
+            (Preset::Fast, "fast"),
+            (Preset::Balanced, "balanced"),
+            (Preset::Accurate, "accurate"),
+        ]
+        .into_iter()
+        .find(|(p, _)| Params::preset(*p) == *self)
+        .map(|(_, name)| name)
+    }
+
+    /// Checks every field's range; messages name the field. Iteration counts
+    /// and levels are bounded so that a stored configuration cannot make the
+    /// estimator run without end.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v, hi) in [
+            ("search_iterations", self.search_iterations, 1000),
+            ("finest_level", self.finest_level, 16),
+            ("coarsest_level", self.coarsest_level.unwrap_or(0), 16),
+            ("refine_iterations", self.refine_iterations, 1000),
+            (
+                "upsample_refine_iterations",
+                self.upsample_refine_iterations,
+                1000,
+            ),
+            ("sor_iterations", self.sor_iterations, 1000),
+            (
+                "upsample_sor_iterations",
+                self.upsample_sor_iterations,
+                1000,
+            ),
+        ] {
+            if v > hi {
+                return Err(Error::invalid(format!(
+                    "flow {name} {v} is out of range (allowed: 0 to {hi})"
+                )));
+            }
+        }
         if ![8, 12, 16].contains(&self.patch_size) {
             return Err(Error::invalid(format!(
                 "flow patch size must be 8, 12 or 16, not {}",
@@ -240,9 +280,9 @@ impl Params {
             ("delta", self.delta),
             ("gamma", self.gamma),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
+            if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
                 return Err(Error::invalid(format!(
-                    "flow {name} must be finite and >= 0"
+                    "flow {name} {v} is out of range (allowed: 0 to 1e6)"
                 )));
             }
         }

@@ -53,7 +53,7 @@ pub fn read_scores(path: &Path, counts: Option<&[(String, usize)]>) -> Result<Sc
     };
     if ext == "npy" {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        return split_by(read_npy(&bytes, path)?, "consolidated .npy");
+        return split_by(read_npy(bytes, path)?, "consolidated .npy");
     }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let table = Table::parse(&text, path)?;
@@ -164,7 +164,7 @@ fn read_folder(dir: &Path) -> Result<ScoreSet> {
     } else {
         for p in files_with(dir, "npy")? {
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let v = VideoScores::single(stem(&p), read_npy(&bytes, &p)?);
+            let v = VideoScores::single(stem(&p), read_npy(bytes, &p)?);
             set.videos.push(VideoScores {
                 source: Some(p),
                 ..v
@@ -307,6 +307,16 @@ impl Table {
                         format!("line {no}: frame {:?} is not a frame index", r[fc]),
                     )
                 })?;
+                let max = crate::truth::MAX_FRAMES;
+                if f >= max {
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "line {no}: frame {f} is out of range (allowed: 0 to {})",
+                            max - 1
+                        ),
+                    ));
+                }
                 if k == 0 {
                     v.first_frame = f;
                 } else if f != v.first_frame + k {
@@ -343,90 +353,22 @@ impl Table {
 }
 
 /// A 1-D `.npy` (or `(1, N)` / `(N, 1)`) of floats, integers or bools, as f64.
-fn read_npy(bytes: &[u8], path: &Path) -> Result<Vec<f64>> {
-    let bad = |m: &str| Error::format(path, m.to_owned());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file"));
-    }
-    let (hlen, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        _ => return Err(bad("unsupported .npy version")),
-    };
-    let header = bytes
-        .get(start..start + hlen)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| bad("truncated .npy header"))?;
-    let descr = header
-        .split("'descr':")
-        .nth(1)
-        .and_then(|s| s.split('\'').nth(1))
-        .ok_or_else(|| bad("no descr in .npy header"))?;
-    let shape: Vec<usize> = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(['(', ')']).nth(1))
-        .ok_or_else(|| bad("no shape in .npy header"))?
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad("bad shape in .npy header")))
-        .collect::<Result<_>>()?;
-    if shape.iter().filter(|&&d| d > 1).count() > 1 {
+/// The header is checked by the ground-truth reader's parser: the element
+/// count must match the file's byte length before anything is allocated.
+fn read_npy(bytes: Vec<u8>, path: &Path) -> Result<Vec<f64>> {
+    let arr = crate::truth::npy::NpyArray::from_vec(bytes, path)?;
+    if arr.shape.iter().filter(|&&d| d > 1).count() > 1 {
         return Err(Error::format(
             path,
-            format!("shape {shape:?}: expected one score per frame (1-D)"),
+            format!("shape {:?}: expected one score per frame (1-D)", arr.shape),
         ));
     }
-    let (order, kind) = descr.split_at(1);
-    let big = order == ">";
-    let size: usize = kind
-        .get(1..)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad dtype"))?;
-    let data = &bytes[start + hlen..];
-    let n: usize = shape.iter().product();
-    if data.len() != n * size {
+    let out = arr.to_f64();
+    if let Some((i, v)) = out.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::format(
             path,
-            format!(
-                "shape {shape:?} of {descr} needs {} data bytes, the file has {}",
-                n * size,
-                data.len()
-            ),
+            format!("element {i} is {v}, not a finite score"),
         ));
-    }
-    let conv = |e: &[u8]| -> Option<f64> {
-        let mut b = [0u8; 8];
-        if big {
-            b[..size].copy_from_slice(e);
-            b[..size].reverse();
-        } else {
-            b[..size].copy_from_slice(e);
-        }
-        let u = u64::from_le_bytes(b);
-        let sext = |bits: u32| ((u << (64 - bits)) as i64 >> (64 - bits)) as f64;
-        Some(match (&kind[..1], size) {
-            ("f", 4) => f64::from(f32::from_bits(u as u32)),
-            ("f", 8) => f64::from_bits(u),
-            ("i", 1 | 2 | 4 | 8) => sext(size as u32 * 8),
-            ("u" | "b", 1 | 2 | 4 | 8) => u as f64,
-            _ => return None,
-        })
-    };
-    let mut out = Vec::with_capacity(n);
-    for (i, e) in data.chunks_exact(size).enumerate() {
-        let v = conv(e).ok_or_else(|| Error::format(path, format!("unsupported dtype {descr}")))?;
-        if !v.is_finite() {
-            return Err(Error::format(
-                path,
-                format!("element {i} is {v}, not a finite score"),
-            ));
-        }
-        out.push(v);
     }
     Ok(out)
 }

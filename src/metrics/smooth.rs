@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The largest Gaussian σ, in frames. The kernel spans `2·round(4σ)+1` frames,
+/// so this bounds it to 8001 taps (over 13 minutes of video at 10 fps each
+/// side): wider smoothing flattens any video, and an unbounded σ would make an
+/// unbounded kernel.
+pub const MAX_SIGMA: f64 = 1000.0;
+/// The largest median window, in frames (odd).
+pub const MAX_MEDIAN: usize = 1001;
+
 /// How samples past either end of a video are made up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,7 +40,7 @@ pub enum Smooth {
     None,
     /// Gaussian of standard deviation `sigma` frames.
     Gaussian {
-        /// Standard deviation in frames (> 0).
+        /// Standard deviation in frames (above 0, at most [`MAX_SIGMA`]).
         sigma: f64,
         /// Edge handling.
         #[serde(default)]
@@ -40,7 +48,7 @@ pub enum Smooth {
     },
     /// Running median over `k` frames (odd).
     Median {
-        /// Window length in frames (odd, >= 1).
+        /// Window length in frames (odd, 1 to [`MAX_MEDIAN`]).
         k: usize,
         /// Edge handling.
         #[serde(default)]
@@ -62,15 +70,22 @@ fn fold(i: isize, n: usize, edge: Edge) -> usize {
 }
 
 impl Smooth {
-    /// Checks the parameters.
+    /// Checks the parameters: σ above 0 and at most [`MAX_SIGMA`], an odd
+    /// median window of 1 to [`MAX_MEDIAN`] frames.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Smooth::Gaussian { sigma, .. } if !(sigma > 0.0 && sigma.is_finite()) => Err(
-                Error::invalid(format!("Gaussian smoothing needs sigma > 0, got {sigma}")),
-            ),
-            Smooth::Median { k, .. } if k == 0 || k % 2 == 0 => Err(Error::invalid(format!(
-                "median smoothing needs an odd window, got {k}"
-            ))),
+            Smooth::Gaussian { sigma, .. } if !(sigma > 0.0 && sigma <= MAX_SIGMA) => {
+                Err(Error::invalid(format!(
+                    "smoothing gaussian:{sigma}: sigma {sigma} is out of range \
+                     (allowed: above 0 and at most {MAX_SIGMA} frames)"
+                )))
+            }
+            Smooth::Median { k, .. } if k == 0 || k % 2 == 0 || k > MAX_MEDIAN => {
+                Err(Error::invalid(format!(
+                    "smoothing median:{k}: window {k} is out of range \
+                     (allowed: odd, 1 to {MAX_MEDIAN} frames)"
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -218,6 +233,27 @@ mod tests {
         );
         assert!("median:4".parse::<Smooth>().is_err());
         assert!("gaussian:0".parse::<Smooth>().is_err());
+        assert!("gaussian:1000".parse::<Smooth>().is_ok());
+        assert!("median:1001".parse::<Smooth>().is_ok());
+        for bad in [
+            "gaussian:1e9",
+            "gaussian:inf",
+            "gaussian:NaN",
+            "gaussian:-1",
+        ] {
+            let e = bad.parse::<Smooth>().unwrap_err().to_string();
+            assert!(
+                e.contains("sigma") && e.contains("at most 1000"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in ["median:1003", "median:99999999999"] {
+            let e = bad.parse::<Smooth>().unwrap_err().to_string();
+            assert!(
+                e.contains("window") && e.contains("1 to 1001"),
+                "{bad}: {e}"
+            );
+        }
         assert!("box:3".parse::<Smooth>().is_err());
     }
 }

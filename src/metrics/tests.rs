@@ -282,6 +282,33 @@ fn malformed_score_files_name_the_file_and_line() {
         .unwrap_err()
         .to_string()
         .contains("b.npy"));
+    let far = write(d.path(), "f.csv", "frame,score\n4000000000,1\n");
+    let e = read_scores(&far, None).unwrap_err().to_string();
+    assert!(
+        e.contains("f.csv") && e.contains("line 2") && e.contains("0 to 9999999"),
+        "{e}"
+    );
+    // Headers that used to panic the score reader: an empty or oversized
+    // dtype, a shape larger than the file.
+    for (descr, shape) in [
+        ("", "(2,)"),
+        ("<f16", "(1,)"),
+        ("<f0", "(1,)"),
+        ("<f8", "(1099511627776,)"),
+    ] {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        h.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((h.len() as u16).to_le_bytes());
+        bytes.extend(h.as_bytes());
+        bytes.extend([0u8; 16]);
+        let p = d.path().join("h.npy");
+        std::fs::write(&p, bytes).unwrap();
+        let e = read_scores(&p, Some(&[("a".into(), 2)]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("h.npy"), "{descr}: {e}");
+    }
 }
 
 #[test]

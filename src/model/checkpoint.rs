@@ -224,9 +224,8 @@ impl Checkpoint {
     /// resuming training), after [`Checkpoint::check`].
     pub fn load_into(&self, path: &Path, model: &mut Hybrid, vars: &VarMap) -> Result<()> {
         self.check(path, model, vars)?;
-        let fail = |name: &str, e: candle_core::Error| {
-            Error::format(path, format!("tensor `{name}`: {e}"))
-        };
+        let fail =
+            |name: &str, e: candle_core::Error| Error::tensors(path, format!("tensor `{name}`"), e);
         {
             let data = vars
                 .data()
@@ -250,7 +249,7 @@ impl Checkpoint {
     /// Builds an inference model from the stored config with the weights as plain
     /// tensors (not `Var`s), so a forward records no gradient graph.
     pub fn inference_model(&self, path: &Path, dtype: DType, device: &Device) -> Result<Hybrid> {
-        let candle = |e: candle_core::Error| Error::format(path, e.to_string());
+        let candle = |e: candle_core::Error| Error::tensors(path, "building the model", e);
         // A throwaway model gives the expected names and shapes for the checks.
         let vars = VarMap::new();
         let probe = Hybrid::new(&self.config, VarBuilder::from_varmap(&vars, dtype, device))
@@ -273,5 +272,35 @@ impl Checkpoint {
                 .map_err(|e| Error::format(path, format!("tensor `{key}`: {e}")))?;
         }
         Ok(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_config_out_of_range_fails_before_anything_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.safetensors");
+        let mut cfg = ModelConfig::profile("demo").unwrap();
+        // A multiple of 8, so only the range stops it (it used to hang the scorer).
+        cfg.input.height = 100_000;
+        let meta = HashMap::from([("config".to_string(), cfg.to_json())]);
+        let t = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        let bytes = safetensors::tensor::serialize([("w", &t)], Some(meta)).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let started = std::time::Instant::now();
+        let e = Checkpoint::read(&path, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("huge.safetensors")
+                && e.contains("stored config")
+                && e.contains("input.height 100000")
+                && e.contains("8 to 4096"),
+            "{e}"
+        );
+        assert!(started.elapsed().as_secs() < 5);
     }
 }

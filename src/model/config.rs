@@ -66,20 +66,27 @@ pub enum MemoryLayers {
 /// Input geometry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputConfig {
-    /// Frame height in pixels; a multiple of 8 (three 2x poolings).
+    /// Frame height in pixels: a multiple of 8 (three 2x poolings), 8 to 4096.
     pub height: usize,
-    /// Frame width in pixels; a multiple of 8.
+    /// Frame width in pixels: a multiple of 8, 8 to 4096.
     pub width: usize,
     /// 1 for gray, 3 for RGB.
     pub channels: usize,
-    /// t: frames x_1..t the MemAE reconstructs and the CVAE conditions on.
+    /// t: frames x_1..t the MemAE reconstructs and the CVAE conditions on (1 to 64).
     pub frames: usize,
+    /// The optical flow y_1..t is computed with these parameters, on gray
+    /// frames at this size (see [`super::input`]). Configurations written
+    /// before this field existed were trained with the default, which is
+    /// what a missing field reads as.
+    #[serde(default)]
+    pub flow: crate::flow::Params,
 }
 
 /// The multi-layer memory-augmented autoencoder (Fig. 3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemAeConfig {
-    /// Channels of the four U-Net levels, outermost first; the last is the bottleneck.
+    /// Channels of the four U-Net levels, outermost first; the last is the
+    /// bottleneck (each 1 to 4096).
     pub channels: [usize; 4],
     /// Skip connections on the two inner levels (the outermost never has one).
     pub skips: bool,
@@ -90,19 +97,21 @@ pub struct MemAeConfig {
 /// The memory modules [2–11].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryConfig {
-    /// Items N of the memories on the bottleneck, level-3 skip and level-2 skip.
+    /// Items N of the memories on the bottleneck, level-3 skip and level-2 skip
+    /// (each 1 to 100000).
     pub slots: [usize; 3],
     /// Softmax temperature T on cosine similarities [3]. Cosine lies in [-1, 1], so
     /// T = 1 leaves the softmax nearly uniform over many items; 0.1 sharpens it.
+    /// Above 0, at most 1000.
     pub temperature: f64,
     /// Hard-shrinkage threshold as a fraction of 1/N: λ = shrink / N [4]. Values in
     /// [0, 1] guarantee a non-zero read (the largest weight is at least 1/N); a λ
     /// above 1/N with a near-uniform softmax zeroes every weight.
     pub shrink: f64,
     /// Update radius τ [7]: a query moves its nearest item only when their
-    /// Euclidean distance (unit vectors, so in [0, 2]) is below τ.
+    /// Euclidean distance (unit vectors, so in [0, 2]) is below τ. 0 to 2.
     pub update_radius: f64,
-    /// Margin γ of the separation (triplet) loss [11].
+    /// Margin γ of the separation (triplet) loss [11], 0 to 100.
     pub margin: f64,
     /// Whether memories keep updating while scoring (off: the memory is frozen).
     pub update_at_test: bool,
@@ -111,9 +120,10 @@ pub struct MemoryConfig {
 /// The CVAE [13–17].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvaeConfig {
-    /// Channels of the four levels of the prior and posterior encoders and the decoder.
+    /// Channels of the four levels of the prior and posterior encoders and the
+    /// decoder (each 1 to 4096).
     pub channels: [usize; 4],
-    /// Channels of the latent z at the bottleneck resolution.
+    /// Channels of the latent z at the bottleneck resolution (1 to 4096).
     pub latent: usize,
     /// Skip connections from the posterior net into the decoder.
     pub skips: bool,
@@ -129,7 +139,8 @@ fn future_flow_default() -> bool {
     true
 }
 
-/// Weights of the training loss terms; 0 switches a term off (Table 4).
+/// Weights of the training loss terms; 0 switches a term off (Table 4). Each
+/// weight is 0 to 1e6.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LossWeights {
     /// MemAE reconstruction MSE of x_1..t.
@@ -147,7 +158,7 @@ pub struct LossWeights {
 }
 
 /// The anomaly score [12]: weights of its terms (each term is normalised
-/// first) and how an error map becomes one number per frame.
+/// first; each 0 to 1e6) and how an error map becomes one number per frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreConfig {
     /// Reconstruction error of x_1..t.
@@ -161,6 +172,7 @@ pub struct ScoreConfig {
     /// largest mean over k x k-pixel windows (stride k/2, at the model's input
     /// size), so that a small anomalous object is not diluted by a large normal
     /// background. Distance maps use the window scaled to their resolution.
+    /// 0 to 4096.
     #[serde(default)]
     pub patch: usize,
     /// Score whole frames even when trained on crops (`train.crop`); by
@@ -184,26 +196,27 @@ pub enum Schedule {
 /// Optimiser settings the training loop uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// AdamW learning rate.
+    /// AdamW learning rate: above 0, at most 1.
     pub learning_rate: f64,
-    /// AdamW weight decay.
+    /// AdamW weight decay, 0 to 1.
     pub weight_decay: f64,
-    /// Clips per optimiser step.
+    /// Clips per optimiser step, 1 to 1024.
     pub batch_size: usize,
-    /// Passes over the training clips.
+    /// Passes over the training clips, 1 to 100000.
     pub epochs: usize,
     /// Seed of weight initialisation, memory items and sampling.
     pub seed: u64,
     /// Learning-rate schedule after the warm-up (files without it: constant).
     #[serde(default)]
     pub schedule: Schedule,
-    /// Steps of linear warm-up from 0 to the learning rate.
+    /// Steps of linear warm-up from 0 to the learning rate (0 to 100000000).
     #[serde(default)]
     pub warmup_steps: usize,
     /// Train on random `[height, width]` crops of the input frames (one per
     /// clip and step) instead of whole frames. The model is fully
     /// convolutional, so it scores whole frames at the input size: a large
     /// input at the cost of a small one per step (files without it: no crop).
+    /// Each side a multiple of 8, from 8 to the input's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop: Option<[usize; 2]>,
 }
@@ -231,6 +244,34 @@ pub struct ModelConfig {
     pub score: ScoreConfig,
     /// Optimiser settings.
     pub train: TrainConfig,
+}
+
+/// The ranges [`ModelConfig::validate`] enforces, with their reasons.
+pub mod limits {
+    /// Largest input height or width (and `score.patch`): 4096 pixels is 4K
+    /// video; a 4096x4096 frame's first feature map already takes tens of MB
+    /// per channel, and larger inputs would only exhaust memory.
+    pub const MAX_SIDE: usize = 4096;
+    /// Most input frames t: the papers use 4 to 16; every frame adds channels
+    /// to the first convolution and one flow field per clip.
+    pub const MAX_FRAMES: usize = 64;
+    /// Most channels of a U-Net level or of the latent (the paper's widest is 512).
+    pub const MAX_CHANNELS: usize = 4096;
+    /// Most items of one memory (the papers use 10 to 2000).
+    pub const MAX_SLOTS: usize = 100_000;
+    /// Largest softmax temperature: cosine similarities lie in [-1, 1], so
+    /// beyond this the read is uniform over all items anyway.
+    pub const MAX_TEMPERATURE: f64 = 1000.0;
+    /// Largest triplet margin (distances of unit vectors lie in [0, 2]).
+    pub const MAX_MARGIN: f64 = 100.0;
+    /// Largest loss or score weight.
+    pub const MAX_WEIGHT: f64 = 1e6;
+    /// Most clips per optimiser step.
+    pub const MAX_BATCH: usize = 1024;
+    /// Most epochs of a run.
+    pub const MAX_EPOCHS: usize = 100_000;
+    /// Most warm-up steps.
+    pub const MAX_WARMUP_STEPS: usize = 100_000_000;
 }
 
 /// Names of the built-in profiles.
@@ -294,6 +335,7 @@ impl ModelConfig {
             width: size,
             channels,
             frames,
+            flow: crate::flow::Params::default(),
         };
         let train = |learning_rate, batch_size, epochs| TrainConfig {
             learning_rate,
@@ -352,8 +394,13 @@ impl ModelConfig {
         }
     }
 
-    /// Checks ranges and consistency; every message names the field.
+    /// Checks ranges and consistency; every message names the field, its
+    /// value and the allowed range. The ranges (see [`limits`]) are wide
+    /// enough for any model this code is meant to train, and narrow enough
+    /// that a config (or a checkpoint's stored config) can never make the
+    /// model or the scorer allocate without end before anything is built.
     pub fn validate(&self) -> Result<()> {
+        use limits::*;
         let bad = |msg: String| Err(Error::invalid(format!("model config: {msg}")));
         if self.version != CONFIG_VERSION {
             return bad(format!(
@@ -361,79 +408,98 @@ impl ModelConfig {
                 self.version
             ));
         }
+        let int = |name: &str, v: usize, lo: usize, hi: usize| -> Result<()> {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                bad(format!(
+                    "{name} {v} is out of range (allowed: {lo} to {hi})"
+                ))
+            }
+        };
+        let real = |name: &str, v: f64, lo: f64, hi: f64, open_low: bool| -> Result<()> {
+            let low_ok = if open_low { v > lo } else { v >= lo };
+            if low_ok && v <= hi {
+                Ok(())
+            } else if open_low {
+                bad(format!(
+                    "{name} {v} is out of range (allowed: above {lo} and at most {hi})"
+                ))
+            } else {
+                bad(format!(
+                    "{name} {v} is out of range (allowed: {lo} to {hi})"
+                ))
+            }
+        };
         let i = &self.input;
-        if i.height == 0
-            || i.width == 0
-            || !i.height.is_multiple_of(8)
-            || !i.width.is_multiple_of(8)
-        {
+        int("input.height", i.height, 8, MAX_SIDE)?;
+        int("input.width", i.width, 8, MAX_SIDE)?;
+        if !i.height.is_multiple_of(8) || !i.width.is_multiple_of(8) {
             return bad(format!(
-                "input.height/width {}x{} must be positive multiples of 8",
+                "input.height/width {}x{} must be multiples of 8 (three 2x poolings)",
                 i.height, i.width
             ));
         }
         if i.channels != 1 && i.channels != 3 {
             return bad(format!("input.channels {} must be 1 or 3", i.channels));
         }
-        if i.frames == 0 {
-            return bad("input.frames must be at least 1".into());
+        int("input.frames", i.frames, 1, MAX_FRAMES)?;
+        i.flow
+            .validate()
+            .or_else(|e| bad(format!("input.flow: {e}")))?;
+        for (k, &c) in self.memae.channels.iter().enumerate() {
+            int(&format!("memae.channels[{k}]"), c, 1, MAX_CHANNELS)?;
         }
-        if self.memae.channels.contains(&0) || self.cvae.channels.contains(&0) {
-            return bad("memae.channels and cvae.channels must be positive".into());
+        for (k, &c) in self.cvae.channels.iter().enumerate() {
+            int(&format!("cvae.channels[{k}]"), c, 1, MAX_CHANNELS)?;
         }
-        if self.cvae.latent == 0 {
-            return bad("cvae.latent must be positive".into());
-        }
+        int("cvae.latent", self.cvae.latent, 1, MAX_CHANNELS)?;
         let m = &self.memory;
-        if m.slots.contains(&0) {
-            return bad("memory.slots must be positive".into());
+        for (k, &n) in m.slots.iter().enumerate() {
+            int(&format!("memory.slots[{k}]"), n, 1, MAX_SLOTS)?;
         }
-        if !(m.temperature > 0.0 && m.temperature.is_finite()) {
-            return bad(format!(
-                "memory.temperature {} must be positive",
-                m.temperature
-            ));
-        }
+        real(
+            "memory.temperature",
+            m.temperature,
+            0.0,
+            MAX_TEMPERATURE,
+            true,
+        )?;
         if !(0.0..=1.0).contains(&m.shrink) {
             return bad(format!(
-                "memory.shrink {} must be in [0, 1] (λ = shrink/N; above 1/N the read can vanish)",
+                "memory.shrink {} is out of range (allowed: 0 to 1; λ = shrink/N, above 1/N the read can vanish)",
                 m.shrink
             ));
         }
-        if !(m.update_radius >= 0.0 && m.margin >= 0.0) {
-            return bad("memory.update_radius and memory.margin must be >= 0".into());
-        }
+        real("memory.update_radius", m.update_radius, 0.0, 2.0, false)?;
+        real("memory.margin", m.margin, 0.0, MAX_MARGIN, false)?;
         let l = &self.loss;
         let weights = [
-            ("recon", l.recon),
-            ("compact", l.compact),
-            ("separate", l.separate),
-            ("pred", l.pred),
-            ("kl", l.kl),
-            ("gradient", l.gradient),
+            ("loss.recon", l.recon),
+            ("loss.compact", l.compact),
+            ("loss.separate", l.separate),
+            ("loss.pred", l.pred),
+            ("loss.kl", l.kl),
+            ("loss.gradient", l.gradient),
             ("score.recon", self.score.recon),
             ("score.pred", self.score.pred),
             ("score.compact", self.score.compact),
         ];
         for (name, w) in weights {
-            if !(w >= 0.0 && w.is_finite()) {
-                return bad(format!("loss.{name} weight {w} must be finite and >= 0"));
-            }
+            real(name, w, 0.0, MAX_WEIGHT, false)?;
         }
-        if self.train.batch_size == 0 {
-            return bad("train.batch_size must be positive".into());
-        }
-        if let Some([h, w]) = self.train.crop {
-            if h == 0 || w == 0 || !h.is_multiple_of(8) || !w.is_multiple_of(8) {
-                return bad(format!(
-                    "train.crop {h}x{w} must be positive multiples of 8"
-                ));
-            }
-            if h > i.height || w > i.width {
-                return bad(format!(
-                    "train.crop {h}x{w} is larger than the input {}x{}",
-                    i.height, i.width
-                ));
+        int("score.patch", self.score.patch, 0, MAX_SIDE)?;
+        let t = &self.train;
+        real("train.learning_rate", t.learning_rate, 0.0, 1.0, true)?;
+        real("train.weight_decay", t.weight_decay, 0.0, 1.0, false)?;
+        int("train.batch_size", t.batch_size, 1, MAX_BATCH)?;
+        int("train.epochs", t.epochs, 1, MAX_EPOCHS)?;
+        int("train.warmup_steps", t.warmup_steps, 0, MAX_WARMUP_STEPS)?;
+        if let Some([h, w]) = t.crop {
+            int("train.crop height", h, 8, i.height)?;
+            int("train.crop width", w, 8, i.width)?;
+            if !h.is_multiple_of(8) || !w.is_multiple_of(8) {
+                return bad(format!("train.crop {h}x{w} must be multiples of 8"));
             }
         }
         Ok(())
@@ -511,6 +577,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn flow_parameters_travel_in_the_config_and_default_when_absent() {
+        let mut cfg = ModelConfig::profile("demo").unwrap();
+        cfg.input.flow = crate::flow::Params::preset(crate::flow::Preset::Accurate);
+        let back = ModelConfig::from_json(&cfg.to_json()).unwrap();
+        assert_eq!(back.input.flow, cfg.input.flow);
+        // A config written before the field existed was trained with the default.
+        let mut old: serde_json::Value = serde_json::from_str(&cfg.to_json()).unwrap();
+        old["input"].as_object_mut().unwrap().remove("flow");
+        let old = ModelConfig::from_json(&old.to_string()).unwrap();
+        assert_eq!(old.input.flow, crate::flow::Params::default());
+        cfg.input.flow.sor_iterations = 1_000_000;
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("input.flow") && e.contains("sor_iterations"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn profiles_validate_and_round_trip() {
         for name in PROFILES {
             let cfg = ModelConfig::profile(name).unwrap();
@@ -551,5 +636,87 @@ mod tests {
             .first_difference(&other)
             .unwrap();
         assert!(d.starts_with("memory.temperature"), "{d}");
+    }
+
+    #[test]
+    fn every_numeric_field_is_bounded_and_named_with_its_range() {
+        type Edit = fn(&mut ModelConfig);
+        let cases: [(Edit, &str, &str); 20] = [
+            (
+                |c| c.input.height = 100_000,
+                "input.height 100000",
+                "8 to 4096",
+            ),
+            (|c| c.input.width = 0, "input.width 0", "8 to 4096"),
+            (|c| c.input.height = 36, "multiples of 8", "36x32"),
+            (|c| c.input.frames = 1000, "input.frames 1000", "1 to 64"),
+            (|c| c.input.frames = 0, "input.frames 0", "1 to 64"),
+            (
+                |c| c.memae.channels[2] = 1 << 20,
+                "memae.channels[2] 1048576",
+                "1 to 4096",
+            ),
+            (
+                |c| c.cvae.channels[0] = 0,
+                "cvae.channels[0] 0",
+                "1 to 4096",
+            ),
+            (|c| c.cvae.latent = 10_000, "cvae.latent 10000", "1 to 4096"),
+            (
+                |c| c.memory.slots[1] = 1 << 30,
+                "memory.slots[1]",
+                "1 to 100000",
+            ),
+            (
+                |c| c.memory.temperature = f64::NAN,
+                "memory.temperature NaN",
+                "at most 1000",
+            ),
+            (
+                |c| c.memory.update_radius = 3.0,
+                "memory.update_radius 3",
+                "0 to 2",
+            ),
+            (|c| c.memory.margin = 1e300, "memory.margin", "0 to 100"),
+            (|c| c.loss.kl = f64::INFINITY, "loss.kl inf", "0 to 1000000"),
+            (
+                |c| c.score.compact = -1.0,
+                "score.compact -1",
+                "0 to 1000000",
+            ),
+            (|c| c.score.patch = 5000, "score.patch 5000", "0 to 4096"),
+            (
+                |c| c.train.learning_rate = 0.0,
+                "train.learning_rate 0",
+                "above 0 and at most 1",
+            ),
+            (
+                |c| c.train.batch_size = 1 << 40,
+                "train.batch_size",
+                "1 to 1024",
+            ),
+            (|c| c.train.epochs = 0, "train.epochs 0", "1 to 100000"),
+            (
+                |c| c.train.warmup_steps = usize::MAX,
+                "train.warmup_steps",
+                "0 to 100000000",
+            ),
+            (
+                |c| c.train.crop = Some([32, 40]),
+                "train.crop width 40",
+                "8 to 32",
+            ),
+        ];
+        for (edit, field, range) in cases {
+            let mut cfg = ModelConfig::profile("demo").unwrap();
+            edit(&mut cfg);
+            let e = cfg.validate().unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(range), "{field}: {e}");
+            // The same through JSON, as a config file or a checkpoint stores it.
+            let text = serde_json::to_string(&cfg).unwrap_or_default();
+            if !text.is_empty() && !text.contains("null") {
+                assert!(ModelConfig::from_json(&text).is_err(), "{field}");
+            }
+        }
     }
 }

@@ -18,10 +18,6 @@
 
 use candle_core::{DType, Device, Result, Tensor};
 
-use rayon::prelude::*;
-
-use super::kernels::{supported, with_data};
-use super::memory_op::Addressing;
 use super::ops;
 
 /// ε of the hard shrinkage and of the L1 renormalisation.
@@ -146,19 +142,16 @@ impl Memory {
         let n = self.slots();
         let q = ops::l2_normalize(&ops::to_rows(x)?, 1)?;
         let sim = q.matmul(&self.items.t()?)?; // (P, N) cosine [2]
-        let attention = if supported(&sim) {
-            // [3–5] as one node with a hand-written backward (see memory_op.rs).
-            sim.apply_op1(Addressing {
-                temperature: self.settings.temperature,
-                lambda: self.lambda(),
-            })?
-        } else {
-            self.addressing_graph(&sim)?
+                                               // [3–5]: on the CPU one node with a hand-written backward, elsewhere the graph.
+        let attention = match ops::fused_addressing(&sim, self.settings.temperature, self.lambda())?
+        {
+            Some(a) => a,
+            None => self.addressing_graph(&sim)?,
         };
         let read = attention.matmul(&self.items)?; // [6]
 
         // Nearest and second-nearest items, chosen on detached similarities.
-        let (first, second) = two_nearest(&sim.detach())?;
+        let (first, second) = ops::two_nearest(&sim.detach())?;
         let device = x.device();
         let first = Tensor::from_vec(first, q.dims()[0], device)?;
         let m1 = self.items.index_select(&first, 0)?;
@@ -251,42 +244,6 @@ impl Memory {
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Indices of the largest and second-largest entry of each row of (P, N).
-fn two_nearest(sim: &Tensor) -> Result<(Vec<u32>, Vec<u32>)> {
-    let n = sim.dim(1)?;
-    // Read in place on the CPU: a copy to f64 rows on the calling thread was
-    // 4% of a 2-thread inference.
-    let pairs = match (sim.device().is_cpu(), sim.dtype()) {
-        (true, DType::F32) => with_data::<f32, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
-        (true, DType::F64) => with_data::<f64, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
-        _ => nearest_rows(
-            &sim.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
-            n,
-        ),
-    };
-    Ok(pairs.into_iter().unzip())
-}
-
-/// (most, second most) similar column of each row of `n` values; the second
-/// is the first again when there is one column.
-fn nearest_rows<T: Copy + PartialOrd + Send + Sync>(data: &[T], n: usize) -> Vec<(u32, u32)> {
-    data.par_chunks(n.max(1))
-        .with_min_len(256)
-        .map(|row| {
-            let (mut i1, mut i2) = (0usize, usize::MAX);
-            for j in 1..row.len() {
-                if row[j] > row[i1] {
-                    i2 = i1;
-                    i1 = j;
-                } else if i2 == usize::MAX || row[j] > row[i2] {
-                    i2 = j;
-                }
-            }
-            (i1 as u32, if i2 == usize::MAX { i1 } else { i2 } as u32)
-        })
-        .collect()
 }
 
 /// A standard normal sample (Box–Muller on SplitMix64), continuing `state`.

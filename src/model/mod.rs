@@ -6,7 +6,9 @@
 //! - [`memae`]: the multi-layer memory-augmented U-Net (Fig. 3).
 //! - [`cvae`]: the flow-conditioned CVAE predicting the next frame [13–17].
 //! - [`hybrid`]: both end to end, with every loss and score term.
-//! - [`losses`], [`ops`]: losses and gradient-safe stand-ins for broken Candle ops.
+//! - [`input`]: the input contract: frame size and format, flow parameters, scaling.
+//! - [`losses`], [`ops`]: losses, and the operations the model files use: gradient-safe
+//!   stand-ins for broken Candle ops, with CPU kernels (`cpu/`) behind them.
 //! - [`checkpoint`]: safetensors weights + config + training-set score statistics.
 //! - [`tune_allocator`]: heap reuse for the CPU model's activations.
 //! - [`init`]: seeded weight initialisation and noise (Candle's CPU RNG cannot be seeded).
@@ -14,34 +16,27 @@
 //! Candle 0.11.1 has gradient bugs (see `ops`); the test suite checks every op and
 //! block used here against finite differences.
 
-mod alloc;
 pub mod checkpoint;
 pub mod config;
-mod conv_fused;
-mod conv_op;
+mod cpu;
 pub mod cvae;
-mod direct_conv;
 pub mod hybrid;
-mod im2col;
 pub mod init;
-mod kernels;
+pub mod input;
 pub mod losses;
 pub mod memae;
 pub mod memory;
-mod memory_op;
-mod norm_op;
 pub mod ops;
-mod resample;
 pub mod tiles;
-mod transpose_op;
 
 #[cfg(test)]
 mod tests;
 
-pub use alloc::tune_allocator;
 pub use checkpoint::{Checkpoint, ScoreStats, TermStats};
 pub use config::{ModelConfig, ScoreConfig, Variant};
+pub use cpu::tune_allocator;
 pub use hybrid::{Hybrid, HybridOutput, Input, Losses, Sampling, ScoreTerms};
+pub use input::{frame_spec, make_input, FLOW_SCALE};
 pub use memory::{Memory, MemoryRead};
 
 use candle_core::Device;

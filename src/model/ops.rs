@@ -14,13 +14,15 @@
 //! (reshape + max, broadcast, `conv2d`, `candle_nn::GroupNorm`). Everything here
 //! is covered by the gradient-check suite.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::kernels::supported;
-use super::norm_op::GroupNormRelu;
-use super::resample::{MaxPool2, Upsample2};
-use super::transpose_op::Transpose;
+use super::cpu::kernels::{supported, with_data, Real};
+use super::cpu::memory_op::{nearest_rows, Addressing};
+use super::cpu::norm_op::GroupNormRelu;
+use super::cpu::resample::{MaxPool2, Upsample2};
+use super::cpu::transpose_op::Transpose;
+use super::cpu::{conv_fused, stitch};
 
 /// 2x2 max pooling with stride 2 on (B, C, H, W), H and W even. On the CPU a
 /// custom op (the gradient goes to the first maximum of each window); elsewhere
@@ -195,8 +197,8 @@ impl Conv {
     /// conv(upsample2x(x)): one op on the CPU's direct f32 kernel (see
     /// `conv_fused.rs`), else the two steps.
     pub fn forward_up(&self, x: &Tensor) -> Result<Tensor> {
-        if super::conv_fused::available(x, self.kernel) {
-            return super::conv_fused::conv_up(x, &self.weight, &self.bias);
+        if conv_fused::available(x, self.kernel) {
+            return conv_fused::conv_up(x, &self.weight, &self.bias);
         }
         self.forward(&upsample2x(x)?)
     }
@@ -204,8 +206,8 @@ impl Conv {
     /// conv(cat([a, b], 1)): one op on the CPU's direct f32 kernel, else the
     /// concatenation and the convolution.
     pub fn forward_cat(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        if super::conv_fused::available(a, self.kernel) && b.dtype() == a.dtype() {
-            return super::conv_fused::conv_cat(a, b, &self.weight, &self.bias);
+        if conv_fused::available(a, self.kernel) && b.dtype() == a.dtype() {
+            return conv_fused::conv_cat(a, b, &self.weight, &self.bias);
         }
         self.forward(&Tensor::cat(&[a, b], 1)?)
     }
@@ -214,7 +216,7 @@ impl Conv {
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if supported(x) {
-            return super::conv_op::conv_same(x, &self.weight, &self.bias, self.kernel);
+            return super::cpu::conv_op::conv_same(x, &self.weight, &self.bias, self.kernel);
         }
         // GPUs: Candle's own conv2d, whose backward is correct and fast there.
         let cout = self.weight.dims()[0];
@@ -226,4 +228,63 @@ impl Module for Conv {
 /// A `k`x`k` convolution with bias and "same" padding (k = 1 or 3 in the model).
 pub fn conv(cin: usize, cout: usize, k: usize, vb: VarBuilder) -> Result<Conv> {
     Conv::new(cin, cout, k, vb)
+}
+
+/// The memory addressing [3–5] from cosine similarities (P, N), as one node
+/// with a hand-written backward on the CPU (`cpu/memory_op.rs`); `None` on
+/// other devices, where the caller builds the graph.
+pub fn fused_addressing(sim: &Tensor, temperature: f64, lambda: f64) -> Result<Option<Tensor>> {
+    if !supported(sim) {
+        return Ok(None);
+    }
+    sim.apply_op1(Addressing {
+        temperature,
+        lambda,
+    })
+    .map(Some)
+}
+
+/// Indices of the largest and second-largest entry of each row of (P, N)
+/// (the second is the first when N = 1).
+pub fn two_nearest(sim: &Tensor) -> Result<(Vec<u32>, Vec<u32>)> {
+    let n = sim.dim(1)?;
+    // Read in place on the CPU: a copy to f64 rows on the calling thread was
+    // 4% of a 2-thread inference.
+    let pairs = match (sim.device().is_cpu(), sim.dtype()) {
+        (true, DType::F32) => with_data::<f32, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
+        (true, DType::F64) => with_data::<f64, _>(sim, "memory read", |d| Ok(nearest_rows(d, n)))?,
+        _ => nearest_rows(
+            &sim.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+            n,
+        ),
+    };
+    Ok(pairs.into_iter().unzip())
+}
+
+/// Tiles (T·B, C, h, w) stitched into (B, C, Σ ys lengths, Σ xs lengths) as
+/// one parallel copy, for a CPU tensor that records no graph; `None`
+/// otherwise (the caller concatenates). `ys` and `xs` are (offset in the
+/// tile, length) per tile row and column.
+pub fn stitch_copy(
+    t: &Tensor,
+    b: usize,
+    ys: &[(usize, usize)],
+    xs: &[(usize, usize)],
+) -> Result<Option<Tensor>> {
+    fn run<T: Real>(
+        t: &Tensor,
+        b: usize,
+        ys: &[(usize, usize)],
+        xs: &[(usize, usize)],
+    ) -> Result<Option<Tensor>> {
+        stitch::stitch_copy::<T>(t, b, ys, xs).map(Some)
+    }
+    if t.track_op() || !t.device().is_cpu() {
+        return Ok(None);
+    }
+    match t.dtype() {
+        DType::F32 => run::<f32>(t, b, ys, xs),
+        DType::F64 => run::<f64>(t, b, ys, xs),
+        _ => Ok(None),
+    }
 }

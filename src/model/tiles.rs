@@ -13,10 +13,9 @@
 //! aligned to the frame's edge, overlapping the one before when the size does
 //! not divide); each pixel is taken from the first tile that covers it.
 
-use candle_core::{DType, Result, Tensor};
-use rayon::prelude::*;
+use candle_core::{Result, Tensor};
 
-use super::kernels::{with_data, Real};
+use super::ops;
 
 /// Start offsets of tiles of length `tile` covering `0..size`: multiples of
 /// `tile`, the last one `size - tile`.
@@ -91,12 +90,8 @@ impl Tiling {
         let xs = spans(&self.xs, self.tile[1], self.size[1], s);
         // Without a graph to record, one parallel copy: the two levels of `cat`
         // below ran on one thread and were 3% of a 2-thread inference.
-        if !t.track_op() && t.device().is_cpu() {
-            match t.dtype() {
-                DType::F32 => return stitch_copy::<f32>(t, b, &ys, &xs),
-                DType::F64 => return stitch_copy::<f64>(t, b, &ys, &xs),
-                _ => {}
-            }
+        if let Some(out) = ops::stitch_copy(t, b, &ys, &xs)? {
+            return Ok(out);
         }
         let mut rows = Vec::with_capacity(ys.len());
         for (r, &(oy, ly)) in ys.iter().enumerate() {
@@ -124,40 +119,6 @@ fn spans(starts: &[usize], tile: usize, size: usize, s: usize) -> Vec<(usize, us
             ((from - p) / s, (to.min(size) - from) / s)
         })
         .collect()
-}
-
-/// [`Tiling::stitch`] as one copy per output plane, in parallel.
-fn stitch_copy<T: Real>(
-    t: &Tensor,
-    b: usize,
-    ys: &[(usize, usize)],
-    xs: &[(usize, usize)],
-) -> Result<Tensor> {
-    let (_, c, h, w) = t.dims4()?;
-    let oh: usize = ys.iter().map(|y| y.1).sum();
-    let ow: usize = xs.iter().map(|x| x.1).sum();
-    with_data::<T, _>(t, "stitch", |src| {
-        let mut out = vec![T::default(); b * c * oh * ow];
-        out.par_chunks_mut((oh * ow).max(1))
-            .enumerate()
-            .for_each(|(plane, o)| {
-                let (bi, ci) = (plane / c, plane % c);
-                let mut oy = 0;
-                for (r, &(ty, ly)) in ys.iter().enumerate() {
-                    for yy in 0..ly {
-                        let mut ox = 0;
-                        for (col, &(tx, lx)) in xs.iter().enumerate() {
-                            let k = r * xs.len() + col;
-                            let from = (((k * b + bi) * c + ci) * h + ty + yy) * w + tx;
-                            o[(oy + yy) * ow + ox..][..lx].copy_from_slice(&src[from..][..lx]);
-                            ox += lx;
-                        }
-                    }
-                    oy += ly;
-                }
-            });
-        Tensor::from_vec(out, (b, c, oh, ow), t.device())
-    })
 }
 
 #[cfg(test)]

@@ -89,6 +89,17 @@ impl ScoreMaps {
                 ),
             ));
         };
+        // The element count already matches the file's length; the sides are
+        // bounded too, so that resizing a map to them stays bounded.
+        let side = crate::truth::MAX_MASK_SIDE;
+        if height > side || width > side || (arr.len() > 0 && (height == 0 || width == 0)) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "score maps of {width}x{height} are out of range (allowed: 1 to {side} a side)"
+                ),
+            ));
+        }
         let data = arr.to_f32();
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::format(
@@ -160,6 +171,18 @@ mod tests {
         std::fs::write(&p, bytes).unwrap();
         let e = ScoreMaps::read(&p).unwrap_err().to_string();
         assert!(e.contains("NaN"), "{e}");
+        let bytes = crate::truth::npy::encode("<f2", false, &[0, 20000, 2], &[]);
+        std::fs::write(&p, bytes).unwrap();
+        let e = ScoreMaps::read(&p).unwrap_err().to_string();
+        assert!(e.contains("x.maps.npy") && e.contains("1 to 16384"), "{e}");
+        // A header claiming more maps than the file holds fails before allocating.
+        let bytes = crate::truth::npy::encode("<f2", false, &[1 << 30, 4096, 4096], &[0; 8]);
+        std::fs::write(&p, bytes).unwrap();
+        let e = ScoreMaps::read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("x.maps.npy") && e.contains("the file has 8"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use candle_core::{DType, Tensor};
 
-use super::{model_err, pipeline::model_spec, Scorer};
+use super::Scorer;
+use crate::dataset::{Clip, ClipReader};
 use crate::error::{Error, Result};
-use crate::flow::{Flow, FlowEstimator, Params};
+use crate::flow::Flow;
 use crate::frame::Frame;
+use crate::model::make_input;
 use crate::model::memae::MEMORY_NAMES;
-use crate::train::make_input;
 
 /// The maps behind the score of one frame, at the model's input size. Images
 /// are in `[0, 1]` (interleaved channels); error maps are squared errors in
@@ -98,42 +99,68 @@ impl AttentionMap {
 }
 
 impl Scorer {
+    /// The flow the model sees from frame `frame - 1` to `frame` of `video`
+    /// (`frame >= 1`): at its input size, with its flow parameters.
+    pub fn model_flow(&mut self, video: &Path, frame: usize) -> Result<Flow> {
+        if frame == 0 {
+            return Err(Error::invalid(format!(
+                "{}: frame 0 has no flow into it",
+                video.display()
+            )));
+        }
+        let (mut frames, mut flows) = (Vec::new(), Vec::new());
+        self.read_clip(video, frame - 1, 2, &mut frames, &mut flows)?;
+        flows
+            .pop()
+            .ok_or_else(|| Error::invalid("no flow read for a frame pair"))
+    }
+
+    /// Frames `start..start + len` of `video` and their flows, through the
+    /// clip pipeline; the reader stays open for the next call.
+    fn read_clip(
+        &mut self,
+        video: &Path,
+        start: usize,
+        len: usize,
+        frames: &mut Vec<Frame<f32>>,
+        flows: &mut Vec<Flow>,
+    ) -> Result<()> {
+        let clip = Clip {
+            video: 0,
+            start,
+            len,
+        };
+        self.reader(video)?.read_with_flow(&clip, frames, flows)
+    }
+
+    /// The clip reader over `video` (opened on first use, kept for the next call).
+    fn reader(&mut self, video: &Path) -> Result<&mut ClipReader> {
+        if self.maps_video.as_ref().is_none_or(|(p, _)| p != video) {
+            let reader = ClipReader::for_model(vec![video.to_path_buf()], &self.config.input)?;
+            self.maps_video = Some((video.to_path_buf(), reader));
+        }
+        match self.maps_video.as_mut() {
+            Some((_, reader)) => Ok(reader),
+            None => Err(Error::invalid("no video open")),
+        }
+    }
+
     /// The maps behind the score of `frame` of `video` (which needs `t` frames
     /// of history: `frame >= t`). The video stays open for the next call.
     pub fn maps(&mut self, video: &Path, frame: usize) -> Result<FrameMaps> {
         let t = self.config.input.frames;
-        let spec = model_spec(&self.config);
-        if self.maps_video.as_ref().is_none_or(|(p, _)| p != video) {
-            self.maps_video = Some((video.to_path_buf(), crate::video::open_with(video, spec)?));
-        }
-        let Some((_, v)) = self.maps_video.as_mut() else {
-            return Err(Error::invalid("no video open"));
-        };
-        if frame < t || frame >= v.len() {
+        let n = self.reader(video)?.frame_count(0)?;
+        if frame < t || frame >= n {
             return Err(Error::invalid(format!(
-                "{}: frame {frame} has no score (scored frames are {t}..{})",
+                "{}: frame {frame} has no score (scored frames are {t}..{n})",
                 video.display(),
-                v.len()
             )));
         }
-        let mut scratch = Frame::default();
-        let mut frames = Vec::with_capacity(t + 1);
-        for i in frame - t..=frame {
-            let mut f = Frame::default();
-            v.read_f32_into(i, &mut scratch, &mut f)?;
-            frames.push(f);
-        }
-        let mut est = FlowEstimator::new(Params::default())?;
-        let (mut a, mut b) = (Frame::default(), Frame::default());
-        let mut flows = Vec::with_capacity(t);
-        for k in 0..t {
-            frames[k].to_gray_into(&mut a);
-            frames[k + 1].to_gray_into(&mut b);
-            flows.push(est.estimate(&a, &b)?);
-        }
+        let (mut frames, mut flows) = (Vec::with_capacity(t + 1), Vec::with_capacity(t));
+        self.read_clip(video, frame - t, t + 1, &mut frames, &mut flows)?;
         let input = make_input(&[(&frames[..], &flows[..])], &self.device)?;
         // The frames' maps as `score` computes them (tiled for crop-trained models).
-        let out = self.model.score_forward(&input).map_err(model_err)?;
+        let out = self.model.score_forward(&input).map_err(Error::from)?;
         let c = self.config.input.channels;
         let image = |x: &Tensor, first: usize| image_from(x, first, c);
         let recon_err = squared_error(&out.memae.recon, &input.frames)?;
@@ -172,7 +199,7 @@ impl Scorer {
 /// Channels `first..first + c` of the first sample of (1, C', H, W) in
 /// `[-1, 1]`, as an interleaved image in `[0, 1]`.
 fn image_from(x: &Tensor, first: usize, c: usize) -> Result<Frame<f32>> {
-    let (_, _, h, w) = x.dims4().map_err(model_err)?;
+    let (_, _, h, w) = x.dims4().map_err(Error::from)?;
     let planes: Vec<Vec<f32>> = (0..c)
         .map(|k| {
             x.get(0)?
@@ -182,7 +209,7 @@ fn image_from(x: &Tensor, first: usize, c: usize) -> Result<Frame<f32>> {
                 .to_vec1::<f32>()
         })
         .collect::<candle_core::Result<_>>()
-        .map_err(model_err)?;
+        .map_err(Error::from)?;
     let mut data = Vec::with_capacity(w * h * c);
     for i in 0..w * h {
         for p in &planes {
@@ -199,7 +226,7 @@ fn image_from(x: &Tensor, first: usize, c: usize) -> Result<Frame<f32>> {
 
 /// Squared error of the first sample in `[0, 1]` units, averaged over channels.
 fn squared_error(a: &Tensor, b: &Tensor) -> Result<Frame<f32>> {
-    let (_, _, h, w) = a.dims4().map_err(model_err)?;
+    let (_, _, h, w) = a.dims4().map_err(Error::from)?;
     // Inputs are in [-1, 1]: halve the difference for [0, 1] units.
     let map = || -> candle_core::Result<Vec<f32>> {
         ((a.get(0)? - b.get(0)?)? * 0.5)?
@@ -209,7 +236,7 @@ fn squared_error(a: &Tensor, b: &Tensor) -> Result<Frame<f32>> {
             .flatten_all()?
             .to_vec1::<f32>()
     };
-    let data = map().map_err(model_err)?;
+    let data = map().map_err(Error::from)?;
     Ok(Frame {
         width: w,
         height: h,
@@ -220,14 +247,14 @@ fn squared_error(a: &Tensor, b: &Tensor) -> Result<Frame<f32>> {
 
 /// Attention (1, N, H, W) as an [`AttentionMap`] with slots innermost.
 fn attention_map(layer: &str, a: &Tensor) -> Result<AttentionMap> {
-    let (_, n, h, w) = a.dims4().map_err(model_err)?;
+    let (_, n, h, w) = a.dims4().map_err(Error::from)?;
     let weights = a
         .get(0)
         .and_then(|x| x.permute((1, 2, 0)))
         .and_then(|x| x.to_dtype(DType::F32))
         .and_then(|x| x.flatten_all())
         .and_then(|x| x.to_vec1::<f32>())
-        .map_err(model_err)?;
+        .map_err(Error::from)?;
     Ok(AttentionMap {
         layer: layer.to_string(),
         width: w,

@@ -13,20 +13,19 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{DType, Device};
 use serde::Serialize;
 
+use crate::dataset::{stream, ClipReader, Prepared};
 use crate::error::{Error, Result};
-use crate::flow::{Flow, Params};
+use crate::flow::Flow;
 use crate::frame::Frame;
-use crate::model::{Checkpoint, Hybrid, ModelConfig, ScoreStats};
-use crate::train::make_input;
+use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 
 pub mod map_file;
 mod maps;
-pub mod pipeline;
 pub mod worker;
 
+pub use crate::dataset::{Outcome, StageTimes};
 pub use map_file::{maps_path, ScoreMaps, MAPS_SUFFIX};
 pub use maps::{AttentionMap, FrameMaps};
-pub use pipeline::{Outcome, StageTimes};
 pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
 
 /// A score folder (`vadscope score -o SCORES/`): `run.json` marks one.
@@ -35,10 +34,6 @@ pub const SCORE_FOLDER: crate::save::FolderKind = crate::save::FolderKind {
     markers: &["run.json"],
     overwrite_flag: Some("--overwrite"),
 };
-
-fn model_err(e: candle_core::Error) -> Error {
-    Error::invalid(format!("model: {e}"))
-}
 
 /// The score terms of one frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,8 +62,9 @@ pub struct Scorer {
     stats: Option<ScoreStats>,
     checkpoint: PathBuf,
     device: Device,
-    /// The video [`Scorer::maps`] read last, kept open for the next frame.
-    maps_video: Option<(PathBuf, crate::video::Video)>,
+    /// The video [`Scorer::maps`] read last, kept open (with the frames and
+    /// flows of the last clip) for the next frame.
+    maps_video: Option<(PathBuf, ClipReader)>,
     /// Score maps of the frames scored since the last [`Scorer::take_score_maps`],
     /// when [`Scorer::keep_score_maps`] asked for them.
     score_maps: Option<ScoreMaps>,
@@ -146,7 +142,7 @@ impl Scorer {
         cancel: &AtomicBool,
         on_total: &mut dyn FnMut(usize),
         on_scores: &mut dyn FnMut(&[FrameScore]),
-    ) -> Result<pipeline::Outcome> {
+    ) -> Result<Outcome> {
         let cfg = self.config.clone();
         let mut batcher = Batcher {
             scorer: self,
@@ -157,10 +153,9 @@ impl Scorer {
             offset: 0,
             on_scores,
         };
-        let outcome = pipeline::run(
+        let outcome = stream::run(
             video,
-            &cfg,
-            &Params::default(),
+            &cfg.input,
             cancel,
             &mut |p| batcher.push(p),
             on_total,
@@ -179,11 +174,11 @@ impl Scorer {
         first_frame: usize,
     ) -> Result<Vec<FrameScore>> {
         let input = make_input(windows, &self.device)?;
-        let o = self.model.score(&input).map_err(model_err)?;
+        let o = self.model.score(&input).map_err(Error::from)?;
         let col = |t: &candle_core::Tensor| -> Result<Vec<f64>> {
             t.to_dtype(DType::F64)
                 .and_then(|t| t.to_vec1::<f64>())
-                .map_err(model_err)
+                .map_err(Error::from)
         };
         let (r, p, d) = (
             col(&o.scores.recon)?,
@@ -201,12 +196,12 @@ impl Scorer {
                     .and_then(|a| a.mean(2))
                     .and_then(|a| a.to_dtype(DType::F32))
                     .and_then(|a| a.to_vec2::<f32>())
-                    .map_err(model_err)
+                    .map_err(Error::from)
             })
             .collect::<Result<Vec<_>>>()?;
         if self.score_maps.is_some() {
             let maps = self.pixel_maps(&input, &o)?;
-            let (_, _, h, w) = input.frames.dims4().map_err(model_err)?;
+            let (_, _, h, w) = input.frames.dims4().map_err(Error::from)?;
             if let Some(out) = self.score_maps.as_mut() {
                 for map in maps.chunks_exact(h * w) {
                     out.push(w, h, map)?;
@@ -239,7 +234,7 @@ impl Scorer {
     ) -> Result<Vec<f32>> {
         let w = &self.config.score;
         let [(_, std_r), (_, std_p), (_, std_c)] = self.term_scales();
-        let (_, _, h, wd) = input.frames.dims4().map_err(model_err)?;
+        let (_, _, h, wd) = input.frames.dims4().map_err(Error::from)?;
         let sq = |a: &candle_core::Tensor, b: &candle_core::Tensor| (a - b)?.sqr()?.mean_keepdim(1);
         let run = || -> candle_core::Result<candle_core::Tensor> {
             let mut map = (sq(&o.memae.recon, &input.frames)? * (w.recon / std_r))?;
@@ -256,7 +251,7 @@ impl Scorer {
             }
             map.to_dtype(DType::F32)?.flatten_all()
         };
-        run().and_then(|m| m.to_vec1::<f32>()).map_err(model_err)
+        run().and_then(|m| m.to_vec1::<f32>()).map_err(Error::from)
     }
 
     /// Per term (recon, pred, compact), the (mean, std) of its z-score: the
@@ -336,7 +331,7 @@ struct Batcher<'a> {
 }
 
 impl Batcher<'_> {
-    fn push(&mut self, p: pipeline::Prepared) -> Result<()> {
+    fn push(&mut self, p: Prepared) -> Result<()> {
         if let Some(flow) = p.flow {
             self.flows.push(flow);
         }

@@ -13,6 +13,11 @@ use crate::frame::{Frame, PixelFormat};
 use crate::truth::dense::pack_nonzero;
 use crate::truth::{intervals_from_labels, Masks, Region, VideoTruth};
 
+/// The most frames a scene may have (a day at 10 fps is 864 000).
+pub const MAX_SCENE_FRAMES: usize = 1_000_000;
+/// The most anomalies a scene may stage (each takes its own slot of the video).
+pub const MAX_ANOMALIES: usize = 64;
+
 /// What to generate. `Default` is a Ped2-like normal scene: 240x160 gray,
 /// 150 frames at 10 fps, about 8 pedestrians in view, no anomalies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +27,7 @@ pub struct SceneConfig {
     pub width: usize,
     /// Frame height in pixels (16..=8192).
     pub height: usize,
-    /// Number of frames the ground truth covers (at least 1).
+    /// Number of frames the ground truth covers (1..=[`MAX_SCENE_FRAMES`]).
     pub frames: usize,
     /// Frames per second: converts walking speeds (m/s) to pixels per frame.
     pub fps: f64,
@@ -30,7 +35,8 @@ pub struct SceneConfig {
     pub seed: u64,
     /// Average number of pedestrians in view (0 = an empty walkway).
     pub pedestrians: f32,
-    /// Anomalies to stage, in order of appearance, spread over the video.
+    /// Anomalies to stage, in order of appearance, spread over the video
+    /// (at most [`MAX_ANOMALIES`]).
     pub anomalies: Vec<AnomalyKind>,
     /// Gray or RGB frames (the same scene either way).
     pub format: PixelFormat,
@@ -84,8 +90,17 @@ impl SceneConfig {
                 self.width, self.height
             )));
         }
-        if self.frames == 0 {
-            return Err(Error::invalid("a scene needs at least one frame"));
+        if !(1..=MAX_SCENE_FRAMES).contains(&self.frames) {
+            return Err(Error::invalid(format!(
+                "frames {}: a scene has 1 to {MAX_SCENE_FRAMES} frames",
+                self.frames
+            )));
+        }
+        if self.anomalies.len() > MAX_ANOMALIES {
+            return Err(Error::invalid(format!(
+                "anomalies {}: a scene stages 0 to {MAX_ANOMALIES}",
+                self.anomalies.len()
+            )));
         }
         if !(self.fps.is_finite() && self.fps > 0.0 && self.fps <= 1000.0) {
             return Err(Error::invalid(format!(

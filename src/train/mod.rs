@@ -4,8 +4,8 @@
 //! step; a loss log; NaN/inf detection that stops with the last good checkpoint
 //! kept; training-set score statistics saved with the final checkpoint.
 //!
-//! Frames go to the model scaled to `[-1, 1]`; flow vectors are in pixels of
-//! the model's input size divided by [`FLOW_SCALE`].
+//! The clips come from the one clip pipeline ([`crate::dataset`]) in the
+//! model's input contract ([`crate::model::input`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,17 +27,9 @@ mod log;
 pub mod optim;
 pub mod run_folder;
 
-pub use clipset::{make_input, ClipSet};
+pub use clipset::ClipSet;
 use log::LossLog;
 use optim::{learning_rate, AdamW, Position};
-
-/// Flow vectors (pixels at the model's size) are divided by this before entering
-/// the model, so that typical motions of a few pixels are of order 1.
-pub const FLOW_SCALE: f32 = 4.0;
-
-fn model_err(e: candle_core::Error) -> Error {
-    Error::invalid(format!("model: {e}"))
-}
 
 /// Loss values of one step, unweighted, and their weighted total.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -63,7 +55,7 @@ impl LossValues {
         let v = |t: &Tensor| -> Result<f64> {
             t.to_dtype(DType::F64)
                 .and_then(|t| t.to_scalar::<f64>())
-                .map_err(model_err)
+                .map_err(Error::from)
         };
         Ok(LossValues {
             recon: v(&l.recon)?,
@@ -217,7 +209,7 @@ fn train_in(
 ) -> Result<TrainSummary> {
     let vars = VarMap::new();
     let vb = seeded_var_builder(&vars, cfg.train.seed, DType::F32, device);
-    let mut model = Hybrid::new(cfg, vb).map_err(model_err)?;
+    let mut model = Hybrid::new(cfg, vb).map_err(Error::from)?;
     let mut opt = AdamW::new(&vars, cfg.train.weight_decay)?;
     let log_path = opts.out_dir.join("loss.csv");
     let (start, continued) = match &opts.resume {
@@ -292,10 +284,10 @@ fn train_in(
             input = random_crop(&input, crop, &mut rng)?;
         }
         let shape = (batch.len(), noise_shape.1, noise_shape.2, noise_shape.3);
-        let eps = init::normal(&mut rng, shape, DType::F32, device).map_err(model_err)?;
+        let eps = init::normal(&mut rng, shape, DType::F32, device).map_err(Error::from)?;
         let out = model
             .forward(&input, &Sampling::Given(eps))
-            .map_err(model_err)?;
+            .map_err(Error::from)?;
         let losses = LossValues::read(&out.losses)?;
         if !losses.is_finite() {
             let kept = match &saved {
@@ -310,7 +302,7 @@ fn train_in(
         }
         let lr = learning_rate(&cfg.train, step, total_steps);
         opt.backward_step(&out.losses.total, lr)?;
-        model.update_memories(&out).map_err(model_err)?;
+        model.update_memories(&out).map_err(Error::from)?;
         log.row(epoch, step, lr, &losses)?;
         step += 1;
         let clips_per_sec =
@@ -388,7 +380,7 @@ fn resume(
 /// One random `[height, width]` window per clip of `input`, the same window
 /// for its frames, next frame and flows.
 fn random_crop(input: &Input, [h, w]: [usize; 2], rng: &mut Rng) -> Result<Input> {
-    let (b, _, full_h, full_w) = input.frames.dims4().map_err(model_err)?;
+    let (b, _, full_h, full_w) = input.frames.dims4().map_err(Error::from)?;
     let (mut frames, mut next, mut flow) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..b {
         let y = (rng.next_u64() % (full_h - h + 1) as u64) as usize;
@@ -396,11 +388,11 @@ fn random_crop(input: &Input, [h, w]: [usize; 2], rng: &mut Rng) -> Result<Input
         let window = |t: &Tensor| -> candle_core::Result<Tensor> {
             t.narrow(0, i, 1)?.narrow(2, y, h)?.narrow(3, x, w)
         };
-        frames.push(window(&input.frames).map_err(model_err)?);
-        next.push(window(&input.next).map_err(model_err)?);
-        flow.push(window(&input.flow).map_err(model_err)?);
+        frames.push(window(&input.frames).map_err(Error::from)?);
+        next.push(window(&input.next).map_err(Error::from)?);
+        flow.push(window(&input.flow).map_err(Error::from)?);
     }
-    let cat = |parts: Vec<Tensor>| Tensor::cat(&parts, 0).map_err(model_err);
+    let cat = |parts: Vec<Tensor>| Tensor::cat(&parts, 0).map_err(Error::from);
     Ok(Input {
         frames: cat(frames)?,
         next: cat(next)?,
@@ -437,7 +429,7 @@ fn score_stats(
         // As `score` will see them: tiled when trained on crops.
         let out = model
             .score_forward(&set.batch(chunk, device)?)
-            .map_err(model_err)?;
+            .map_err(Error::from)?;
         for (dst, t) in [
             (&mut recon, &out.scores.recon),
             (&mut pred, &out.scores.pred),
@@ -446,7 +438,7 @@ fn score_stats(
             let v: Vec<f64> = t
                 .to_dtype(DType::F64)
                 .and_then(|t| t.to_vec1::<f64>())
-                .map_err(model_err)?;
+                .map_err(Error::from)?;
             dst.extend(v);
         }
     }
@@ -477,7 +469,6 @@ pub fn checkpoint_path(dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::Params;
     use crate::model::Checkpoint;
     use crate::synth::{Scene, SceneConfig};
 
@@ -527,7 +518,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let videos = scene_videos(dir.path(), 2);
         let cfg = ModelConfig::profile("demo").unwrap();
-        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let set = ClipSet::load(&videos, &cfg, &|| {}).unwrap();
         // 12 frames per video, clips of t + 1 = 3: 10 per video.
         assert_eq!(set.clips().len(), 20);
         let input = set.batch(&set.clips()[..3], &Device::Cpu).unwrap();
@@ -657,7 +648,7 @@ mod tests {
         (cfg.input.height, cfg.input.width) = (48, 64);
         cfg.train.crop = Some([16, 24]);
         cfg.train.epochs = 2;
-        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let set = ClipSet::load(&videos, &cfg, &|| {}).unwrap();
         let opts = TrainOptions {
             out_dir: dir.path().join("run"),
             ..Default::default()
@@ -678,7 +669,7 @@ mod tests {
         cfg.train.crop = Some([56, 24]);
         let err = train_through(&set, &cfg, &opts).err().unwrap().to_string();
         assert!(
-            err.contains("train.crop 56x24 is larger than the input 48x64"),
+            err.contains("train.crop height 56 is out of range (allowed: 8 to 48)"),
             "{err}"
         );
     }
@@ -688,7 +679,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let videos = scene_videos(dir.path(), 1);
         let cfg = ModelConfig::profile("demo").unwrap();
-        let mut set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let mut set = ClipSet::load(&videos, &cfg, &|| {}).unwrap();
         let opts = TrainOptions {
             out_dir: dir.path().join("run"),
             max_steps: Some(2),
@@ -747,7 +738,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let videos = scene_videos(dir.path(), 1);
         let cfg = ModelConfig::profile("demo").unwrap();
-        let set = ClipSet::load(&videos, &cfg, &Params::default(), &|| {}).unwrap();
+        let set = ClipSet::load(&videos, &cfg, &|| {}).unwrap();
         let run = |name: &str, max_steps, resume| TrainOptions {
             out_dir: dir.path().join(name),
             max_steps: Some(max_steps),
@@ -791,13 +782,7 @@ mod tests {
         assert_eq!(steps, ["0", "1", "2", "3", "4", "5", "6"]);
 
         // Resuming on another training set, or without the optimizer state, is refused.
-        let other = ClipSet::load(
-            &scene_videos(&dir.path().join("o"), 2),
-            &cfg,
-            &Params::default(),
-            &|| {},
-        )
-        .unwrap();
+        let other = ClipSet::load(&scene_videos(&dir.path().join("o"), 2), &cfg, &|| {}).unwrap();
         let ckpt = dir.path().join("b/checkpoint.safetensors");
         let err = train_through(&other, &cfg, &run("c", 9, Some(ckpt.clone())))
             .unwrap_err()

@@ -24,10 +24,6 @@ const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
 
-fn candle(e: candle_core::Error) -> Error {
-    Error::invalid(format!("optimizer: {e}"))
-}
-
 /// AdamW over every variable of a [`VarMap`], in name order.
 pub struct AdamW {
     vars: Vec<(String, Var)>,
@@ -58,7 +54,7 @@ impl AdamW {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        let zeros = |v: &Var| v.as_tensor().zeros_like().map_err(candle);
+        let zeros = |v: &Var| v.as_tensor().zeros_like().map_err(Error::from);
         let m = all.iter().map(|(_, v)| zeros(v)).collect::<Result<_>>()?;
         let v = all.iter().map(|(_, v)| zeros(v)).collect::<Result<_>>()?;
         Ok(AdamW {
@@ -73,7 +69,7 @@ impl AdamW {
     /// Back-propagates `loss` and applies one update with learning rate `lr`.
     /// Variables without a gradient (unused by this loss) are left alone.
     pub fn backward_step(&mut self, loss: &Tensor, lr: f64) -> Result<()> {
-        let grads = loss.backward().map_err(candle)?;
+        let grads = loss.backward().map_err(Error::from)?;
         self.t += 1;
         let t = self.t as i32;
         let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
@@ -87,7 +83,7 @@ impl AdamW {
                 var.set(&next)?;
                 Ok((m, v))
             };
-            let (m, v) = step().map_err(candle)?;
+            let (m, v) = step().map_err(Error::from)?;
             self.m[i] = m;
             self.v[i] = v;
         }
@@ -158,7 +154,11 @@ impl AdamW {
                         var.dims()
                     )));
                 }
-                out.push(tensor.to_dtype(var.dtype()).map_err(candle)?);
+                out.push(
+                    tensor
+                        .to_dtype(var.dtype())
+                        .map_err(|e| Error::tensors(path, format!("tensor `{key}`"), e))?,
+                );
             }
         }
         if tensors.len() != 2 * self.vars.len() {

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use super::{GroundTruth, Interval, VideoTruth};
+use super::{GroundTruth, Interval, VideoTruth, MAX_FRAMES};
 use crate::error::{Error, Result};
 
 /// The header this module writes.
@@ -59,6 +59,10 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
         }
     };
     let mut videos: Vec<VideoTruth> = Vec::new();
+    // Position of each video by name: a file of many videos stays linear.
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    // Per video, the furthest interval end and its line.
+    let mut furthest: Vec<(usize, usize)> = Vec::new();
     for (no, line) in lines {
         let at = |m: String| format!("line {}: {m}", no + 1);
         let f = fields(line).map_err(at)?;
@@ -74,9 +78,15 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
             if s.is_empty() {
                 return Ok(None);
             }
-            s.parse()
-                .map(Some)
-                .map_err(|_| at(format!("{what} {s:?} is not a frame number")))
+            if !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(at(format!("{what} {s:?} is not a frame number")));
+            }
+            match s.parse::<usize>() {
+                Ok(n) if n <= MAX_FRAMES => Ok(Some(n)),
+                _ => Err(at(format!(
+                    "{what} {s} is out of range (allowed: 0 to {MAX_FRAMES})"
+                ))),
+            }
         };
         let (start, end) = (num(&f[1], "start")?, num(&f[2], "end")?);
         let count = if with_count {
@@ -97,13 +107,12 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
             }
         };
         let name = f[0].clone();
-        let v = match videos.iter_mut().position(|v| v.name == name) {
-            Some(i) => &mut videos[i],
-            None => {
-                videos.push(VideoTruth::new(name, None, Vec::new()));
-                videos.last_mut().ok_or("unreachable")?
-            }
-        };
+        let i = *index.entry(name).or_insert_with_key(|name| {
+            videos.push(VideoTruth::new(name.clone(), None, Vec::new()));
+            furthest.push((0, 0));
+            videos.len() - 1
+        });
+        let v = &mut videos[i];
         match (v.num_frames, count) {
             (Some(a), Some(b)) if a != b => {
                 return Err(at(format!("video {:?} has num_frames {a} and {b}", v.name)))
@@ -111,7 +120,19 @@ fn parse(text: &str) -> std::result::Result<Vec<VideoTruth>, String> {
             (None, Some(b)) => v.num_frames = Some(b),
             _ => {}
         }
+        if let Some(iv) = interval.filter(|iv| iv.end > furthest[i].0) {
+            furthest[i] = (iv.end, no + 1);
+        }
         v.anomalous.extend(interval);
+    }
+    // An interval past its video's frame count is refused at its line.
+    for (v, &(end, line)) in videos.iter().zip(&furthest) {
+        if let Some(n) = v.num_frames.filter(|&n| end > n) {
+            return Err(format!(
+                "line {line}: video {:?} has {n} frames, the interval ends at {end}",
+                v.name
+            ));
+        }
     }
     for v in &mut videos {
         v.anomalous = super::normalize_intervals(std::mem::take(&mut v.anomalous));
@@ -203,6 +224,18 @@ mod tests {
                 "num_frames 5 and 6",
             ),
             ("video,start,end\n\"x,1,2\n", "unterminated"),
+            (
+                "video,start,end\nx,0,4000000000\n",
+                "line 2: end 4000000000 is out of range",
+            ),
+            (
+                "video,start,end,num_frames\nx,1,5,10\nx,8,12,10\nx,2,3,10\n",
+                "line 3: video \"x\" has 10 frames, the interval ends at 12",
+            ),
+            (
+                "video,start,end,num_frames\nx,,,99999999999999999999999\n",
+                "allowed: 0 to 10000000",
+            ),
         ] {
             let e = parse(text).unwrap_err();
             assert!(e.contains(want), "{text:?}: {e}");

@@ -96,8 +96,12 @@ impl Format {
         if let Some(f) = Format::from_extension(path) {
             return Ok(f);
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        // The first 4 KiB tell the format: don't read a large file whole.
+        let mut bytes = Vec::with_capacity(4096);
+        std::fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut bytes))
+            .map_err(|e| Error::io(path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
         let head = text.trim_start_matches('\u{feff}').trim_start();
         if bytes.starts_with(b"\x93NUMPY") {
             Ok(Format::Npy)
@@ -154,6 +158,7 @@ pub fn read_as(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ground
         Format::Csv => csv::read(path)?,
     };
     reconcile_counts(&mut gt, opts, path)?;
+    check_bounds(&gt, path)?;
     check_counts(&gt, path)?;
     if gt.provenance.is_none() {
         gt.provenance = Some(format!("{} ({format})", path.display()));
@@ -212,6 +217,47 @@ fn reconcile_counts(gt: &mut GroundTruth, opts: &ReadOptions, path: &Path) -> Re
                 ))
             }
             Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses frame counts, interval ends, region frames and mask sizes beyond
+/// [`MAX_FRAMES`](super::MAX_FRAMES) and [`MAX_MASK_SIDE`](super::MAX_MASK_SIDE),
+/// whatever the format (the readers bound them earlier where they allocate).
+fn check_bounds(gt: &GroundTruth, path: &Path) -> Result<()> {
+    use super::{Masks, MAX_FRAMES, MAX_MASK_SIDE};
+    let bad =
+        |v: &VideoTruth, m: String| Err(Error::format(path, format!("video {:?}: {m}", v.name)));
+    for v in &gt.videos {
+        if let Some(n) = v.num_frames.filter(|&n| n > MAX_FRAMES) {
+            return bad(
+                v,
+                format!("{n} frames is out of range (allowed: 0 to {MAX_FRAMES})"),
+            );
+        }
+        if let Some(iv) = v.anomalous.last().filter(|iv| iv.end > MAX_FRAMES) {
+            return bad(
+                v,
+                format!(
+                    "interval {}..{} ends beyond {MAX_FRAMES} frames, the most a video may have",
+                    iv.start, iv.end
+                ),
+            );
+        }
+        if let Some(r) = v.regions.iter().find(|r| r.frame >= MAX_FRAMES) {
+            return bad(
+                v,
+                format!("region on frame {} is beyond {MAX_FRAMES} frames", r.frame),
+            );
+        }
+        if let Some(Masks::Dense { width, height, .. }) = &v.masks {
+            if *width > MAX_MASK_SIDE || *height > MAX_MASK_SIDE {
+                return bad(
+                    v,
+                    format!("masks of {width}x{height} exceed {MAX_MASK_SIDE} pixels a side"),
+                );
+            }
         }
     }
     Ok(())
@@ -338,6 +384,16 @@ pub fn video_list_from_file(path: &Path) -> Result<Vec<(String, usize)>> {
                 format!("line {}: expected NAME COUNT, found {line:?}", no + 1),
             )
         })?;
+        if n > super::MAX_FRAMES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {}: {n} frames is out of range (allowed: 0 to {})",
+                    no + 1,
+                    super::MAX_FRAMES
+                ),
+            ));
+        }
         out.push((name.to_owned(), n));
     }
     if out.is_empty() {

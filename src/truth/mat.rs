@@ -16,7 +16,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::matv5::{self, Numeric, Out, Value};
-use super::{GroundTruth, Interval, Masks, ReadOptions, VideoTruth};
+use super::{GroundTruth, Interval, Masks, ReadOptions, VideoTruth, MAX_FRAMES};
 use crate::error::{Error, Result};
 
 /// What one file holds, gathered while visiting its variables.
@@ -145,10 +145,16 @@ fn ranges(v: &Value<'_>) -> std::result::Result<Vec<Vec<Interval>>, String> {
             (0..n.dims[1])
                 .map(|k| {
                     let (s, e) = (n.get(2 * k), n.get(2 * k + 1));
-                    let ok = s >= 1.0 && e >= s && s.fract() == 0.0 && e.fract() == 0.0 && e < 1e12;
+                    let ok = s >= 1.0 && e >= s && s.fract() == 0.0 && e.fract() == 0.0;
                     if !ok {
                         return Err(at(format!(
                             "column {} [{s}; {e}] is not a 1-based inclusive range",
+                            k + 1
+                        )));
+                    }
+                    if e > MAX_FRAMES as f64 {
+                        return Err(at(format!(
+                            "column {} [{s}; {e}]: frame {e} is out of range (allowed: 1 to {MAX_FRAMES})",
                             k + 1
                         )));
                     }
@@ -186,7 +192,7 @@ fn counts(v: &Value<'_>) -> Option<Vec<usize>> {
     let Value::Numeric(n) = v else { return None };
     (0..n.len())
         .map(|i| n.get(i))
-        .map(|x| (x >= 0.0 && x.fract() == 0.0 && x < 1e12).then_some(x as usize))
+        .map(|x| (x >= 0.0 && x.fract() == 0.0 && x <= MAX_FRAMES as f64).then_some(x as usize))
         .collect()
 }
 
@@ -433,6 +439,13 @@ mod tests {
                 "1-based",
             ),
             (d(vec![1, 2], vec![1.0, 2.0]), "not a cell"),
+            (
+                Out::Cell {
+                    dims: vec![1, 1],
+                    items: vec![d(vec![2, 1], vec![1.0, 4e9])],
+                },
+                "1 to 10000000",
+            ),
         ];
         for (v, want) in cases {
             let p = write(

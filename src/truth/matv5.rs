@@ -35,6 +35,8 @@ const MX_DOUBLE: u8 = 6;
 const MX_UINT8: u8 = 9;
 
 const LOGICAL_FLAG: u32 = 0x200;
+/// The most bytes one compressed variable may inflate to.
+const MAX_INFLATED: u64 = 8 << 30;
 /// Deeper nesting than this is refused (no real ground truth nests cells that far).
 const MAX_DEPTH: usize = 16;
 
@@ -234,9 +236,18 @@ pub(crate) fn visit(
             }
             MI_COMPRESSED => {
                 let mut inflated = Vec::new();
+                // Deflate expands at most about 1032:1, so what this takes is
+                // bounded by the input; the cap stops a hostile stream at 8 GiB
+                // (an Avenue mask volume inflates to well under that).
                 flate2::read::ZlibDecoder::new(data)
+                    .take(MAX_INFLATED + 1)
                     .read_to_end(&mut inflated)
                     .map_err(|e| bad(format!("compressed variable at byte {at}: {e}")))?;
+                if inflated.len() as u64 > MAX_INFLATED {
+                    return Err(bad(format!(
+                        "compressed variable at byte {at} inflates to more than {MAX_INFLATED} bytes"
+                    )));
+                }
                 let mut inner = Elements {
                     b: &inflated,
                     pos: 0,

@@ -34,6 +34,15 @@ pub use io::{
     read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
 };
 pub use json::{FORMAT_TAG as JSON_FORMAT_TAG, VERSION as JSON_VERSION};
+
+/// The most frames a video's ground truth may cover: every frame count and
+/// interval end read from a file is at most this. Ten million frames are over
+/// three days at 30 fps (the longest benchmark video, UCF-Crime's, is a few
+/// hours); the bound keeps a corrupt or hostile file from making the readers
+/// (and whatever turns the intervals into per-frame labels) allocate without end.
+pub const MAX_FRAMES: usize = 10_000_000;
+/// The largest width or height of a pixel mask read from a file.
+pub const MAX_MASK_SIDE: usize = 16384;
 /// Ground truth of a set of videos (a test split, or a single video).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GroundTruth {

@@ -17,10 +17,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{GroundTruth, Masks, ReadOptions, VideoTruth};
+use super::{GroundTruth, Masks, ReadOptions, VideoTruth, MAX_FRAMES, MAX_MASK_SIDE};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
+/// The most elements the non-zero axes of an empty array may span.
+const MAX_EMPTY_EXTENT: usize = 1 << 24;
 
 /// Element kinds of the dtypes we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,21 @@ impl NpyArray {
             )));
         }
         let data_len = bytes.len() - end;
+        // An empty array holds nothing, yet its other axes are sizes that
+        // callers loop over and multiply (frames of H x W pixels): their
+        // product is bounded as if the array were not empty. (A non-empty
+        // array's axes multiply to its element count, checked against the
+        // data below.)
+        let extent = dict
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d.max(1)));
+        if count == 0 && extent.is_none_or(|e| e > MAX_EMPTY_EXTENT) {
+            return Err(bad(format!(
+                "empty array of shape {}: the product of its other axes exceeds {MAX_EMPTY_EXTENT}",
+                shape_text(&dict.shape)
+            )));
+        }
         let want = count
             .checked_mul(size)
             .ok_or_else(|| bad("array size overflows".into()))?;
@@ -129,6 +146,33 @@ impl NpyArray {
                     .any(|(k, &b)| if k == msb { b & 0x7f != 0 } else { b != 0 })
             }
         }
+    }
+
+    /// All elements as `f64`, flat in C order (integers converted, booleans 0/1).
+    pub fn to_f64(&self) -> Vec<f64> {
+        let unsigned = self.descr.contains('u');
+        self.data
+            .chunks_exact(self.size)
+            .map(|e| {
+                let mut le = [0u8; 8];
+                for (k, &x) in e.iter().enumerate() {
+                    le[if self.big_endian { e.len() - 1 - k } else { k }] = x;
+                }
+                match (self.kind, self.size) {
+                    (Kind::Float, 2) => {
+                        f64::from(half::f16::from_le_bytes([le[0], le[1]]).to_f32())
+                    }
+                    (Kind::Float, 4) => f64::from(f32::from_le_bytes([le[0], le[1], le[2], le[3]])),
+                    (Kind::Float, _) => f64::from_le_bytes(le),
+                    (Kind::Bool, _) => f64::from(u8::from(le[0] != 0)),
+                    (Kind::Int, _) if unsigned => u64::from_le_bytes(le) as f64,
+                    (Kind::Int, n) => {
+                        let shift = 64 - 8 * n as u32;
+                        ((i64::from_le_bytes(le) << shift) >> shift) as f64
+                    }
+                }
+            })
+            .collect()
     }
 
     /// All elements as `f32`, flat in C order (integers converted, booleans 0/1).
@@ -395,7 +439,7 @@ pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> 
     let arr = read_array(path)?;
     if arr.shape.len() == 3 {
         return Ok(GroundTruth {
-            videos: vec![pixel_video(&arr, stem(path), opts)],
+            videos: vec![pixel_video(&arr, stem(path), opts, path)?],
             provenance: None,
         });
     }
@@ -446,9 +490,31 @@ fn shape_error(path: &Path, arr: &NpyArray) -> Error {
     )
 }
 
-/// A video from an `(F, H, W)` pixel-mask array.
-fn pixel_video(arr: &NpyArray, name: String, opts: &ReadOptions) -> VideoTruth {
+/// A video from an `(F, H, W)` pixel-mask array: H and W 1 to
+/// [`MAX_MASK_SIDE`], F at most [`MAX_FRAMES`].
+fn pixel_video(
+    arr: &NpyArray,
+    name: String,
+    opts: &ReadOptions,
+    path: &Path,
+) -> Result<VideoTruth> {
     let (f, h, w) = (arr.shape[0], arr.shape[1], arr.shape[2]);
+    let side = 1..=MAX_MASK_SIDE;
+    if !side.contains(&h) || !side.contains(&w) {
+        return Err(Error::format(
+            path,
+            format!(
+                "pixel masks of shape {}: mask size {w}x{h} is out of range (allowed: 1 to {MAX_MASK_SIDE} a side)",
+                shape_text(&arr.shape)
+            ),
+        ));
+    }
+    if f > MAX_FRAMES {
+        return Err(Error::format(
+            path,
+            format!("pixel masks of {f} frames: out of range (allowed: 0 to {MAX_FRAMES})"),
+        ));
+    }
     let px = h * w;
     let frames: Vec<Option<Vec<u8>>> = (0..f)
         .into_par_iter()
@@ -463,7 +529,7 @@ fn pixel_video(arr: &NpyArray, name: String, opts: &ReadOptions) -> VideoTruth {
             frames,
         });
     }
-    v
+    Ok(v)
 }
 
 /// Reads a folder of per-video `.npy` files (frame labels or pixel masks), one
@@ -478,7 +544,7 @@ pub(crate) fn read_folder(dir: &Path, opts: &ReadOptions) -> Result<GroundTruth>
         .map(|path| {
             let arr = read_array(path)?;
             match arr.shape.len() {
-                3 => Ok(pixel_video(&arr, stem(path), opts)),
+                3 => pixel_video(&arr, stem(path), opts, path),
                 _ if arr.is_frame_labels() => Ok(VideoTruth::from_labels(
                     stem(path),
                     &arr.frame_labels(path)?,
@@ -741,7 +807,65 @@ mod tests {
         assert_eq!(bits, [false, false, false, false, false, true]);
     }
 
+    #[test]
+    fn huge_shapes_fail_before_allocating() {
+        let err = |b: &[u8]| NpyArray::parse(b, p()).unwrap_err().to_string();
+        // Empty arrays whose other axes would be looped over or multiplied.
+        for shape in [
+            vec![0, 1 << 40, 1 << 40],
+            vec![1_000_000_000_000_000_000, 0, 5],
+            vec![0, usize::MAX, 2],
+        ] {
+            let e = err(&encode("|u1", false, &shape, &[]));
+            assert!(
+                e.contains("t.npy") && e.contains("empty array"),
+                "{shape:?}: {e}"
+            );
+        }
+        // A header claiming far more than the file holds.
+        let e = err(&encode("<f8", false, &[1 << 40], &[0; 16]));
+        assert!(
+            e.contains("needs 8796093022208 data bytes, the file has 16"),
+            "{e}"
+        );
+        let e = err(&encode("<f8", false, &[usize::MAX, 3], &[0; 16]));
+        assert!(e.contains("overflows"), "{e}");
+        // Masks of zero-sized frames, or wider than any mask, as a video.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.npy");
+        for (shape, data) in [
+            (vec![3, 0, 5], vec![]),
+            (vec![1, 1, 20000], vec![0u8; 20000]),
+        ] {
+            std::fs::write(&path, encode("|u1", false, &shape, &data)).unwrap();
+            let e = read_file(&path, &ReadOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("m.npy") && e.contains("1 to 16384"),
+                "{shape:?}: {e}"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn parsed_arrays_fit_in_their_files(
+            shape in proptest::collection::vec(prop_oneof![0usize..4, any::<usize>()], 0..4),
+            data in proptest::collection::vec(any::<u8>(), 0..64),
+            descr in prop_oneof![Just("|u1"), Just("<i2"), Just(">f4"), Just("<f8")],
+        ) {
+            let bytes = encode(descr, false, &shape, &data);
+            if let Ok(a) = NpyArray::parse(&bytes, p()) {
+                // Whatever parses holds no more elements than the file's bytes, and
+                // its axes (zeros counted as one) multiply to a bounded extent.
+                prop_assert!(a.len() <= bytes.len());
+                let extent = a.shape.iter().try_fold(1usize, |x, &d| x.checked_mul(d.max(1)));
+                prop_assert!(extent.is_some_and(|e| e <= bytes.len().max(MAX_EMPTY_EXTENT)));
+                prop_assert_eq!(a.to_f64().len(), a.len());
+            }
+        }
+
         #[test]
         fn mutated_files_never_panic(
             n in 0usize..20,

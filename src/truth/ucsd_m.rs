@@ -15,25 +15,55 @@
 
 use std::path::Path;
 
-use super::{GroundTruth, Interval, ReadOptions};
+use super::{GroundTruth, Interval, ReadOptions, MAX_FRAMES};
 use crate::error::{Error, Result};
 
 /// One parsed entry: name and count from our comment, and the intervals.
 type Entry = (Option<String>, Option<usize>, Vec<Interval>);
 
+/// The most entries (videos) a file may set by index, `NAME{i}`.
+const MAX_ENTRIES: usize = 100_000;
+
 /// Reads a `.m` file.
 pub(crate) fn read(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))?;
-    let entries = parse(&text).map_err(|m| Error::format(path, m))?;
+    let lines = parse_lines(&text).map_err(|m| Error::format(path, m))?;
+    // An interval past its video's frame count is refused at its line.
+    for (i, (no, (_, own, intervals))) in lines.iter().enumerate() {
+        let listed = (opts.videos.as_ref())
+            .filter(|l| l.len() == lines.len())
+            .map(|l| l[i].1);
+        if let (Some(n), Some(last)) = (listed.or(*own), intervals.last()) {
+            if last.end > n {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {no}: entry {} has anomalous frames up to {} (1-based), \
+                         beyond the video's {n} frames",
+                        i + 1,
+                        last.end
+                    ),
+                ));
+            }
+        }
+    }
+    let entries = lines.into_iter().map(|(_, e)| e).collect();
     Ok(GroundTruth {
         videos: super::io::name_videos(entries, opts, path)?,
         provenance: None,
     })
 }
 
+#[cfg(test)]
 fn parse(text: &str) -> std::result::Result<Vec<Entry>, String> {
-    let mut entries: Vec<Option<Entry>> = Vec::new();
+    Ok(parse_lines(text)?.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The entries in order, each with the (1-based) line that set it.
+fn parse_lines(text: &str) -> std::result::Result<Vec<(usize, Entry)>, String> {
+    // By slot: memory follows the lines, not the indices they name.
+    let mut entries: std::collections::BTreeMap<usize, (usize, Entry)> = Default::default();
     for (no, raw) in text.lines().enumerate() {
         let at = |m: &str| format!("line {}: {m}: {:?}", no + 1, raw.trim());
         let (code, comment) = match raw.find('%') {
@@ -54,25 +84,33 @@ fn parse(text: &str) -> std::result::Result<Vec<Entry>, String> {
         let index = target(lhs).ok_or_else(|| at("expected NAME{end+1}.gt_frame = [...]"))?;
         let intervals = ranges(rhs).map_err(|m| at(&m))?;
         let (name, count) = comment.map(name_comment).unwrap_or((None, None));
+        if let Some(n) = count.filter(|&n| n > MAX_FRAMES) {
+            return Err(at(&format!(
+                "frame count {n} is out of range (allowed: 0 to {MAX_FRAMES})"
+            )));
+        }
         let slot = match index {
-            None => entries.len(),
+            None => entries.last_key_value().map_or(0, |(&k, _)| k + 1),
             Some(0) => return Err(at("MATLAB indices start at 1")),
-            Some(i) if i > 100_000 => return Err(at("index too large")),
+            Some(i) if i > MAX_ENTRIES => {
+                return Err(at(&format!(
+                    "index {i} is out of range (allowed: 1 to {MAX_ENTRIES})"
+                )))
+            }
             Some(i) => i - 1,
         };
-        if entries.len() <= slot {
-            entries.resize(slot + 1, None);
+        if slot >= MAX_ENTRIES {
+            return Err(at(&format!("more than {MAX_ENTRIES} entries")));
         }
-        entries[slot] = Some((name, count, intervals));
+        entries.insert(slot, (no + 1, (name, count, intervals)));
     }
     if entries.is_empty() {
         return Err("no `gt_frame` lines".into());
     }
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| e.ok_or_else(|| format!("entry {} is never set", i + 1)))
-        .collect()
+    if let Some(i) = (entries.keys().enumerate()).find_map(|(i, &k)| (i != k).then_some(i)) {
+        return Err(format!("entry {} is never set", i + 1));
+    }
+    Ok(entries.into_values().collect())
 }
 
 fn is_ident(s: &str) -> bool {
@@ -104,11 +142,21 @@ fn ranges(rhs: &str) -> std::result::Result<Vec<Interval>, String> {
     let mut out = Vec::new();
     for item in inner.split([',', ';', ' ', '\t']).filter(|s| !s.is_empty()) {
         let num = |s: &str| {
-            s.trim()
-                .parse::<usize>()
+            let s = s.trim();
+            // Digits only: a number too long for usize is out of range, not malformed.
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("{s:?} is not a 1-based frame number"));
+            }
+            s.parse::<usize>()
                 .ok()
-                .filter(|&n| (1..1 << 40).contains(&n))
-                .ok_or_else(|| format!("{s:?} is not a 1-based frame number"))
+                .filter(|&n| (1..=MAX_FRAMES).contains(&n))
+                .ok_or_else(|| {
+                    if s.bytes().all(|b| b == b'0') {
+                        format!("{s:?} is not a 1-based frame number")
+                    } else {
+                        format!("frame {s} is out of range (allowed: 1 to {MAX_FRAMES})")
+                    }
+                })
         };
         let (a, b) = match item.split_once(':') {
             Some((a, b)) => (num(a)?, num(b)?),
@@ -207,9 +255,86 @@ mod tests {
             ("T{3}.gt_frame = [1:5];\n", "entry 1 is never set"),
             ("% only comments\n", "no `gt_frame`"),
             ("x = 3;\n", "expected NAME"),
+            ("T{end+1}.gt_frame = [1:4000000000];\n", "out of range"),
+            (
+                "T{end+1}.gt_frame = [99999999999999999999999];\n",
+                "1 to 10000000",
+            ),
+            ("T{100001}.gt_frame = [];\n", "index 100001 is out of range"),
+            (
+                "T{end+1}.gt_frame = [1:2];  % video: a, frames: 99999999999\n",
+                "frame count",
+            ),
         ] {
             let e = parse(text).unwrap_err();
             assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn four_billion_frames_fail_fast_naming_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.m");
+        std::fs::write(
+            &path,
+            "TestVideoFile = {};\nTestVideoFile{end+1}.gt_frame = [1:4000000000];\n",
+        )
+        .unwrap();
+        let e = read(&path, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("huge.m") && e.contains("line 2") && e.contains("1 to 10000000"),
+            "{e}"
+        );
+        // Within the bound but past the video's frame count: refused at its line.
+        std::fs::write(&path, "T{end+1}.gt_frame = [5:200];\n").unwrap();
+        let opts = ReadOptions {
+            videos: Some(vec![("01".into(), 180)]),
+            ..Default::default()
+        };
+        let e = read(&path, &opts).unwrap_err().to_string();
+        assert!(
+            e.contains("huge.m") && e.contains("line 1") && e.contains("180 frames"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_large_index_does_not_allocate_its_slots() {
+        // Entry 100000 alone: refused as incomplete, without 100000 slots.
+        let e = parse("T{100000}.gt_frame = [];\n").unwrap_err();
+        assert!(e.contains("entry 1 is never set"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(entries) = parse_lines(&text) {
+                // Every entry came from its own line, every frame is in bounds.
+                proptest::prop_assert!(entries.len() <= text.lines().count());
+                for (_, (_, n, ivs)) in &entries {
+                    proptest::prop_assert!(n.is_none_or(|n| n <= MAX_FRAMES));
+                    proptest::prop_assert!(ivs.iter().all(|iv| iv.end <= MAX_FRAMES));
+                }
+            }
+        }
+
+        #[test]
+        fn mutated_files_never_panic(
+            a in 0usize..20_000_000_000,
+            b in 0usize..20_000_000_000,
+            index in 0usize..300_000,
+            cut in 0usize..80,
+        ) {
+            let text = format!("T{{{index}}}.gt_frame = [{a}:{b}, {b}];  % video: v, frames: {a}\n");
+            let _ = parse_lines(&text);
+            let _ = parse_lines(&text[..cut.min(text.len())]);
+            let ok = parse_lines(&format!("T{{end+1}}.gt_frame = [{a}:{b}];\n"));
+            if a > MAX_FRAMES || b > MAX_FRAMES {
+                proptest::prop_assert!(ok.is_err());
+            }
         }
     }
 }

@@ -80,16 +80,34 @@ impl OutputSpec {
         self
     }
 
-    /// Parses `WxH` (e.g. `256x256`).
+    /// The largest width or height a video may be resized to.
+    pub const MAX_SIDE: usize = 16384;
+
+    /// Parses `WxH` (e.g. `256x256`), each side 1 to [`OutputSpec::MAX_SIDE`].
     pub fn parse_size(s: &str) -> Result<(usize, usize)> {
+        Self::parse_size_in(s, 1..=Self::MAX_SIDE)
+    }
+
+    /// Parses `WxH` with both sides in `sides`. A malformed size says the
+    /// form it expects; a well-formed one out of range says the range.
+    pub fn parse_size_in(
+        s: &str,
+        sides: std::ops::RangeInclusive<usize>,
+    ) -> Result<(usize, usize)> {
         let bad = || Error::invalid(format!("size {s:?}: expected WIDTHxHEIGHT, e.g. 256x256"));
         let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
         let (w, h): (usize, usize) = (
             w.trim().parse().map_err(|_| bad())?,
             h.trim().parse().map_err(|_| bad())?,
         );
-        if w == 0 || h == 0 || w > 16384 || h > 16384 {
-            return Err(bad());
+        for (what, v) in [("width", w), ("height", h)] {
+            if !sides.contains(&v) {
+                return Err(Error::invalid(format!(
+                    "size {s}: {what} {v} is out of range (allowed: {} to {})",
+                    sides.start(),
+                    sides.end()
+                )));
+            }
         }
         Ok((w, h))
     }
@@ -260,6 +278,12 @@ mod tests {
         for bad in ["256", "0x10", "ax3", "10x", "99999x2"] {
             assert!(OutputSpec::parse_size(bad).is_err(), "{bad}");
         }
+        // Well-formed but out of range: the message gives the range, not the form.
+        let e = OutputSpec::parse_size("99999x2").unwrap_err().to_string();
+        assert!(e.contains("width 99999") && e.contains("1 to 16384"), "{e}");
+        assert!(!e.contains("expected WIDTHxHEIGHT"), "{e}");
+        let e = OutputSpec::parse_size("ax3").unwrap_err().to_string();
+        assert!(e.contains("expected WIDTHxHEIGHT"), "{e}");
     }
 
     #[test]

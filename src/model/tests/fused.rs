@@ -6,9 +6,9 @@ use candle_core::{DType, Module, Result, Tensor, Var};
 
 use super::{builder, f64_vars, gradcheck, project, randn, seed_vars, tiny_config, var};
 use crate::model::config::Variant;
+use crate::model::cpu::kernels::FORCE_GRAPH;
+use crate::model::cpu::norm_op::GroupNormRelu;
 use crate::model::hybrid::{Hybrid, Input, Sampling};
-use crate::model::kernels::FORCE_GRAPH;
-use crate::model::norm_op::GroupNormRelu;
 use crate::model::ops;
 
 /// Runs `f` with the Candle-graph versions of the ops (this thread only).
@@ -149,7 +149,7 @@ fn fused_upsample_and_concat_convs_match_the_graphs() {
     // f32 only (the fused ops run on the direct f32 kernel; elsewhere the
     // graph runs and this compares it with itself). Widths with a partial
     // vector, batch 1 (channels split over threads) and 3 (images split).
-    if !crate::model::direct_conv::available() {
+    if !crate::model::cpu::direct_conv::available() {
         eprintln!("no AVX-512: the fused convolutions do not run on this CPU");
     }
     let f32var = |seed, shape: &[usize]| {

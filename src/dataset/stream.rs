@@ -1,29 +1,33 @@
-//! The scoring pipeline: decode → flow → model in three stages that overlap.
+//! The clip pipeline as a stream: decode → flow → consumer in three stages
+//! that overlap, for reading a whole video in order (scoring, training).
 //!
-//! Decoding and flow run on their own threads, connected to the model stage
-//! (the caller's thread) by bounded queues, so a video is never held in memory
-//! whole and each stage works while the others do. Every stage stops at the
-//! next frame when `cancel` is set; an error in any stage ends the run with
-//! that error.
+//! Decoding and flow run on their own threads, connected to the consumer
+//! (the caller's thread, usually the model) by bounded queues, so a video is
+//! never held in memory whole and each stage works while the others do. Every
+//! stage stops at the next frame when `cancel` is set; an error in any stage
+//! ends the run with that error.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
+use super::clips::{open_for_model, FlowStage};
 use crate::error::{Error, Result};
-use crate::flow::{Flow, FlowEstimator, Params};
-use crate::frame::{Frame, PixelFormat};
-use crate::model::ModelConfig;
-use crate::video::{self, OutputSpec};
+use crate::flow::Flow;
+use crate::frame::Frame;
+use crate::model::config::InputConfig;
+use crate::video;
 
 /// Frames queued between two stages: enough to absorb jitter, small in memory.
 const QUEUE: usize = 16;
 
 /// A decoded frame at the model's size and the flow from its predecessor.
-pub(crate) struct Prepared {
-    pub(crate) frame: Frame<f32>,
-    pub(crate) flow: Option<Flow>,
+pub struct Prepared {
+    /// The frame, in `[0, 1]`.
+    pub frame: Frame<f32>,
+    /// The flow from the frame before (none for the first frame).
+    pub flow: Option<Flow>,
 }
 
 /// Busy time of each stage and the run's wall time.
@@ -50,33 +54,21 @@ pub struct Outcome {
     pub times: StageTimes,
 }
 
-/// The pixel format and size the model reads.
-pub fn model_spec(cfg: &ModelConfig) -> OutputSpec {
-    OutputSpec {
-        format: if cfg.input.channels == 3 {
-            PixelFormat::Rgb
-        } else {
-            PixelFormat::Gray
-        },
-        size: Some((cfg.input.width, cfg.input.height)),
-    }
-}
-
-/// Runs the pipeline over `video`: `model_stage` receives every prepared frame
-/// in order (with its busy-time accumulator) and does the model's work.
-pub(crate) fn run(
+/// Runs the pipeline over `video` for a model with input `input`:
+/// `model_stage` receives every prepared frame in order and does the
+/// model's work; `on_frames` gets the frame count first.
+pub fn run(
     video: &Path,
-    cfg: &ModelConfig,
-    flow: &Params,
+    input: &InputConfig,
     cancel: &AtomicBool,
     model_stage: &mut dyn FnMut(Prepared) -> Result<()>,
     on_frames: &mut dyn FnMut(usize),
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let mut v = video::open_with(video, model_spec(cfg))?;
+    let mut v = open_for_model(video, input)?;
     let total = v.len();
     on_frames(total);
-    let mut estimator = FlowEstimator::new(flow.clone())?;
+    let mut estimator = FlowStage::for_model(input)?;
     let (decoded_tx, decoded_rx) = sync_channel::<Result<Frame<f32>>>(QUEUE);
     let (prepared_tx, prepared_rx) = sync_channel::<Result<Prepared>>(QUEUE);
     let mut times = StageTimes::default();
@@ -103,7 +95,7 @@ pub(crate) fn run(
         drop(prepared_rx);
         let join = |h: std::thread::ScopedJoinHandle<'_, Duration>| {
             h.join()
-                .map_err(|_| Error::invalid("a scoring stage panicked"))
+                .map_err(|_| Error::invalid("a pipeline stage panicked"))
         };
         (join(decoder), join(flower), result.map(|()| model_time))
     });
@@ -139,28 +131,19 @@ fn decode_stage(
 }
 
 fn flow_stage(
-    est: &mut FlowEstimator,
+    stage: &mut FlowStage,
     input: Receiver<Result<Frame<f32>>>,
     out: SyncSender<Result<Prepared>>,
     cancel: &AtomicBool,
 ) -> Duration {
     let mut busy = Duration::ZERO;
-    let (mut prev_gray, mut gray) = (Frame::default(), Frame::default());
-    let mut first = true;
     for item in input.iter() {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
         let t0 = Instant::now();
         let prepared = item.and_then(|frame| {
-            frame.to_gray_into(&mut gray);
-            let flow = if first {
-                None
-            } else {
-                Some(est.estimate(&prev_gray, &gray)?)
-            };
-            std::mem::swap(&mut prev_gray, &mut gray);
-            first = false;
+            let flow = stage.push(&frame)?;
             Ok(Prepared { frame, flow })
         });
         busy += t0.elapsed();

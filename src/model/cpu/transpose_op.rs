@@ -1,6 +1,6 @@
 //! Batched matrix transpose (B, R, C) → (B, C, R) as a parallel CPU op, for the
-//! memories' (B, C, H, W) ↔ (B·H·W, C) changes of layout ([`super::ops::to_rows`],
-//! [`super::ops::from_rows`]). Candle's strided copy does the same on the calling
+//! memories' (B, C, H, W) ↔ (B·H·W, C) changes of layout ([`crate::model::ops::to_rows`],
+//! [`crate::model::ops::from_rows`]). Candle's strided copy does the same on the calling
 //! thread only: 3% of a 2-thread inference. The backward is the transpose back.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};

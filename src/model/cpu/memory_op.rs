@@ -136,3 +136,26 @@ impl CustomOp1 for Addressing {
         Ok(Some(ds))
     }
 }
+
+/// (most, second most) similar column of each row of `n` values; the second
+/// is the first again when there is one column.
+pub(crate) fn nearest_rows<T: Copy + PartialOrd + Send + Sync>(
+    data: &[T],
+    n: usize,
+) -> Vec<(u32, u32)> {
+    data.par_chunks(n.max(1))
+        .with_min_len(256)
+        .map(|row| {
+            let (mut i1, mut i2) = (0usize, usize::MAX);
+            for j in 1..row.len() {
+                if row[j] > row[i1] {
+                    i2 = i1;
+                    i1 = j;
+                } else if i2 == usize::MAX || row[j] > row[i2] {
+                    i2 = j;
+                }
+            }
+            (i1 as u32, if i2 == usize::MAX { i1 } else { i2 } as u32)
+        })
+        .collect()
+}

@@ -499,7 +499,7 @@ unsafe fn tile_avx512<const V: usize>(_: &Tile) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::im2col::im2col_into;
+    use crate::model::cpu::im2col::im2col_into;
 
     /// conv by definition, in f64.
     fn reference(
