@@ -388,6 +388,42 @@ fn every_bad_input_fails_cleanly_names_itself_and_leaves_nothing() {
         ],
         "smooth",
     );
+    // Config files: another version, a misspelt field.
+    let cfg_text = std::fs::read_to_string(g.run.join("config.json")).unwrap();
+    std::fs::write(b("v2.json"), r#"{"version": 2}"#).unwrap();
+    std::fs::write(
+        b("typo.json"),
+        cfg_text.replacen("\"temperature\"", "\"temprature\"", 1),
+    )
+    .unwrap();
+    for (file, names) in [("v2.json", "version 2"), ("typo.json", "memory.temprature")] {
+        case(
+            vec![
+                s("train"),
+                p(&g.ds),
+                s("--config"),
+                p(&b(file)),
+                s("-o"),
+                p(&out),
+            ],
+            names,
+        );
+    }
+    // A run's optimizer state, or a folder without a checkpoint, given as the model.
+    case(
+        vec![
+            s("score"),
+            p(&g.run.join("optimizer.safetensors")),
+            p(&g.ds),
+            s("-o"),
+            p(&out),
+        ],
+        "optimizer state",
+    );
+    case(
+        vec![s("score"), p(&bad), p(&g.ds), s("-o"), p(&out)],
+        "not a run folder",
+    );
     // An output where a folder of something else is.
     case(
         vec![

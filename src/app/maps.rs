@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::model::ModelTarget;
-use crate::flow::{Flow, FlowEstimator, Params, Preset};
+use crate::dataset::FlowStage;
+use crate::flow::{Flow, Params, Preset};
 use crate::model::select_device;
 use crate::score::{AttentionMap, Scorer};
 use crate::synth::Scene;
@@ -120,7 +121,7 @@ pub fn flow_frame(f: Flow) -> Frame<f32> {
 /// Computes the maps of one frame (the worker's job; also used by tests).
 pub struct MapMaker {
     reader: GrayReader,
-    flow: FlowEstimator,
+    flow: FlowStage,
     model: Result<Option<ModelMaps>, String>,
 }
 
@@ -150,7 +151,7 @@ impl MapMaker {
             .transpose();
         Ok(MapMaker {
             reader,
-            flow: FlowEstimator::new(Params::preset(Preset::Fast))?,
+            flow: FlowStage::new(Params::preset(Preset::Fast))?,
             model,
         })
     }
@@ -188,7 +189,9 @@ impl MapMaker {
                 let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
                 let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
                 out.flow_origin = format!("flow {a}→{b}: full size, fast flow (no model)");
-                out.flow = Some(Arc::new(flow_frame(self.flow.estimate(&fa, &fb)?)));
+                self.flow.restart();
+                self.flow.push(&fa)?;
+                out.flow = self.flow.push(&fb)?.map(|f| Arc::new(flow_frame(f)));
             }
             _ => {}
         }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::curves::Sample;
 use super::maps::FrameSource;
 use super::model::ModelTarget;
-use crate::flow::{FlowEstimator, Params, Preset};
+use crate::score::baseline::MotionBaseline;
 use crate::score::{FrameScore, ScoreEvent, ScoreRequest, ScoreWorker};
 
 /// Progress of a job.
@@ -120,26 +120,23 @@ impl ScoreJob {
                 frames: n,
                 device: "motion baseline (no model) on CPU".into(),
             });
-            let mut flow =
-                FlowEstimator::new(Params::preset(Preset::Fast)).map_err(|e| e.to_string())?;
-            let mut prev = reader.gray(0).map_err(|e| e.to_string())?;
+            let mut baseline = MotionBaseline::new().map_err(|e| e.to_string())?;
+            let first = reader.gray(0).map_err(|e| e.to_string())?;
+            baseline.push(&first).map_err(|e| e.to_string())?;
             let mut batch = Vec::new();
-            let mut field = crate::flow::Flow::default();
             for i in 1..n {
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(());
                 }
                 let next = reader.gray(i).map_err(|e| e.to_string())?;
-                flow.estimate_into(&prev, &next, &mut field)
-                    .map_err(|e| e.to_string())?;
+                let score = baseline.push(&next).map_err(|e| e.to_string())?;
                 batch.push(Sample {
                     frame: i,
-                    score: fastest_motion(&field.data, 0.01),
+                    score: score.unwrap_or(0.0),
                     recon: f32::NAN,
                     pred: f32::NAN,
                     dist: f32::NAN,
                 });
-                prev = next;
                 if batch.len() >= 4 || i + 1 == n {
                     let _ = tx.send(ScoreUpdate::Scored(std::mem::take(&mut batch)));
                     wake();
@@ -250,21 +247,6 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
-}
-
-/// Mean magnitude of the fastest `fraction` of flow vectors.
-pub fn fastest_motion(uv: &[f32], fraction: f64) -> f32 {
-    let mut mags: Vec<f32> = uv
-        .chunks_exact(2)
-        .map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt())
-        .collect();
-    if mags.is_empty() {
-        return 0.0;
-    }
-    let k = ((mags.len() as f64 * fraction).ceil() as usize).clamp(1, mags.len());
-    let split = mags.len() - k;
-    mags.select_nth_unstable_by(split, f32::total_cmp);
-    mags[split..].iter().sum::<f32>() / k as f32
 }
 
 #[cfg(test)]
@@ -395,14 +377,5 @@ mod tests {
         let all = run_to_end(&mut job);
         assert_eq!(all.last(), Some(&ScoreUpdate::Cancelled));
         assert_eq!(job.status.outcome, "cancelled");
-    }
-
-    #[test]
-    fn fastest_motion_takes_the_top_fraction() {
-        let mut uv = vec![0.0f32; 200];
-        uv[0] = 3.0;
-        uv[1] = 4.0; // one vector of length 5 among 100
-        assert_eq!(fastest_motion(&uv, 0.01), 5.0);
-        assert_eq!(fastest_motion(&[], 0.01), 0.0);
     }
 }

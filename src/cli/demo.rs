@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use vadscope::flow::{FlowEstimator, Params, Preset};
+use vadscope::score::baseline::MotionBaseline;
 use vadscope::synth::{self, Scene, SceneConfig};
 use vadscope::video::{self, encode::EncodeOptions};
 use vadscope::{metrics, Frame};
@@ -83,22 +83,14 @@ pub fn run() -> anyhow::Result<()> {
     );
 
     // Motion baseline: per frame, the mean of the fastest 1% of flow vectors.
-    let mut estimator = FlowEstimator::new(Params::preset(Preset::Fast))?;
-    let (mut prev, mut next, mut scratch) = (
-        Frame::<f32>::default(),
-        Frame::<f32>::default(),
-        Frame::default(),
-    );
-    let mut flow = Default::default();
+    let mut baseline = MotionBaseline::new()?;
+    let (mut frame, mut scratch) = (Frame::<f32>::default(), Frame::default());
     let n = v.len();
     let mut scores = vec![0.0f64; n];
     let bar = progress(n as u64, "flow");
-    v.read_f32_into(0, &mut scratch, &mut prev)?;
-    for (i, score) in scores.iter_mut().enumerate().skip(1) {
-        v.read_f32_into(i, &mut scratch, &mut next)?;
-        estimator.estimate_into(&prev, &next, &mut flow)?;
-        *score = fastest_motion(&flow.data, 0.01);
-        std::mem::swap(&mut prev, &mut next);
+    for (i, score) in scores.iter_mut().enumerate() {
+        v.read_f32_into(i, &mut scratch, &mut frame)?;
+        *score = baseline.push(&frame)?.map_or(0.0, f64::from);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -115,21 +107,6 @@ pub fn run() -> anyhow::Result<()> {
     }
     println!("`vadscope` without arguments opens the same scene in the inspection app");
     Ok(())
-}
-
-/// Mean magnitude of the fastest `fraction` of flow vectors.
-fn fastest_motion(uv: &[f32], fraction: f64) -> f64 {
-    let mut mags: Vec<f32> = uv
-        .chunks_exact(2)
-        .map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt())
-        .collect();
-    let k = ((mags.len() as f64 * fraction).ceil() as usize).clamp(1, mags.len().max(1));
-    if mags.is_empty() {
-        return 0.0;
-    }
-    let split = mags.len() - k;
-    mags.select_nth_unstable_by(split, f32::total_cmp);
-    mags[split..].iter().map(|&m| m as f64).sum::<f64>() / k as f64
 }
 
 /// Prints the score as a sparkline over `columns` buckets (max per bucket) and

@@ -50,7 +50,13 @@ pub struct ScoreArgs {
 /// Scores each video and writes the score folder.
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let ckpt = if args.checkpoint.is_dir() {
-        vadscope::train::checkpoint_path(&args.checkpoint)
+        let ckpt = vadscope::train::checkpoint_path(&args.checkpoint);
+        anyhow::ensure!(
+            ckpt.is_file(),
+            "{}: not a run folder (it has no checkpoint.safetensors; `vadscope train -o RUN` writes one)",
+            args.checkpoint.display()
+        );
+        ckpt
     } else {
         args.checkpoint.clone()
     };

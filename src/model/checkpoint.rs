@@ -137,6 +137,12 @@ impl Checkpoint {
         let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
             .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
         let meta = header.metadata().clone().unwrap_or_default();
+        if meta.get("format").map(String::as_str) == Some(crate::train::optim::OPTIMIZER_FORMAT) {
+            return Err(bad(
+                "this is a run's optimizer state, not a checkpoint (use checkpoint.safetensors beside it)"
+                    .into(),
+            ));
+        }
         let config_json = meta
             .get("config")
             .ok_or_else(|| bad("no model config in the checkpoint metadata".into()))?;

@@ -508,14 +508,53 @@ impl ModelConfig {
     /// Reads and validates a JSON config file; errors name the file.
     pub fn load(path: &Path) -> Result<ModelConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg = Self::from_json(&text).map_err(|e| Error::format(path, e.to_string()))?;
+        let cfg = Self::parse(&text, true).map_err(|e| Error::format(path, e.to_string()))?;
         Ok(cfg)
     }
 
-    /// Parses and validates JSON text.
+    /// Parses and validates JSON text (a checkpoint's stored config). The
+    /// version is checked first: a config of another version fails on that,
+    /// not on a field it lacks.
     pub fn from_json(text: &str) -> Result<ModelConfig> {
-        let cfg: ModelConfig =
-            serde_json::from_str(text).map_err(|e| Error::invalid(format!("model config: {e}")))?;
+        Self::parse(text, false)
+    }
+
+    /// [`ModelConfig::from_json`]; with `strict`, as for a file a user wrote,
+    /// a field this version does not know is refused with its path, since a
+    /// misspelt field would otherwise silently keep its default.
+    fn parse(text: &str, strict: bool) -> Result<ModelConfig> {
+        let bad = |m: String| Error::invalid(format!("model config: {m}"));
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if let Some(v) = value.get("version").and_then(serde_json::Value::as_u64) {
+            if v != u64::from(CONFIG_VERSION) {
+                return Err(bad(format!(
+                    "version {v} is not supported (this build reads version {CONFIG_VERSION})"
+                )));
+            }
+        }
+        let cfg: ModelConfig = match serde_json::from_value(value.clone()) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                // A missing field is often a misspelt one: name it too. The
+                // `cpu` profile has every field, the optional crop included.
+                let misspelt = strict
+                    .then(|| Self::profile("cpu").ok())
+                    .flatten()
+                    .and_then(|c| serde_json::to_value(c).ok())
+                    .and_then(|known| unknown_field(&value, &known, ""));
+                return Err(bad(match misspelt {
+                    Some(f) => format!("{e}; unknown field `{f}` (a misspelling?)"),
+                    None => e.to_string(),
+                }));
+            }
+        };
+        let known = serde_json::to_value(&cfg).map_err(|e| bad(e.to_string()))?;
+        if let Some(field) = unknown_field(&value, &known, "").filter(|_| strict) {
+            return Err(bad(format!(
+                "unknown field `{field}` (a misspelling? `vadscope train --help` and RUN/config.json show the fields)"
+            )));
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -572,6 +611,31 @@ fn json_difference(a: &serde_json::Value, b: &serde_json::Value, at: String) -> 
     }
 }
 
+/// The first key of `given` (by path, `a.b`) that `known` lacks; `null`
+/// values are skipped (optional fields that are unset are not written).
+fn unknown_field(given: &serde_json::Value, known: &serde_json::Value, at: &str) -> Option<String> {
+    let (serde_json::Value::Object(g), serde_json::Value::Object(k)) = (given, known) else {
+        return None;
+    };
+    for (key, value) in g {
+        let path = if at.is_empty() {
+            key.clone()
+        } else {
+            format!("{at}.{key}")
+        };
+        match k.get(key) {
+            None if !value.is_null() => return Some(path),
+            None => {}
+            Some(inner) => {
+                if let Some(f) = unknown_field(value, inner, &path) {
+                    return Some(f);
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,6 +651,17 @@ mod tests {
         old["input"].as_object_mut().unwrap().remove("flow");
         let old = ModelConfig::from_json(&old.to_string()).unwrap();
         assert_eq!(old.input.flow, crate::flow::Params::default());
+        let mut typo: serde_json::Value = serde_json::from_str(&cfg.to_json()).unwrap();
+        typo["memory"]["temprature"] = 0.5.into();
+        assert!(ModelConfig::from_json(&typo.to_string()).is_ok());
+        let e = ModelConfig::parse(&typo.to_string(), true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `memory.temprature`"), "{e}");
+        let e = ModelConfig::from_json(r#"{"version": 2}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("version 2 is not supported"), "{e}");
         cfg.input.flow.sor_iterations = 1_000_000;
         let e = cfg.validate().unwrap_err().to_string();
         assert!(

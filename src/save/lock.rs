@@ -41,7 +41,7 @@ impl OutputLock {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
+                .map_err(|e| cannot_write_beside(target, &path, e))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {
@@ -137,6 +137,18 @@ fn age(secs: u64) -> String {
         s if s < 7200 => format!("{} min", s / 60),
         s => format!("{} h", s / 3600),
     }
+}
+
+/// The error of a lock file that cannot be created: it names the output the
+/// user asked for (the lock file is ours, not theirs) and why.
+fn cannot_write_beside(target: &Path, lock: &Path, e: std::io::Error) -> Error {
+    let parent = lock.parent().unwrap_or(Path::new("."));
+    let why = if !parent.as_os_str().is_empty() && !parent.is_dir() {
+        format!("its folder {} does not exist", parent.display())
+    } else {
+        format!("cannot create files in {} ({e})", parent.display())
+    };
+    Error::invalid(format!("cannot write {}: {why}", target.display()))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::flow::Flow;
 use crate::frame::Frame;
 use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 
+pub mod baseline;
 pub mod map_file;
 mod maps;
 pub mod worker;
