@@ -66,20 +66,30 @@ pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
             },
         );
     }
-    ui.painter().text(
-        legend.center_bottom() + Vec2::new(0.0, 2.0),
+    let painter = ui.painter().with_clip_rect(rect);
+    label(
+        &painter,
+        legend.center_bottom() + Vec2::new(0.0, 4.0),
         egui::Align2::CENTER_TOP,
         format!("{:.1} px", s.flow_max),
-        egui::FontId::proportional(11.0),
-        Color32::WHITE,
     );
-    ui.painter().text(
-        rect.left_bottom() + Vec2::new(6.0, -6.0),
+    label(
+        &painter,
+        rect.left_bottom() + Vec2::new(8.0, -8.0),
         egui::Align2::LEFT_BOTTOM,
-        &maps.flow_origin,
-        egui::FontId::proportional(12.0),
-        Color32::WHITE,
+        maps.flow_origin.clone(),
     );
+}
+
+/// White text on a dark plate: the flow's colours are light where it is slow.
+fn label(painter: &egui::Painter, at: egui::Pos2, align: egui::Align2, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    let galley = painter.layout_no_wrap(text, egui::FontId::proportional(12.0), Color32::WHITE);
+    let r = align.anchor_size(at, galley.size());
+    painter.rect_filled(r.expand(3.0), 3.0, Color32::from_black_alpha(170));
+    painter.galley(r.min, galley, Color32::WHITE);
 }
 
 /// Arrows every ~24 screen pixels, length in image pixels scaled to the view.

@@ -176,7 +176,7 @@ impl MapMaker {
                 let f = m.scorer.model_flow(&m.video, b)?;
                 let params = &m.scorer.config().input.flow;
                 out.flow_origin = format!(
-                    "flow {}→{b} as the model sees it: {}×{}, {} flow",
+                    "flow from frame {} to {b} as the model sees it: {}×{}, {} flow",
                     b - 1,
                     f.width,
                     f.height,
@@ -188,7 +188,8 @@ impl MapMaker {
                 // No model: a quick full-size flow for looking at motion only.
                 let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
                 let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
-                out.flow_origin = format!("flow {a}→{b}: full size, fast flow (no model)");
+                out.flow_origin =
+                    format!("flow from frame {a} to {b}: full size, fast flow (no model)");
                 self.flow.restart();
                 self.flow.push(&fa)?;
                 out.flow = self.flow.push(&fb)?.map(|f| Arc::new(flow_frame(f)));
@@ -380,7 +381,8 @@ mod tests {
         let flow = m.flow.unwrap();
         assert_eq!(flow.channels, 2);
         assert!(
-            m.flow_origin.contains("10→11 as the model sees it"),
+            m.flow_origin
+                .contains("frame 10 to 11 as the model sees it"),
             "{}",
             m.flow_origin
         );
