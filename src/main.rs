@@ -41,9 +41,40 @@ enum Command {
     Demo(cli::demo::DemoArgs),
 }
 
+/// `--version`: the version, the enabled features and the FFmpeg linked,
+/// so that a bug report says what was running.
+fn version_text() -> String {
+    let features: Vec<&str> = [
+        ("gui", cfg!(feature = "gui")),
+        ("cuda", cfg!(feature = "cuda")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let features = if features.is_empty() {
+        "none".to_string()
+    } else {
+        features.join(", ")
+    };
+    format!(
+        "{}\nfeatures: {features}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        vadscope::video::ffmpeg_version()
+    )
+}
+
+/// Parses the command line (clap exits on `--help`, `--version` and errors).
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // Once per process; clap keeps its strings for the whole run.
+    let version: &'static str = version_text().leak();
+    let matches = Cli::command().version(version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
     vadscope::model::tune_allocator();
-    let cli = Cli::parse();
+    let cli = parse();
     // Ctrl-C removes unfinished output before exiting (training stops gracefully).
     if let Err(e) = vadscope::save::interrupt::install() {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); an interrupt may leave temporary files");

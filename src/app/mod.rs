@@ -524,11 +524,17 @@ impl eframe::App for VadApp {
     }
 }
 
+/// The desktop id: the window's Wayland app id / X11 class, the name of
+/// `packaging/APP_ID.desktop` and the AppStream id, so the window groups with
+/// its launcher.
+pub const APP_ID: &str = "io.github.vadscope.Vadscope";
+
 /// Opens the app window on `req` (the demo when its path is `None`); returns when it closes.
 pub fn run(req: OpenRequest) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("vadscope")
+            .with_app_id(APP_ID)
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 420.0])
             .with_drag_and_drop(true),

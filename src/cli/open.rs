@@ -5,8 +5,9 @@ use std::path::PathBuf;
 /// Options of `vadscope open`.
 #[derive(clap::Args, Debug)]
 pub struct OpenArgs {
-    /// A video file, a frame folder or a dataset root (its first test video).
-    pub path: PathBuf,
+    /// A video file, a frame folder or a dataset root (its first test video);
+    /// without one, the built-in demo (what the desktop menu entry opens).
+    pub path: Option<PathBuf>,
     /// A checkpoint to score with in the background.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -21,7 +22,7 @@ pub struct OpenArgs {
 /// Opens the app.
 pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     for p in [
-        Some(&args.path),
+        args.path.as_ref(),
         args.model.as_ref(),
         args.scores.as_ref(),
         args.truth.as_ref(),
@@ -36,7 +37,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     #[cfg(feature = "gui")]
     {
         vadscope::app::run(vadscope::app::OpenRequest {
-            path: Some(args.path),
+            path: args.path,
             model: args.model,
             scores: args.scores,
             truth: args.truth,

@@ -27,6 +27,28 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
     "mp4", "avi", "mkv", "mov", "m4v", "webm", "mpg", "mpeg", "wmv", "flv", "ts", "mts", "ogv",
 ];
 
+/// The FFmpeg this binary is linked with: its release and the versions of
+/// the libraries vadscope calls, e.g. `FFmpeg 6.1.1 (libavformat 60.16.100,
+/// libavcodec 60.31.102, libswscale 7.5.100)`.
+pub fn ffmpeg_version() -> String {
+    // SAFETY: av_version_info returns a pointer to a static NUL-terminated string.
+    let release = unsafe {
+        let p = ffmpeg_next::ffi::av_version_info();
+        if p.is_null() {
+            "unknown".to_string()
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    };
+    let v = |n: u32| format!("{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff);
+    format!(
+        "FFmpeg {release} (libavformat {}, libavcodec {}, libswscale {})",
+        v(ffmpeg_next::format::version()),
+        v(ffmpeg_next::codec::version()),
+        v(ffmpeg_next::software::scaling::version()),
+    )
+}
+
 /// Whether `path` has a video container extension.
 pub fn is_video_file(path: &Path) -> bool {
     has_extension(path, VIDEO_EXTENSIONS)
