@@ -39,9 +39,14 @@ enum Command {
     Open(cli::open::OpenArgs),
     /// The built-in demo: the app, or a text summary with `--text`.
     Demo(cli::demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, …) to standard output.
+    Completions(cli::completions::CompletionsArgs),
+    /// Write man pages (one per subcommand) into a folder; for packages.
+    #[command(hide = true)]
+    Manpages(cli::completions::ManpagesArgs),
 }
 
-/// `--version`: the version, the enabled features and the FFmpeg linked,
+/// `--version` (not `-V`): the version, the enabled features and the FFmpeg linked,
 /// so that a bug report says what was running.
 fn version_text() -> String {
     let features: Vec<&str> = [
@@ -63,13 +68,21 @@ fn version_text() -> String {
     )
 }
 
+/// The command-line definition, with the long version text.
+fn clap_command() -> clap::Command {
+    use clap::CommandFactory;
+    // At most twice per process (parsing, man pages); clap keeps its strings for the run.
+    let version: &'static str = version_text().leak();
+    // `-V` and the man pages get the plain version, `--version` the long text.
+    Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .long_version(version)
+}
+
 /// Parses the command line (clap exits on `--help`, `--version` and errors).
 fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    // Once per process; clap keeps its strings for the whole run.
-    let version: &'static str = version_text().leak();
-    let matches = Cli::command().version(version).get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&clap_command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 fn main() -> ExitCode {
@@ -90,6 +103,8 @@ fn main() -> ExitCode {
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         Some(Command::Open(args)) => cli::open::run(args),
         Some(Command::Demo(args)) => cli::demo::run_with(args),
+        Some(Command::Completions(args)) => cli::completions::completions(args, clap_command()),
+        Some(Command::Manpages(args)) => cli::completions::manpages(args, clap_command()),
         None => cli::demo::run_with(cli::demo::DemoArgs::default()),
     };
     match result {

@@ -7,6 +7,7 @@ pub mod bench_pipeline;
 #[cfg(feature = "gui")]
 pub mod bench_timeline;
 pub mod bench_video;
+pub mod completions;
 pub mod demo;
 pub mod eval;
 pub mod eval_maps;
