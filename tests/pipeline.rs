@@ -10,43 +10,49 @@ use vadscope::metrics::read_scores;
 use vadscope::model::ModelConfig;
 use vadscope::score::{ScoreEvent, ScoreRequest, ScoreWorker, Scorer};
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
-use vadscope::train::{train, ClipSet, TrainOptions};
+use vadscope::train::{train, ClipSet, TrainOptions, TrainSummary};
 
-#[test]
-fn synth_train_score_and_read_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("ds");
+/// A synthetic dataset in `dir/ds` of 64x48 scenes, (frames per video, videos
+/// per split, seed), and a model trained on its training split for `steps`
+/// steps into `dir/run`.
+fn synth_and_train(
+    dir: &std::path::Path,
+    (frames, videos, seed): (usize, usize, u64),
+    model_cfg: &ModelConfig,
+    steps: usize,
+) -> (dataset::Dataset, TrainSummary) {
+    let root = dir.join("ds");
     let cfg = DatasetConfig {
         scene: SceneConfig {
             width: 64,
             height: 48,
-            frames: 14,
+            frames,
             ..Default::default()
         },
-        train: 2,
-        test: 2,
-        seed: 1,
+        train: videos,
+        test: videos,
+        seed,
         anomalies_per_video: 1,
     };
     write_dataset(&root, &cfg, &|| {}).unwrap();
     let ds = dataset::open(&root).unwrap();
     let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
-    let model_cfg = ModelConfig::profile("demo").unwrap();
-    let set = ClipSet::load(&train_videos, &model_cfg, &|| {}).unwrap();
+    let set = ClipSet::load(&train_videos, model_cfg, &|| {}).unwrap();
     let opts = TrainOptions {
-        out_dir: dir.path().join("run"),
-        max_steps: Some(6),
+        out_dir: dir.join("run"),
+        max_steps: Some(steps),
         ..Default::default()
     };
-    let summary = train(
-        &set,
-        &model_cfg,
-        &opts,
-        &Device::Cpu,
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .unwrap();
+    let never = AtomicBool::new(false);
+    let summary = train(&set, model_cfg, &opts, &Device::Cpu, &never, &mut |_| {}).unwrap();
+    (ds, summary)
+}
+
+#[test]
+fn synth_train_score_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_cfg = ModelConfig::profile("demo").unwrap();
+    let (ds, summary) = synth_and_train(dir.path(), (14, 2, 1), &model_cfg, 6);
     assert_eq!(summary.steps, 6);
 
     let mut scorer = Scorer::load(&summary.checkpoint, &Device::Cpu).unwrap();
@@ -190,22 +196,6 @@ fn scores_with_flow(
 #[test]
 fn a_checkpoint_scores_with_the_flow_it_was_trained_with() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("ds");
-    let cfg = DatasetConfig {
-        scene: SceneConfig {
-            width: 64,
-            height: 48,
-            frames: 10,
-            ..Default::default()
-        },
-        train: 1,
-        test: 1,
-        seed: 3,
-        anomalies_per_video: 1,
-    };
-    write_dataset(&root, &cfg, &|| {}).unwrap();
-    let ds = dataset::open(&root).unwrap();
-    let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
     let mut model_cfg = ModelConfig::profile("demo").unwrap();
     // Not a preset, and far from the default.
     let custom = Params {
@@ -214,14 +204,7 @@ fn a_checkpoint_scores_with_the_flow_it_was_trained_with() {
         ..Params::preset(Preset::Fast)
     };
     model_cfg.input.flow = custom.clone();
-    let set = ClipSet::load(&train_videos, &model_cfg, &|| {}).unwrap();
-    let opts = TrainOptions {
-        out_dir: dir.path().join("run"),
-        max_steps: Some(2),
-        ..Default::default()
-    };
-    let never = AtomicBool::new(false);
-    let summary = train(&set, &model_cfg, &opts, &Device::Cpu, &never, &mut |_| {}).unwrap();
+    let (ds, summary) = synth_and_train(dir.path(), (10, 1, 3), &model_cfg, 2);
 
     let mut scorer = Scorer::load(&summary.checkpoint, &Device::Cpu).unwrap();
     assert_eq!(scorer.config().input.flow, custom);

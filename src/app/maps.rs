@@ -170,51 +170,64 @@ impl MapMaker {
 
     fn fill(&mut self, i: usize, out: &mut Maps) -> crate::Result<()> {
         let n = self.reader.len();
-        match &mut self.model {
-            Ok(Some(m)) if n > 1 => {
-                let b = i.max(1);
-                let f = m.scorer.model_flow(&m.video, b)?;
-                let params = &m.scorer.config().input.flow;
-                out.flow_origin = format!(
-                    "flow from frame {} to {b} as the model sees it: {}×{}, {} flow",
-                    b - 1,
-                    f.width,
-                    f.height,
-                    params.preset_name().unwrap_or("custom")
-                );
-                out.flow = Some(Arc::new(flow_frame(f)));
-            }
-            _ if n > 1 => {
-                // No model: a quick full-size flow for looking at motion only.
-                let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
-                let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
-                out.flow_origin =
-                    format!("flow from frame {a} to {b}: full size, fast flow (no model)");
-                self.flow.restart();
-                self.flow.push(&fa)?;
-                out.flow = self.flow.push(&fb)?.map(|f| Arc::new(flow_frame(f)));
-            }
-            _ => {}
-        }
-        match &mut self.model {
-            Err(e) => out.error = Some(format!("model: {e}")),
-            Ok(None) => {}
-            Ok(Some(m)) => {
-                let t = m.scorer.config().input.frames;
-                if i < t {
-                    out.origin =
-                        format!("{}: frame {i} has fewer than {t} frames before it", m.name);
-                    return Ok(());
+        let m = match &mut self.model {
+            Ok(Some(m)) => m,
+            no_model => {
+                if let Err(e) = no_model {
+                    out.error = Some(format!("model: {e}"));
                 }
-                let fm = m.scorer.maps(&m.video, i)?;
-                out.origin = format!("{} at {}×{}", m.name, fm.input.width, fm.input.height);
-                out.recon = Some(Arc::new(gray(fm.recon)));
-                out.recon_error = Some(Arc::new(fm.recon_error));
-                out.pred = fm.pred.map(|p| Arc::new(gray(p)));
-                out.pred_error = fm.pred_error.map(Arc::new);
-                out.attention = fm.attention;
+                if n > 1 {
+                    // No model: a quick full-size flow for looking at motion only.
+                    let (a, b) = if i + 1 < n { (i, i + 1) } else { (i - 1, i) };
+                    let (fa, fb) = (self.reader.gray(a)?, self.reader.gray(b)?);
+                    out.flow_origin =
+                        format!("flow from frame {a} to {b}: full size, fast flow (no model)");
+                    self.flow.restart();
+                    self.flow.push(&fa)?;
+                    out.flow = self.flow.push(&fb)?.map(|f| Arc::new(flow_frame(f)));
+                }
+                return Ok(());
             }
+        };
+        // The flow the model sees into frame b: the maps' own (they read it
+        // with the clip) when the frame has history, else read alone.
+        let b = i.max(1);
+        let t = m.scorer.config().input.frames;
+        let maps = (i >= t).then(|| m.scorer.maps(&m.video, i));
+        let flow = match &maps {
+            Some(Ok(fm)) => Some(fm.flow.clone()),
+            Some(Err(_)) => m.scorer.model_flow(&m.video, b).ok(),
+            None if n > 1 => Some(m.scorer.model_flow(&m.video, b)?),
+            None => None,
+        };
+        if let Some(f) = flow {
+            out.flow_origin = format!(
+                "flow from frame {} to {b} as the model sees it: {}×{}, {} flow",
+                b - 1,
+                f.width,
+                f.height,
+                m.scorer
+                    .config()
+                    .input
+                    .flow
+                    .preset_name()
+                    .unwrap_or("custom")
+            );
+            out.flow = Some(Arc::new(flow_frame(f)));
         }
+        let fm = match maps {
+            None => {
+                out.origin = format!("{}: frame {i} has fewer than {t} frames before it", m.name);
+                return Ok(());
+            }
+            Some(fm) => fm?,
+        };
+        out.origin = format!("{} at {}×{}", m.name, fm.input.width, fm.input.height);
+        out.recon = Some(Arc::new(gray(fm.recon)));
+        out.recon_error = Some(Arc::new(fm.recon_error));
+        out.pred = fm.pred.map(|p| Arc::new(gray(p)));
+        out.pred_error = fm.pred_error.map(Arc::new);
+        out.attention = fm.attention;
         Ok(())
     }
 }

@@ -68,14 +68,14 @@ pub fn run(
     let mut v = open_for_model(video, input)?;
     let total = v.len();
     on_frames(total);
-    let mut estimator = FlowStage::for_model(input)?;
+    let mut flow = FlowStage::for_model(input)?;
     let (decoded_tx, decoded_rx) = sync_channel::<Result<Frame<f32>>>(QUEUE);
     let (prepared_tx, prepared_rx) = sync_channel::<Result<Prepared>>(QUEUE);
     let mut times = StageTimes::default();
     let mut cancelled = false;
     let (decode_time, flow_time, model_result) = std::thread::scope(|s| {
         let decoder = s.spawn(move || decode_stage(&mut v, cancel, decoded_tx));
-        let flower = s.spawn(move || flow_stage(&mut estimator, decoded_rx, prepared_tx, cancel));
+        let flower = s.spawn(move || flow_stage(&mut flow, decoded_rx, prepared_tx, cancel));
         let mut model_time = Duration::ZERO;
         let mut result = Ok(());
         for item in prepared_rx.iter() {
