@@ -7,7 +7,8 @@
 # Makes a small synthetic dataset, then with each binary trains the demo
 # profile for 30 steps and scores the test videos with --maps, and compares
 # loss.csv, every score CSV and every maps file byte for byte. Exit 0 when all
-# are identical. About 15 s per binary on 2 cores.
+# are identical. About 15 s per binary on 2 cores. WORK_DIR (default: a new
+# temporary folder) is scratch: its old/ and new/ are replaced on every run.
 set -euo pipefail
 old=${1:?usage: same_outputs.sh OLD_VADSCOPE NEW_VADSCOPE [WORK_DIR]}
 new=${2:?usage: same_outputs.sh OLD_VADSCOPE NEW_VADSCOPE [WORK_DIR]}
