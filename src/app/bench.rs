@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use eframe::egui;
 
+use super::annotate::Annotator;
 use super::curves::Lane;
 use super::state::{AppState, Settings};
-use crate::truth::Interval;
+use super::store::{Store, TruthDoc};
+use crate::truth::{Interval, VideoTruth};
 
 /// A deterministic bumpy curve with bursts (no RNG dependency).
 fn curve(n: usize, phase: f32) -> Vec<f32> {
@@ -25,12 +27,15 @@ fn curve(n: usize, phase: f32) -> Vec<f32> {
 /// Seconds per UI frame for `iterations` timed frames of a `frames`-frame timeline `width` points wide.
 pub fn timeline(frames: usize, iterations: usize, width: f32) -> Vec<f64> {
     let mut state = AppState::new(frames, 25.0, Settings::default());
+    let mut store = Store::new("bench", frames);
     for (k, lane) in Lane::ALL.into_iter().enumerate() {
-        state.curves.set_lane(lane, &curve(frames, k as f32));
+        store.curves.set_lane(lane, &curve(frames, k as f32));
     }
-    state.truth = (0..frames / 35_000)
+    let truth = (0..frames / 35_000)
         .filter_map(|k| Interval::new(k * 35_000 + 15_000, k * 35_000 + 20_000))
         .collect();
+    store.truth = TruthDoc::new(VideoTruth::new("bench", Some(frames), truth), frames, None);
+    let annotator = Annotator::default();
     state.threshold = 0.55;
     state.current = frames / 3;
     let ctx = egui::Context::default();
@@ -46,7 +51,7 @@ pub fn timeline(frames: usize, iterations: usize, width: f32) -> Vec<f64> {
         let t0 = Instant::now();
         let mut out = ctx.run_ui(input(), |ui| {
             let painter = ui.painter().clone();
-            super::timeline::paint(&painter, rect, &mut state);
+            super::timeline::paint(&painter, rect, &state, &store, &annotator);
         });
         // Nothing renders here: font atlas uploads are dropped on purpose.
         out.textures_delta.clear();

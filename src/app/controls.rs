@@ -3,10 +3,12 @@
 
 use eframe::egui::{self, Color32, RichText};
 
+use super::annotate::{Annotator, TruthCommand};
 use super::maps::Maps;
 use super::scoring::ScoreJob;
 use super::source::Document;
 use super::state::{AppState, Command, MapKind, SPEED_RANGE};
+use super::store::Store;
 use super::{AppCommand, Commands};
 use crate::render::Colormap;
 
@@ -14,6 +16,7 @@ use crate::render::Colormap;
 pub fn side_panel(
     ui: &mut egui::Ui,
     state: &AppState,
+    store: &Store,
     doc: &Document,
     maps: Option<&Maps>,
     job: Option<&ScoreJob>,
@@ -30,8 +33,8 @@ pub fn side_panel(
         }
 
         section(ui, "playback", |ui| playback(ui, state, cmds));
-        section(ui, "scoring", |ui| scoring(ui, state, job, cmds));
-        section(ui, "threshold", |ui| threshold(ui, state, cmds));
+        section(ui, "scoring", |ui| scoring(ui, store, job, cmds));
+        section(ui, "threshold", |ui| threshold(ui, state, store, cmds));
         section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
     });
 }
@@ -45,10 +48,10 @@ fn section(ui: &mut egui::Ui, name: &str, add: impl FnOnce(&mut egui::Ui)) {
     ui.scope_builder(scope, add);
 }
 
-fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &mut Commands) {
+fn scoring(ui: &mut egui::Ui, store: &Store, job: Option<&ScoreJob>, cmds: &mut Commands) {
     ui.strong("Scoring");
     let Some(job) = job else {
-        ui.label(format!("scores from file: {} frames", state.curves.scored));
+        ui.label(format!("scores from file: {} frames", store.curves.scored));
         return;
     };
     let st = &job.status;
@@ -73,7 +76,7 @@ fn scoring(ui: &mut egui::Ui, state: &AppState, job: Option<&ScoreJob>, cmds: &m
     }
 }
 
-fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
+fn threshold(ui: &mut egui::Ui, state: &AppState, store: &Store, cmds: &mut Commands) {
     ui.strong("Threshold and events");
     let mut t = state.threshold;
     ui.horizontal(|ui| {
@@ -84,7 +87,7 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
             cmds.send(Command::SetThreshold(t));
         }
     });
-    let (tp, fp, pos) = state.counts();
+    let (tp, fp, pos) = state.counts(store);
     ui.label(format!("TP {tp} · FP {fp} · anomalous scored frames {pos}"));
     ui.horizontal(|ui| {
         if ui
@@ -103,17 +106,17 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
         }
         if ui
             .button("< GT")
-            .on_hover_text("previous GT interval (Shift+G)")
+            .on_hover_text("previous GT interval (Shift+Tab, Shift+G)")
             .clicked()
         {
-            cmds.send(Command::PrevTruth);
+            cmds.send(AppCommand::Truth(TruthCommand::SelectPrev));
         }
         if ui
             .button("GT >")
-            .on_hover_text("next GT interval (G)")
+            .on_hover_text("next GT interval (Tab, G)")
             .clicked()
         {
-            cmds.send(Command::NextTruth);
+            cmds.send(AppCommand::Truth(TruthCommand::SelectNext));
         }
     });
     let mut k = state.settings.top_k;
@@ -124,7 +127,7 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, cmds: &mut Commands) {
             cmds.send(Command::SetTopK(k));
         }
     });
-    for (start, end, peak, v) in state.events().top(state.settings.top_k) {
+    for (start, end, peak, v) in state.events(store).top(state.settings.top_k) {
         let label = format!("{start}–{} peak {v:.3} @ {peak}", end - 1);
         if ui.selectable_label(state.current == peak, label).clicked() {
             cmds.send(Command::Seek(peak));
@@ -274,15 +277,25 @@ fn heatmaps(ui: &mut egui::Ui, state: &AppState, maps: Option<&Maps>, cmds: &mut
     }
 }
 
+/// Background work the status bar reports.
+pub struct Work<'a> {
+    /// The scoring job, if any.
+    pub job: Option<&'a ScoreJob>,
+    /// Whether the maps worker is computing.
+    pub maps_busy: bool,
+}
+
 /// The status bar.
 pub fn status_bar(
     ui: &mut egui::Ui,
     state: &AppState,
+    store: &Store,
+    annotator: &Annotator,
     doc: &Document,
-    job: Option<&ScoreJob>,
-    maps_busy: bool,
+    work: Work<'_>,
     cmds: &mut Commands,
 ) {
+    let Work { job, maps_busy } = work;
     ui.horizontal(|ui| {
         let t = state.current as f64 / doc.fps.max(1e-9);
         ui.monospace(format!(
@@ -298,7 +311,7 @@ pub fn status_bar(
         } else {
             "paused".into()
         });
-        let score = state.curves.lane(super::curves::Lane::Score);
+        let score = store.curves.lane(super::curves::Lane::Score);
         if let Some(v) = score.get(state.current).filter(|v| v.is_finite()) {
             ui.separator();
             ui.label(format!("score {v:.4}"));
@@ -311,6 +324,21 @@ pub fn status_bar(
         if maps_busy {
             ui.separator();
             ui.label("computing maps…");
+        }
+        let truth = &store.truth;
+        if truth.present {
+            ui.separator();
+            let n = truth.edit.intervals().len();
+            let dirty = if truth.edit.is_dirty() {
+                " · unsaved"
+            } else {
+                ""
+            };
+            ui.label(format!("truth: {n} intervals{dirty}"));
+        }
+        if let Some(m) = &annotator.message {
+            ui.separator();
+            ui.label(RichText::new(m).weak());
         }
         // An explicit id: the labels before it come and go (scoring, maps), and
         // an auto id would change between press and release, losing the click.

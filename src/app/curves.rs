@@ -51,8 +51,8 @@ pub struct Sample {
 #[derive(Debug, Clone)]
 pub struct Curves {
     values: [Vec<f32>; 4],
+    /// Rebuilt by every setter, so views read the curves through `&`.
     pyramids: [MinMaxPyramid; 4],
-    dirty: bool,
     /// Bumped on every change (callers cache derived data by it).
     pub version: u64,
     /// Scored frames.
@@ -89,10 +89,10 @@ impl Events {
 impl Curves {
     /// Empty curves for `frames` frames.
     pub fn new(frames: usize) -> Self {
+        let values: [Vec<f32>; 4] = std::array::from_fn(|_| vec![f32::NAN; frames]);
         Curves {
-            values: std::array::from_fn(|_| vec![f32::NAN; frames]),
-            pyramids: Default::default(),
-            dirty: true,
+            pyramids: std::array::from_fn(|i| MinMaxPyramid::new(&values[i])),
+            values,
             version: 0,
             scored: 0,
         }
@@ -132,7 +132,9 @@ impl Curves {
             }
         }
         if !samples.is_empty() {
-            self.dirty = true;
+            for (p, v) in self.pyramids.iter_mut().zip(&self.values) {
+                *p = MinMaxPyramid::new(v);
+            }
             self.version += 1;
         }
     }
@@ -144,24 +146,18 @@ impl Curves {
         dst.fill(f32::NAN);
         let k = values.len().min(n);
         dst[..k].copy_from_slice(&values[..k]);
+        self.pyramids[lane as usize] = MinMaxPyramid::new(dst);
         self.scored = self.values[0].iter().filter(|v| v.is_finite()).count();
-        self.dirty = true;
         self.version += 1;
     }
 
-    /// The decimation pyramids, rebuilt if the curves changed.
-    pub fn pyramid(&mut self, lane: Lane) -> &MinMaxPyramid {
-        if self.dirty {
-            for (p, v) in self.pyramids.iter_mut().zip(&self.values) {
-                *p = MinMaxPyramid::new(v);
-            }
-            self.dirty = false;
-        }
+    /// The decimation pyramid of a lane.
+    pub fn pyramid(&self, lane: Lane) -> &MinMaxPyramid {
         &self.pyramids[lane as usize]
     }
 
     /// Finite min and max of a lane, if any.
-    pub fn extent(&mut self, lane: Lane) -> Option<(f32, f32)> {
+    pub fn extent(&self, lane: Lane) -> Option<(f32, f32)> {
         let n = self.len();
         let (lo, hi) = self.pyramid(lane).range(0, n);
         (lo.is_finite() && hi.is_finite()).then_some((lo, hi))

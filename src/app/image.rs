@@ -16,6 +16,8 @@ use crate::Frame;
 pub struct ViewInput<'a> {
     /// The state.
     pub state: &'a AppState,
+    /// The data views read.
+    pub store: &'a super::store::Store,
     /// The current frame's texture.
     pub frame: Option<&'a egui::TextureHandle>,
     /// Frame size in pixels.

@@ -1,100 +1,350 @@
-//! Keyboard shortcuts. Keys are consumed before widgets see them, so arrows
-//! and Space drive the timeline rather than focus navigation (except while
-//! typing into a text field).
+//! Keyboard shortcuts: one table ([`Action`]) gives both the key handling and
+//! the help popover, so they cannot drift apart (Rerun's `UICommand`). Keys
+//! are consumed before widgets see them, so arrows and Space drive the
+//! timeline rather than focus navigation (except while typing into a text field).
 
-use eframe::egui::{self, Key, Modifiers};
+use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
+use super::annotate::TruthCommand;
 use super::state::{AppState, Command};
-use super::Commands;
+use super::{AppCommand, Commands};
 
-/// The shortcuts, for the help popover: `(keys, what)`.
-pub const SHORTCUTS: &[(&str, &str)] = &[
-    ("Space", "play / pause"),
-    ("Left / Right", "one frame back / forward"),
-    ("Shift + Left / Right", "ten frames back / forward"),
-    ("Home / End", "first / last frame"),
-    (
-        "J / K / L",
-        "shuttle back / stop / forward (repeat: faster)",
-    ),
-    (". / ,", "next / previous frame above threshold"),
-    ("G / Shift + G", "next / previous ground-truth interval"),
-    ("1 – 4", "frame, flow, error maps, memory view"),
-    ("F / Esc", "presentation mode on / off"),
-    ("0", "show all (image and timeline)"),
-    ("?", "this help"),
-];
+/// Everything a key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Space.
+    TogglePlay,
+    /// Left.
+    StepBack,
+    /// Right.
+    StepForward,
+    /// Shift+Left.
+    StepBack10,
+    /// Shift+Right.
+    StepForward10,
+    /// Home.
+    First,
+    /// End.
+    Last,
+    /// J.
+    ShuttleBack,
+    /// K.
+    ShuttleStop,
+    /// L.
+    ShuttleForward,
+    /// `[`.
+    Slower,
+    /// `]`.
+    Faster,
+    /// `=`.
+    NormalSpeed,
+    /// `.`.
+    NextAbove,
+    /// `,`.
+    PrevAbove,
+    /// Tab, G.
+    NextInterval,
+    /// Shift+Tab, Shift+G.
+    PrevInterval,
+    /// I.
+    MarkIn,
+    /// O.
+    MarkOut,
+    /// Delete, Backspace.
+    DeleteInterval,
+    /// S.
+    Split,
+    /// M.
+    Merge,
+    /// E.
+    ToggleEdge,
+    /// Alt+Left.
+    NudgeBack,
+    /// Alt+Right.
+    NudgeForward,
+    /// Alt+Shift+Left.
+    NudgeBack10,
+    /// Alt+Shift+Right.
+    NudgeForward10,
+    /// Ctrl+Z.
+    Undo,
+    /// Ctrl+Shift+Z, Ctrl+Y.
+    Redo,
+    /// Ctrl+S.
+    Save,
+    /// 1.
+    ViewFrame,
+    /// 2.
+    ViewFlow,
+    /// 3.
+    ViewMaps,
+    /// 4.
+    ViewMemory,
+    /// F.
+    Presentation,
+    /// Esc.
+    Escape,
+    /// 0.
+    ShowAll,
+    /// ?, F1 (Shift, which ? needs on most layouts, is ignored).
+    Help,
+}
+
+/// A `&'static` list of shortcuts: `keys![NONE, Key::Tab; SHIFT, Key::G]`.
+macro_rules! keys {
+    ($($m:expr, $k:expr);+) => {{
+        const KEYS: &[KeyboardShortcut] = &[$(KeyboardShortcut::new($m, $k)),+];
+        KEYS
+    }};
+}
+
+const NONE: Modifiers = Modifiers::NONE;
+const SHIFT: Modifiers = Modifiers::SHIFT;
+const ALT: Modifiers = Modifiers::ALT;
+const CMD: Modifiers = Modifiers::COMMAND;
+const ALT_SHIFT: Modifiers = Modifiers::ALT.plus(Modifiers::SHIFT);
+const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
+
+impl Action {
+    /// Every action, in the help's order.
+    pub const ALL: &[Action] = &[
+        Action::TogglePlay,
+        Action::StepBack,
+        Action::StepForward,
+        Action::StepBack10,
+        Action::StepForward10,
+        Action::First,
+        Action::Last,
+        Action::ShuttleBack,
+        Action::ShuttleStop,
+        Action::ShuttleForward,
+        Action::Slower,
+        Action::Faster,
+        Action::NormalSpeed,
+        Action::NextAbove,
+        Action::PrevAbove,
+        Action::NextInterval,
+        Action::PrevInterval,
+        Action::MarkIn,
+        Action::MarkOut,
+        Action::DeleteInterval,
+        Action::Split,
+        Action::Merge,
+        Action::ToggleEdge,
+        Action::NudgeBack,
+        Action::NudgeForward,
+        Action::NudgeBack10,
+        Action::NudgeForward10,
+        Action::Undo,
+        Action::Redo,
+        Action::Save,
+        Action::ViewFrame,
+        Action::ViewFlow,
+        Action::ViewMaps,
+        Action::ViewMemory,
+        Action::Presentation,
+        Action::Escape,
+        Action::ShowAll,
+        Action::Help,
+    ];
+
+    /// Its keys; the first is the one the help shows first.
+    pub fn shortcuts(self) -> &'static [KeyboardShortcut] {
+        use Action::*;
+        match self {
+            TogglePlay => keys![NONE, Key::Space],
+            StepBack => keys![NONE, Key::ArrowLeft],
+            StepForward => keys![NONE, Key::ArrowRight],
+            StepBack10 => keys![SHIFT, Key::ArrowLeft],
+            StepForward10 => keys![SHIFT, Key::ArrowRight],
+            First => keys![NONE, Key::Home],
+            Last => keys![NONE, Key::End],
+            ShuttleBack => keys![NONE, Key::J],
+            ShuttleStop => keys![NONE, Key::K],
+            ShuttleForward => keys![NONE, Key::L],
+            Slower => keys![NONE, Key::OpenBracket],
+            Faster => keys![NONE, Key::CloseBracket],
+            NormalSpeed => keys![NONE, Key::Equals],
+            NextAbove => keys![NONE, Key::Period],
+            PrevAbove => keys![NONE, Key::Comma],
+            NextInterval => keys![NONE, Key::Tab; NONE, Key::G],
+            PrevInterval => keys![SHIFT, Key::Tab; SHIFT, Key::G],
+            MarkIn => keys![NONE, Key::I],
+            MarkOut => keys![NONE, Key::O],
+            DeleteInterval => keys![NONE, Key::Delete; NONE, Key::Backspace],
+            Split => keys![NONE, Key::S],
+            Merge => keys![NONE, Key::M],
+            ToggleEdge => keys![NONE, Key::E],
+            NudgeBack => keys![ALT, Key::ArrowLeft],
+            NudgeForward => keys![ALT, Key::ArrowRight],
+            NudgeBack10 => keys![ALT_SHIFT, Key::ArrowLeft],
+            NudgeForward10 => keys![ALT_SHIFT, Key::ArrowRight],
+            Undo => keys![CMD, Key::Z],
+            Redo => keys![CMD_SHIFT, Key::Z; CMD, Key::Y],
+            Save => keys![CMD, Key::S],
+            ViewFrame => keys![NONE, Key::Num1],
+            ViewFlow => keys![NONE, Key::Num2],
+            ViewMaps => keys![NONE, Key::Num3],
+            ViewMemory => keys![NONE, Key::Num4],
+            Presentation => keys![NONE, Key::F],
+            Escape => keys![NONE, Key::Escape],
+            ShowAll => keys![NONE, Key::Num0],
+            Help => keys![NONE, Key::Questionmark; NONE, Key::F1],
+        }
+    }
+
+    /// What it does, for the help.
+    pub fn label(self) -> &'static str {
+        use Action::*;
+        match self {
+            TogglePlay => "play / pause",
+            StepBack => "one frame back",
+            StepForward => "one frame forward",
+            StepBack10 => "ten frames back",
+            StepForward10 => "ten frames forward",
+            First => "first frame",
+            Last => "last frame",
+            ShuttleBack => "shuttle back (repeat: faster)",
+            ShuttleStop => "stop",
+            ShuttleForward => "shuttle forward (repeat: faster)",
+            Slower => "slower (down to 0.1×)",
+            Faster => "faster (up to 8×)",
+            NormalSpeed => "normal speed",
+            NextAbove => "next frame above threshold",
+            PrevAbove => "previous frame above threshold",
+            NextInterval => "next ground-truth interval (selects its start)",
+            PrevInterval => "previous ground-truth interval",
+            MarkIn => "interval starts at the playhead",
+            MarkOut => "interval ends at the playhead (included)",
+            DeleteInterval => "delete the interval at the playhead",
+            Split => "split the interval at the playhead",
+            Merge => "merge with the next interval",
+            ToggleEdge => "select the other edge of the interval",
+            NudgeBack => "selected edge one frame back",
+            NudgeForward => "selected edge one frame forward",
+            NudgeBack10 => "selected edge ten frames back",
+            NudgeForward10 => "selected edge ten frames forward",
+            Undo => "undo",
+            Redo => "redo",
+            Save => "save the ground truth (into the file it came from)",
+            ViewFrame => "frame view",
+            ViewFlow => "flow view",
+            ViewMaps => "error maps view",
+            ViewMemory => "memory view",
+            Presentation => "presentation mode",
+            Escape => "leave presentation mode / close help",
+            ShowAll => "show all (image and timeline)",
+            Help => "this help",
+        }
+    }
+
+    /// The commands it sends in `state`.
+    fn commands(self, state: &AppState) -> Vec<AppCommand> {
+        use Action::*;
+        let c = |c: Command| vec![AppCommand::State(c)];
+        let t = |t: TruthCommand| vec![AppCommand::Truth(t)];
+        match self {
+            TogglePlay => c(Command::TogglePlay),
+            StepBack => c(Command::Step(-1)),
+            StepForward => c(Command::Step(1)),
+            StepBack10 => c(Command::Step(-10)),
+            StepForward10 => c(Command::Step(10)),
+            First => c(Command::SeekStart),
+            Last => c(Command::SeekEnd),
+            ShuttleBack => c(Command::ShuttleBack),
+            ShuttleStop => c(Command::ShuttleStop),
+            ShuttleForward => c(Command::ShuttleForward),
+            Slower => c(Command::ScaleSpeed(1.0 / 1.5)),
+            Faster => c(Command::ScaleSpeed(1.5)),
+            NormalSpeed => c(Command::SetSpeed(1.0)),
+            NextAbove => c(Command::NextAbove),
+            PrevAbove => c(Command::PrevAbove),
+            NextInterval => t(TruthCommand::SelectNext),
+            PrevInterval => t(TruthCommand::SelectPrev),
+            MarkIn => t(TruthCommand::MarkIn),
+            MarkOut => t(TruthCommand::MarkOut),
+            DeleteInterval => t(TruthCommand::Delete),
+            Split => t(TruthCommand::Split),
+            Merge => t(TruthCommand::MergeNext),
+            ToggleEdge => t(TruthCommand::ToggleEdge),
+            NudgeBack => t(TruthCommand::Nudge(-1)),
+            NudgeForward => t(TruthCommand::Nudge(1)),
+            NudgeBack10 => t(TruthCommand::Nudge(-10)),
+            NudgeForward10 => t(TruthCommand::Nudge(10)),
+            Undo => t(TruthCommand::Undo),
+            Redo => t(TruthCommand::Redo),
+            Save => t(TruthCommand::Save),
+            ViewFrame => c(Command::SetView(super::View::Frame)),
+            ViewFlow => c(Command::SetView(super::View::Flow)),
+            ViewMaps => c(Command::SetView(super::View::Maps)),
+            ViewMemory => c(Command::SetView(super::View::Memory)),
+            Presentation => c(Command::TogglePresentation),
+            Escape if state.presentation => c(Command::TogglePresentation),
+            Escape if state.show_help => c(Command::ToggleHelp),
+            Escape => Vec::new(),
+            ShowAll => vec![
+                AppCommand::State(Command::ResetImageView),
+                AppCommand::State(Command::ResetTimeline),
+            ],
+            Help => c(Command::ToggleHelp),
+        }
+    }
+}
+
+/// How many modifiers a shortcut needs: egui ignores extra Shift and Alt when
+/// matching, so the more specific shortcuts are tried first.
+fn specificity(s: &KeyboardShortcut) -> u8 {
+    let m = s.modifiers;
+    m.alt as u8 + m.shift as u8 + m.command as u8
+}
 
 /// Turns this frame's key presses into commands.
 pub fn handle(ctx: &egui::Context, state: &AppState, cmds: &mut Commands) {
     if ctx.text_edit_focused() {
         return;
     }
-    let views = [
-        (Key::Num1, super::View::Frame),
-        (Key::Num2, super::View::Flow),
-        (Key::Num3, super::View::Maps),
-        (Key::Num4, super::View::Memory),
-    ];
-    ctx.input_mut(|i| {
-        let shift = Modifiers::SHIFT;
-        let none = Modifiers::NONE;
-        // Shifted variants first: consume_key matches modifiers exactly.
-        if i.consume_key(shift, Key::ArrowLeft) {
-            cmds.send(Command::Step(-10));
-        }
-        if i.consume_key(shift, Key::ArrowRight) {
-            cmds.send(Command::Step(10));
-        }
-        if i.consume_key(shift, Key::G) {
-            cmds.send(Command::PrevTruth);
-        }
-        let plain = [
-            (Key::Space, Command::TogglePlay),
-            (Key::ArrowLeft, Command::Step(-1)),
-            (Key::ArrowRight, Command::Step(1)),
-            (Key::Home, Command::SeekStart),
-            (Key::End, Command::SeekEnd),
-            (Key::J, Command::ShuttleBack),
-            (Key::K, Command::ShuttleStop),
-            (Key::L, Command::ShuttleForward),
-            (Key::Period, Command::NextAbove),
-            (Key::Comma, Command::PrevAbove),
-            (Key::G, Command::NextTruth),
-            (Key::Questionmark, Command::ToggleHelp),
-        ];
-        for (k, c) in plain {
-            if i.consume_key(none, k) {
+    let mut table: Vec<(KeyboardShortcut, Action)> = Action::ALL
+        .iter()
+        .flat_map(|&a| a.shortcuts().iter().map(move |&s| (s, a)))
+        .collect();
+    table.sort_by_key(|(s, _)| std::cmp::Reverse(specificity(s)));
+    // Every press counts: a slow frame can hold several presses of one key.
+    let fired: Vec<(Action, usize)> = ctx.input_mut(|i| {
+        table
+            .iter()
+            .map(|&(s, a)| (a, i.count_and_consume_key(s.modifiers, s.logical_key)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    });
+    for (a, n) in fired {
+        for _ in 0..n {
+            for c in a.commands(state) {
                 cmds.send(c);
             }
         }
-        if i.consume_key(shift, Key::Questionmark) || i.consume_key(none, Key::F1) {
-            cmds.send(Command::ToggleHelp);
-        }
-        if i.consume_key(none, Key::F) {
-            cmds.send(Command::TogglePresentation);
-        }
-        if i.consume_key(none, Key::Escape) {
-            if state.presentation {
-                cmds.send(Command::TogglePresentation);
-            } else if state.show_help {
-                cmds.send(Command::ToggleHelp);
-            }
-        }
-        if i.consume_key(none, Key::Num0) {
-            cmds.send(Command::ResetImageView);
-            cmds.send(Command::ResetTimeline);
-        }
-        for (k, v) in views {
-            if i.consume_key(none, k) {
-                cmds.send(Command::SetView(v));
-            }
-        }
-    });
+    }
+}
+
+/// A shortcut as the help shows it: "Ctrl+Shift+Z", "]", "Alt+Left".
+pub fn key_text(s: &KeyboardShortcut) -> String {
+    let mut out = egui::ModifierNames::NAMES.format(&s.modifiers, cfg!(target_os = "macos"));
+    if !out.is_empty() {
+        out.push('+');
+    }
+    let k = s.logical_key;
+    // Punctuation as the character; arrows and named keys by name (the
+    // default font has no arrow glyphs).
+    let sym = k.symbol_or_name();
+    if sym.chars().count() == 1 && sym.chars().all(|c| c.is_ascii_punctuation()) {
+        out += sym;
+    } else {
+        out += k.name();
+    }
+    out
 }
 
 /// The shortcut help popover.
-pub fn help_window(ctx: &egui::Context, cmds: &mut Commands) {
+pub fn help_ui(ctx: &egui::Context, cmds: &mut Commands) {
     let mut open = true;
     egui::Window::new("Keyboard shortcuts")
         .open(&mut open)
@@ -102,16 +352,59 @@ pub fn help_window(ctx: &egui::Context, cmds: &mut Commands) {
         .resizable(false)
         .anchor(egui::Align2::RIGHT_TOP, [-12.0, 40.0])
         .show(ctx, |ui| {
-            egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                for (k, what) in SHORTCUTS {
-                    ui.monospace(*k);
-                    ui.label(*what);
-                    ui.end_row();
-                }
+            egui::ScrollArea::vertical().max_height(520.0).show(ui, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for &a in Action::ALL {
+                        let keys: Vec<String> = a.shortcuts().iter().map(key_text).collect();
+                        ui.monospace(keys.join(" / "));
+                        ui.label(a.label());
+                        ui.end_row();
+                    }
+                });
             });
-            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold.");
+            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold; in the truth lane, drag an edge or an interval.");
         });
     if !open {
         cmds.send(Command::ToggleHelp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_as_people_write_them() {
+        assert_eq!(
+            key_text(&KeyboardShortcut::new(CMD_SHIFT, Key::Z)),
+            "Ctrl+Shift+Z"
+        );
+        assert_eq!(
+            key_text(&KeyboardShortcut::new(NONE, Key::CloseBracket)),
+            "]"
+        );
+        assert_eq!(
+            key_text(&KeyboardShortcut::new(ALT, Key::ArrowLeft)),
+            "Alt+Left"
+        );
+        assert_eq!(
+            key_text(&KeyboardShortcut::new(NONE, Key::Questionmark)),
+            "?"
+        );
+    }
+
+    #[test]
+    fn no_two_actions_share_a_key() {
+        let mut seen: Vec<(KeyboardShortcut, Action)> = Vec::new();
+        for &a in Action::ALL {
+            assert!(!a.shortcuts().is_empty(), "{a:?} has no key");
+            assert!(!a.label().is_empty());
+            for &s in a.shortcuts() {
+                if let Some((_, b)) = seen.iter().find(|(t, _)| *t == s) {
+                    panic!("{a:?} and {b:?} both use {s:?}");
+                }
+                seen.push((s, a));
+            }
+        }
     }
 }

@@ -132,7 +132,8 @@ fn slot_browser_ui(
     let st = input.state;
     let width = ui.available_width();
     let row_h = (96.0 / att.slots.max(1) as f32).clamp(2.0, 8.0);
-    let strip = st
+    let strip = input
+        .store
         .usage
         .image(layer_i, width.max(1.0) as usize)
         .filter(|img| img.height == att.slots);
@@ -147,7 +148,7 @@ fn slot_browser_ui(
                 gamma: 0.5,
                 ..Default::default()
             };
-            let key = ("slot-usage", layer_i, st.usage.serial, img.width);
+            let key = ("slot-usage", layer_i, input.store.usage.serial, img.width);
             crate::render::paint(
                 ui.painter(),
                 rect,

@@ -6,8 +6,10 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use eframe::egui;
 
+use super::annotate::TruthCommand;
 use super::source::{Document, OpenRequest};
 use super::state::{AppState, Command, View};
+use super::store::Store;
 use super::{AppCommand, Commands};
 
 /// What a dialog picks.
@@ -23,6 +25,8 @@ pub enum DialogKind {
     Truth,
     /// A checkpoint to score the open video with.
     Model,
+    /// Where to save the ground truth (its format follows the extension).
+    SaveTruth,
 }
 
 /// Dialogs in flight.
@@ -78,6 +82,16 @@ impl Dialogs {
                             .pick_file()
                             .await
                             .map(|h| h.path().to_path_buf()),
+                        DialogKind::SaveTruth => d
+                            .set_title("Save ground truth as")
+                            .add_filter("vadscope JSON", &["json"])
+                            .add_filter("UCSD .m", &["m"])
+                            .add_filter("MATLAB .mat", &["mat"])
+                            .add_filter("frame labels .npy", &["npy"])
+                            .add_filter("intervals .csv", &["csv"])
+                            .save_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
                     }
                 });
                 // No portal and no zenity: rfd answers None, and nothing happens.
@@ -121,6 +135,8 @@ pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenReque
             model: Some(path),
             ..same
         },
+        // Saving is not opening: the app handles it before asking here.
+        DialogKind::SaveTruth => same,
     }
 }
 
@@ -154,7 +170,13 @@ pub fn dropped_files(ctx: &egui::Context, cmds: &mut Commands) {
 }
 
 /// The menu bar.
-pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut Commands) {
+pub fn menu_bar_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    store: &Store,
+    doc: &Document,
+    cmds: &mut Commands,
+) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             if ui.button("Open video…").clicked() {
@@ -172,6 +194,20 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
             }
             if ui.button("Score with a model…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::Model));
+            }
+            ui.separator();
+            let save = store
+                .truth
+                .source
+                .as_ref()
+                .map_or("Save ground truth…".into(), |s| {
+                    format!("Save ground truth to {}", file_name(&s.path))
+                });
+            if ui.button(format!("{save}  (Ctrl+S)")).clicked() {
+                cmds.send(AppCommand::Truth(TruthCommand::Save));
+            }
+            if ui.button("Save ground truth as…").clicked() {
+                cmds.send(AppCommand::Dialog(DialogKind::SaveTruth));
             }
             ui.separator();
             ui.menu_button("Recent", |ui| {
@@ -205,6 +241,39 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
             ui.separator();
             if ui.button("Quit").clicked() {
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let edit = &store.truth.edit;
+            let undo = edit
+                .undo_label()
+                .map_or("Undo".into(), |l| format!("Undo {l}"));
+            if ui
+                .add_enabled(edit.undo_label().is_some(), egui::Button::new(undo))
+                .clicked()
+            {
+                cmds.send(AppCommand::Truth(TruthCommand::Undo));
+            }
+            let redo = edit
+                .redo_label()
+                .map_or("Redo".into(), |l| format!("Redo {l}"));
+            if ui
+                .add_enabled(edit.redo_label().is_some(), egui::Button::new(redo))
+                .clicked()
+            {
+                cmds.send(AppCommand::Truth(TruthCommand::Redo));
+            }
+            ui.separator();
+            for (label, cmd) in [
+                ("Mark in (I)", TruthCommand::MarkIn),
+                ("Mark out (O)", TruthCommand::MarkOut),
+                ("Split at the playhead (S)", TruthCommand::Split),
+                ("Merge with the next (M)", TruthCommand::MergeNext),
+                ("Delete the interval (Delete)", TruthCommand::Delete),
+            ] {
+                if ui.button(label).clicked() {
+                    cmds.send(AppCommand::Truth(cmd));
+                }
             }
         });
         ui.menu_button("View", |ui| {
@@ -242,6 +311,14 @@ pub fn menu_bar(ui: &mut egui::Ui, state: &AppState, doc: &Document, cmds: &mut 
             .weak(),
         );
     });
+}
+
+/// A path's last component, for menus.
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 #[cfg(test)]

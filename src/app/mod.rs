@@ -5,6 +5,7 @@
 //! [`VadApp::ui`] applies them in one place at the end of each frame, then
 //! advances playback. State logic lives in [`state`] and is tested without a UI.
 
+pub mod annotate;
 pub mod bench;
 pub mod curves;
 pub mod decimate;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod scoring;
 pub mod source;
 pub mod state;
+pub mod store;
 pub mod usage;
 
 mod controls;
@@ -24,12 +26,14 @@ mod maps_view;
 mod memory_view;
 pub mod menu;
 mod timeline;
+mod truth_save;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
 
+use self::annotate::{Annotator, TruthCommand};
 use self::curves::Lane;
 use self::maps::{FrameSource, Maps, MapsWorker};
 use self::model::ModelTarget;
@@ -37,6 +41,8 @@ use self::scoring::{ScoreJob, ScoreUpdate};
 pub use self::source::OpenRequest;
 use self::source::{Document, Frames};
 pub use self::state::{AppState, Command, Settings, View};
+pub use self::store::Store;
+use self::store::{TruthDoc, TruthSource};
 use crate::video::cache::CachedVideo;
 
 /// The key under which settings persist in eframe's storage.
@@ -59,6 +65,12 @@ pub enum AppCommand {
     CancelScoring,
     /// Score again (the model if any, else the motion baseline).
     Rescore,
+    /// Edit or save the ground truth.
+    Truth(TruthCommand),
+    /// Quit even though the ground truth has unsaved changes.
+    QuitDiscarding,
+    /// Close the unsaved-changes question without quitting.
+    CancelQuit,
 }
 
 impl From<Command> for AppCommand {
@@ -85,10 +97,32 @@ struct FrameTexture {
     handle: egui::TextureHandle,
 }
 
+/// A ground-truth save running on its own thread.
+struct SaveJob {
+    /// The history step being saved (marked saved when it succeeds).
+    step: u64,
+    /// Where it goes.
+    target: TruthSource,
+    rx: std::sync::mpsc::Receiver<crate::Result<()>>,
+}
+
 /// The app.
 pub struct VadApp {
-    /// The state the UI draws from.
+    /// Playback and view state.
     pub state: AppState,
+    /// The data the views read.
+    pub store: Store,
+    /// Mark-in point and selected edge of the annotation.
+    pub annotator: Annotator,
+    saving: Option<SaveJob>,
+    /// The close button was pressed with unsaved changes: ask.
+    confirm_quit: bool,
+    /// The user chose to quit without saving.
+    quit_anyway: bool,
+    /// The window title last sent (sent again only when it changes).
+    title: String,
+    /// The timeline as last drawn.
+    timeline: Option<timeline::Layout>,
     doc: Document,
     doc_serial: u64,
     maps: MapsWorker,
@@ -126,6 +160,13 @@ impl VadApp {
         let maps = spawn_maps(&doc, &ctx);
         let mut app = VadApp {
             state: AppState::new(doc.len, doc.fps, settings),
+            store: Store::new(&doc.name, doc.len),
+            annotator: Annotator::default(),
+            saving: None,
+            confirm_quit: false,
+            quit_anyway: false,
+            title: String::new(),
+            timeline: None,
             doc,
             doc_serial: 1,
             maps,
@@ -146,6 +187,18 @@ impl VadApp {
     /// Queues a command as if the UI had sent it (applied on the next frame).
     pub fn send(&mut self, c: impl Into<AppCommand>) {
         self.pending.push(c.into());
+    }
+
+    /// Where the timeline was last drawn (tests and screenshots aim with it).
+    pub fn timeline_rect(&self) -> Option<egui::Rect> {
+        self.timeline.as_ref().map(|l| l.rect)
+    }
+
+    /// The x of frame boundary `f` (fractional) on the timeline as last drawn.
+    pub fn timeline_x_of(&self, f: f64) -> Option<f32> {
+        let l = self.timeline.as_ref()?;
+        let frac = (f - l.view.start) / l.view.span();
+        Some(l.plot.left() + frac as f32 * l.plot.width())
     }
 
     /// The open video's name.
@@ -174,9 +227,12 @@ impl VadApp {
     fn load_document_state(&mut self) {
         let settings = self.state.settings.clone();
         let mut st = AppState::new(self.doc.len, self.doc.fps, settings);
-        if let Some(t) = &self.doc.truth {
-            st.truth = t.anomalous.clone();
+        let mut store = Store::new(&self.doc.name, self.doc.len);
+        // The truth moves into the store: one copy, which the annotation edits.
+        if let Some(t) = self.doc.truth.take() {
+            store.truth = TruthDoc::new(t, self.doc.len, self.doc.truth_source.clone());
         }
+        self.annotator = Annotator::default();
         if let Some(p) = &self.doc.path {
             st.settings.push_recent(p.clone());
         }
@@ -197,12 +253,13 @@ impl VadApp {
                 if let Some(v) = s.columns.get(col) {
                     let mut full = vec![f32::NAN; s.first_frame.min(self.doc.len)];
                     full.extend(v.iter().map(|&x| x as f32));
-                    st.curves.set_lane(lane, &full);
+                    store.curves.set_lane(lane, &full);
                 }
             }
         }
-        st.auto_threshold();
+        st.auto_threshold(&store);
         self.state = st;
+        self.store = store;
         self.frame_tex = None;
         if self.doc.scores.is_none() {
             self.start_scoring();
@@ -222,6 +279,14 @@ impl VadApp {
     }
 
     fn open(&mut self, req: OpenRequest) {
+        if self.store.truth.edit.is_dirty() {
+            // Opening would drop the edits: keep them until saved or undone.
+            self.state.errors.push(
+                "the ground truth has unsaved changes: save them (Ctrl+S) or undo them before opening something else"
+                    .into(),
+            );
+            return;
+        }
         match Document::open(&req) {
             Ok(doc) => {
                 if let Some(j) = &self.job {
@@ -242,13 +307,20 @@ impl VadApp {
         for c in cmds {
             match c {
                 AppCommand::State(Command::TogglePresentation) => {
-                    self.state.apply(Command::TogglePresentation);
+                    self.state.apply(Command::TogglePresentation, &self.store);
                     self.ctx
                         .send_viewport_cmd(egui::ViewportCommand::Fullscreen(
                             self.state.presentation,
                         ));
                 }
-                AppCommand::State(c) => self.state.apply(c),
+                AppCommand::State(c) => self.state.apply(c, &self.store),
+                AppCommand::Truth(t) => self.annotate(t),
+                AppCommand::QuitDiscarding => {
+                    self.quit_anyway = true;
+                    self.confirm_quit = false;
+                    self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                AppCommand::CancelQuit => self.confirm_quit = false,
                 AppCommand::Open(req) => self.open(req),
                 AppCommand::OpenSibling(p) => {
                     let req = OpenRequest {
@@ -259,6 +331,9 @@ impl VadApp {
                     self.open(req);
                 }
                 AppCommand::Dialog(kind) => self.dialogs.open(kind, &self.ctx),
+                AppCommand::Picked(menu::DialogKind::SaveTruth, path) => {
+                    self.annotate(TruthCommand::SaveAs(path))
+                }
                 AppCommand::Picked(kind, path) => {
                     let req = menu::request_for(kind, path, &self.doc);
                     self.open(req);
@@ -270,8 +345,8 @@ impl VadApp {
                 }
                 AppCommand::Rescore => {
                     let n = self.doc.len;
-                    self.state.curves = curves::Curves::new(n);
-                    self.state.usage = usage::SlotUsage::new(n);
+                    self.store.curves = curves::Curves::new(n);
+                    self.store.usage = usage::SlotUsage::new(n);
                     self.start_scoring();
                 }
             }
@@ -284,12 +359,12 @@ impl VadApp {
             for u in job.poll() {
                 match u {
                     ScoreUpdate::Scored(s) => {
-                        self.state.curves.set(&s);
-                        self.state.auto_threshold();
+                        self.store.curves.set(&s);
+                        self.state.auto_threshold(&self.store);
                     }
                     ScoreUpdate::Usage(u) => {
                         for (frame, layers) in &u {
-                            self.state.usage.set(*frame, layers);
+                            self.store.usage.set(*frame, layers);
                         }
                     }
                     ScoreUpdate::Failed(e) => {
@@ -299,6 +374,7 @@ impl VadApp {
                 }
             }
         }
+        self.poll_save();
         self.maps.poll();
         for (kind, path) in self.dialogs.poll() {
             self.pending.push(AppCommand::Picked(kind, path));
@@ -349,8 +425,8 @@ impl VadApp {
 }
 
 /// Presentation mode's read-out: the frame, its score, and an alert above the threshold.
-fn presentation_banner(ui: &mut egui::Ui, state: &AppState) {
-    let v = state
+fn presentation_banner_ui(ui: &mut egui::Ui, state: &AppState, store: &Store) {
+    let v = store
         .curves
         .lane(Lane::Score)
         .get(state.current)
@@ -421,22 +497,26 @@ impl eframe::App for VadApp {
         let tex = self.frame_texture(&ctx);
         let maps = self.current_maps();
         let mask = if self.state.settings.show_truth {
-            self.doc.mask(self.state.current)
+            self.doc.mask(self.state.current, &self.store.truth.rest)
         } else {
             None
         };
 
         if !self.state.presentation {
             egui::Panel::top("menu").show(ui, |ui| {
-                menu::menu_bar(ui, &self.state, &self.doc, &mut cmds);
+                menu::menu_bar_ui(ui, &self.state, &self.store, &self.doc, &mut cmds);
             });
             egui::Panel::bottom("status").show(ui, |ui| {
                 controls::status_bar(
                     ui,
                     &self.state,
+                    &self.store,
+                    &self.annotator,
                     &self.doc,
-                    self.job.as_ref(),
-                    self.maps.busy(),
+                    controls::Work {
+                        job: self.job.as_ref(),
+                        maps_busy: self.maps.busy(),
+                    },
                     &mut cmds,
                 );
             });
@@ -450,7 +530,9 @@ impl eframe::App for VadApp {
             .resizable(true)
             .default_size(timeline_height)
             .show(ui, |ui| {
-                timeline::show(ui, &mut self.state, &mut cmds);
+                let layout =
+                    timeline::timeline_ui(ui, &self.state, &self.store, &self.annotator, &mut cmds);
+                self.timeline = Some(layout);
             });
         if !self.state.presentation {
             egui::Panel::left("controls")
@@ -460,6 +542,7 @@ impl eframe::App for VadApp {
                     controls::side_panel(
                         ui,
                         &self.state,
+                        &self.store,
                         &self.doc,
                         maps.as_deref(),
                         self.job.as_ref(),
@@ -470,10 +553,11 @@ impl eframe::App for VadApp {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             let ctxv = image::ViewInput {
                 state: &self.state,
+                store: &self.store,
                 frame: tex.as_ref(),
                 frame_size: self.doc.size,
                 maps: maps.as_deref(),
-                truth: self.doc.truth.as_ref(),
+                truth: Some(&self.store.truth.rest),
                 gpu: self.gpu,
                 mask: mask.as_deref(),
             };
@@ -491,7 +575,7 @@ impl eframe::App for VadApp {
                 ui.separator();
             }
             if self.state.presentation {
-                presentation_banner(ui, &self.state);
+                presentation_banner_ui(ui, &self.state, &self.store);
             }
             match self.state.settings.view {
                 View::Frame => frame_view::show(ui, &ctxv, &mut cmds),
@@ -501,8 +585,13 @@ impl eframe::App for VadApp {
             }
         });
         if self.state.show_help {
-            keys::help_window(&ctx, &mut cmds);
+            keys::help_ui(&ctx, &mut cmds);
         }
+        self.close_guard(&ctx);
+        if self.confirm_quit {
+            truth_save::quit_question_ui(&ctx, &mut cmds);
+        }
+        self.update_title(&ctx);
         controls::errors_window(&ctx, &self.state, &mut cmds);
 
         // One place per frame where state changes.

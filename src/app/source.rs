@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::store::TruthSource;
 use crate::dataset::{self, Split};
 use crate::metrics::{read_scores, VideoScores};
 use crate::synth::{Scene, SceneConfig};
@@ -49,8 +50,10 @@ pub struct Document {
     pub fps: f64,
     /// Frame size.
     pub size: (usize, usize),
-    /// Ground truth, if any was found.
+    /// Ground truth, if any was found (the app moves it into its store).
     pub truth: Option<VideoTruth>,
+    /// The file the ground truth came from, where saves go.
+    pub truth_source: Option<TruthSource>,
     /// Scores read from disk, if any.
     pub scores: Option<VideoScores>,
     /// The checkpoint to score with, if any.
@@ -107,6 +110,9 @@ impl Document {
                 match read_truth(t, &doc.name, doc.len) {
                     Ok(truth) => {
                         doc.truth = Some(truth);
+                        doc.truth_source = truth::Format::detect(t).ok().map(|f| {
+                            TruthSource::new(t.clone(), f, vec![(doc.name.clone(), doc.len)])
+                        });
                         doc.notes.push(format!("truth from {}", t.display()));
                     }
                     Err(e) => problems.push(format!("{e:#}")),
@@ -152,6 +158,7 @@ impl Document {
             notes: vec!["demo: a synthetic street scene with four staged anomalies".into()],
             mask_files: Vec::new(),
             mask_cache: None,
+            truth_source: None,
         })
     }
 
@@ -193,6 +200,7 @@ impl Document {
             notes: info.warnings.clone(),
             mask_files: Vec::new(),
             mask_cache: None,
+            truth_source: None,
         };
         if let Some((ds, entry)) = find_dataset(path) {
             doc.name = entry.name.clone();
@@ -212,10 +220,11 @@ impl Document {
             match dataset_truth(&ds, &entry.name) {
                 Ok((truth, skipped)) => {
                     doc.notes.extend(skipped);
-                    if let Some(t) = truth {
+                    if let Some((t, source)) = truth {
                         doc.notes
                             .push(format!("truth from the {} dataset", ds.layout.name()));
                         doc.truth = Some(t);
+                        doc.truth_source = source;
                     }
                 }
                 Err(e) => doc.notes.push(format!("ground truth not read: {e:#}")),
@@ -234,24 +243,25 @@ impl Document {
 }
 
 impl Document {
-    /// The ground-truth mask of frame `i`, if any (the last one asked for is cached).
-    pub fn mask(&mut self, i: usize) -> Option<Arc<Mask>> {
+    /// The ground-truth mask of frame `i`, if any (the last one asked for is
+    /// cached): from `truth`'s dense masks or the dataset's mask images.
+    pub fn mask(&mut self, i: usize, truth: &VideoTruth) -> Option<Arc<Mask>> {
         if let Some((f, m)) = &self.mask_cache {
             if *f == i {
                 return m.clone();
             }
         }
-        let m = self.load_mask(i).map(Arc::new);
+        let m = self.load_mask(i, truth).map(Arc::new);
         self.mask_cache = Some((i, m.clone()));
         m
     }
 
-    fn load_mask(&self, i: usize) -> Option<Mask> {
+    fn load_mask(&self, i: usize, truth: &VideoTruth) -> Option<Mask> {
         if let Some(truth::Masks::Dense {
             width,
             height,
             frames,
-        }) = self.truth.as_ref().and_then(|t| t.masks.as_ref())
+        }) = truth.masks.as_ref()
         {
             let bits = frames.get(i)?.as_ref()?;
             return Some(Mask {
@@ -306,10 +316,10 @@ fn find_dataset(video: &Path) -> Option<(dataset::Dataset, dataset::VideoEntry)>
 
 /// The video's ground truth from the dataset's first readable source, with
 /// the problems of the sources it skipped.
-fn dataset_truth(
-    ds: &dataset::Dataset,
-    name: &str,
-) -> anyhow::Result<(Option<VideoTruth>, Vec<String>)> {
+/// The dataset's truth of video `name`, with the file it came from.
+type DatasetTruth = Option<(VideoTruth, Option<TruthSource>)>;
+
+fn dataset_truth(ds: &dataset::Dataset, name: &str) -> anyhow::Result<(DatasetTruth, Vec<String>)> {
     let counts = ds.frame_counts(Split::Test)?;
     Ok(match ds.load_first_truth(&counts)? {
         Some((gt, src, skipped)) => {
@@ -317,7 +327,10 @@ fn dataset_truth(
                 .iter()
                 .map(|e| format!("skipped {e}; truth from {}", src.path.display()))
                 .collect();
-            (gt.video(name).cloned(), notes)
+            let source = truth::Format::detect(&src.path)
+                .ok()
+                .map(|f| TruthSource::new(src.path.clone(), f, counts.clone()));
+            (gt.video(name).cloned().map(|v| (v, source)), notes)
         }
         None => (None, Vec::new()),
     })

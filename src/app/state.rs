@@ -7,9 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::curves::{Curves, Events, Lane};
+use super::curves::{Events, Lane};
+use super::store::Store;
 use crate::render::Colormap;
-use crate::truth::Interval;
 
 /// Slowest and fastest playback speeds.
 pub const SPEED_RANGE: (f32, f32) = (0.1, 8.0);
@@ -289,6 +289,8 @@ pub enum Command {
     SeekEnd,
     /// Playback speed (clamped to [`SPEED_RANGE`]).
     SetSpeed(f32),
+    /// Multiply the playback speed (clamped to [`SPEED_RANGE`]).
+    ScaleSpeed(f32),
     /// J: play backwards, faster on each press.
     ShuttleBack,
     /// K: stop the shuttle.
@@ -305,10 +307,6 @@ pub enum Command {
     NextAbove,
     /// Previous frame where the score rises above the threshold.
     PrevAbove,
-    /// Start of the next ground-truth interval.
-    NextTruth,
-    /// Start of the previous ground-truth interval (or of the current one).
-    PrevTruth,
     /// Show a view in the main panel.
     SetView(View),
     /// Colour map of heat maps.
@@ -365,7 +363,8 @@ pub enum Command {
     DismissError(usize),
 }
 
-/// Everything the UI draws from, except loaded data (frames, maps).
+/// Playback and view state; the data views read (scores, slot usage,
+/// ground truth) is in [`Store`].
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Number of frames of the open video.
@@ -385,12 +384,6 @@ pub struct AppState {
     /// The threshold follows the scores (halfway between their min and max)
     /// until the user sets one.
     pub threshold_auto: bool,
-    /// Score curves (filled in as frames are scored).
-    pub curves: Curves,
-    /// Memory-slot usage per scored frame (the slot browser).
-    pub usage: super::usage::SlotUsage,
-    /// Ground-truth anomalous intervals.
-    pub truth: Vec<Interval>,
     /// Persistent settings.
     pub settings: Settings,
     /// Zoom and pan of the image views.
@@ -425,9 +418,6 @@ impl AppState {
             selection: None,
             threshold: 0.5,
             threshold_auto: true,
-            curves: Curves::new(frames),
-            usage: super::usage::SlotUsage::new(frames),
-            truth: Vec::new(),
             settings,
             image_view: ImageView::default(),
             time_view: TimeView::all(frames),
@@ -448,8 +438,8 @@ impl AppState {
         self.accum = 0.0;
     }
 
-    /// Applies one command.
-    pub fn apply(&mut self, cmd: Command) {
+    /// Applies one command; `store` holds the scores that threshold jumps read.
+    pub fn apply(&mut self, cmd: Command, store: &Store) {
         use Command::*;
         match cmd {
             TogglePlay => {
@@ -470,6 +460,7 @@ impl AppState {
             SeekStart => self.seek(0),
             SeekEnd => self.seek(self.last()),
             SetSpeed(s) => self.settings.speed = clamp_speed(s),
+            ScaleSpeed(f) => self.settings.speed = clamp_speed(self.settings.speed * f),
             ShuttleForward | ShuttleBack => {
                 let dir = if cmd == ShuttleForward { 1.0 } else { -1.0 };
                 if self.playing && self.shuttle.signum() == dir {
@@ -496,23 +487,13 @@ impl AppState {
                 }
             }
             NextAbove => {
-                if let Some(f) = self.events().next_start(self.current) {
+                if let Some(f) = self.events(store).next_start(self.current) {
                     self.seek(f);
                 }
             }
             PrevAbove => {
-                if let Some(f) = self.events().prev_start(self.current) {
+                if let Some(f) = self.events(store).prev_start(self.current) {
                     self.seek(f);
-                }
-            }
-            NextTruth => {
-                if let Some(i) = self.truth.iter().find(|i| i.start > self.current) {
-                    self.seek(i.start);
-                }
-            }
-            PrevTruth => {
-                if let Some(i) = self.truth.iter().rev().find(|i| i.start < self.current) {
-                    self.seek(i.start);
                 }
             }
             SetView(v) => self.settings.view = v,
@@ -545,9 +526,9 @@ impl AppState {
     }
 
     /// Puts an automatic threshold halfway up the score range.
-    pub fn auto_threshold(&mut self) {
+    pub fn auto_threshold(&mut self, store: &Store) {
         if self.threshold_auto {
-            if let Some((lo, hi)) = self.curves.extent(Lane::Score) {
+            if let Some((lo, hi)) = store.curves.extent(Lane::Score) {
                 self.threshold = (lo + 0.5 * (hi - lo)) as f64;
             }
         }
@@ -589,14 +570,14 @@ impl AppState {
     }
 
     /// Events: runs of scored frames at or above the threshold.
-    pub fn events(&self) -> Events {
-        self.curves.events(self.threshold)
+    pub fn events(&self, store: &Store) -> Events {
+        store.curves.events(self.threshold)
     }
 
     /// `(true positives, false positives, positives)` at the threshold: scored
     /// frames above it inside / outside ground truth, and anomalous scored frames.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        self.curves.confusion(self.threshold, &self.truth)
+    pub fn counts(&self, store: &Store) -> (usize, usize, usize) {
+        store.curves.confusion(self.threshold, store.intervals())
     }
 }
 

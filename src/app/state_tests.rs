@@ -1,76 +1,83 @@
 use super::*;
+use crate::app::store::TruthDoc;
+use crate::truth::{Interval, VideoTruth};
 
 fn state(frames: usize) -> AppState {
     AppState::new(frames, 10.0, Settings::default())
 }
 
+/// An empty store: commands that read no scores.
+fn none() -> Store {
+    Store::new("v", 0)
+}
+
 #[test]
 fn playback_advances_at_fps_times_speed() {
     let mut s = state(100);
-    s.apply(Command::TogglePlay);
+    s.apply(Command::TogglePlay, &none());
     assert!(s.tick(0.1)); // 10 fps: one frame
     assert_eq!(s.current, 1);
-    s.apply(Command::SetSpeed(2.0));
+    s.apply(Command::SetSpeed(2.0), &none());
     s.tick(0.5); // 10 frames
     assert_eq!(s.current, 11);
     // Fractions accumulate across ticks.
-    s.apply(Command::SetSpeed(0.1));
+    s.apply(Command::SetSpeed(0.1), &none());
     for _ in 0..9 {
         s.tick(0.1);
     }
     assert_eq!(s.current, 11);
     s.tick(0.11);
     assert_eq!(s.current, 12);
-    s.apply(Command::SetSpeed(100.0));
+    s.apply(Command::SetSpeed(100.0), &none());
     assert_eq!(s.settings.speed, SPEED_RANGE.1);
 }
 
 #[test]
 fn playback_stops_at_the_end_unless_looping() {
     let mut s = state(20);
-    s.apply(Command::Seek(18));
-    s.apply(Command::TogglePlay);
+    s.apply(Command::Seek(18), &none());
+    s.apply(Command::TogglePlay, &none());
     s.tick(1.0);
     assert_eq!(s.current, 19);
     assert!(!s.playing);
     // Play from the end starts over.
-    s.apply(Command::TogglePlay);
+    s.apply(Command::TogglePlay, &none());
     assert_eq!(s.current, 0);
 }
 
 #[test]
 fn looping_wraps_inside_the_selection() {
     let mut s = state(100);
-    s.apply(Command::Select(Some((30, 10)))); // reversed ends are sorted
+    s.apply(Command::Select(Some((30, 10))), &none()); // reversed ends are sorted
     assert_eq!(s.selection, Some((10, 30)));
-    s.apply(Command::SetLooping(true));
-    s.apply(Command::Seek(28));
-    s.apply(Command::TogglePlay);
+    s.apply(Command::SetLooping(true), &none());
+    s.apply(Command::Seek(28), &none());
+    s.apply(Command::TogglePlay, &none());
     s.tick(0.3); // 3 frames: 28 -> 31 wraps to 11
     assert_eq!(s.current, 11);
     assert!(s.playing);
-    s.apply(Command::Select(Some((5, 5))));
+    s.apply(Command::Select(Some((5, 5))), &none());
     assert_eq!(s.selection, None);
 }
 
 #[test]
 fn steps_and_seeks_clamp() {
     let mut s = state(50);
-    s.apply(Command::Step(-3));
+    s.apply(Command::Step(-3), &none());
     assert_eq!(s.current, 0);
-    s.apply(Command::Step(10));
+    s.apply(Command::Step(10), &none());
     assert_eq!(s.current, 10);
-    s.apply(Command::Seek(1000));
+    s.apply(Command::Seek(1000), &none());
     assert_eq!(s.current, 49);
-    s.apply(Command::SeekStart);
+    s.apply(Command::SeekStart, &none());
     assert_eq!(s.current, 0);
-    s.apply(Command::SeekEnd);
+    s.apply(Command::SeekEnd, &none());
     assert_eq!(s.current, 49);
     // A step pauses playback.
-    s.apply(Command::Seek(20));
-    s.apply(Command::TogglePlay);
+    s.apply(Command::Seek(20), &none());
+    s.apply(Command::TogglePlay, &none());
     assert!(s.playing);
-    s.apply(Command::Step(-1));
+    s.apply(Command::Step(-1), &none());
     assert!(!s.playing);
     assert_eq!(s.current, 19);
 }
@@ -78,53 +85,48 @@ fn steps_and_seeks_clamp() {
 #[test]
 fn shuttle_doubles_and_reverses() {
     let mut s = state(1000);
-    s.apply(Command::Seek(500));
-    s.apply(Command::ShuttleForward);
+    s.apply(Command::Seek(500), &none());
+    s.apply(Command::ShuttleForward, &none());
     assert!(s.playing);
     assert_eq!(s.shuttle, 1.0);
-    s.apply(Command::ShuttleForward);
+    s.apply(Command::ShuttleForward, &none());
     assert_eq!(s.shuttle, 2.0);
-    s.apply(Command::ShuttleBack);
+    s.apply(Command::ShuttleBack, &none());
     assert_eq!(s.shuttle, -1.0);
     s.tick(1.0); // 10 frames back
     assert_eq!(s.current, 490);
     for _ in 0..10 {
-        s.apply(Command::ShuttleBack);
+        s.apply(Command::ShuttleBack, &none());
     }
     assert_eq!(s.shuttle, -8.0);
-    s.apply(Command::ShuttleStop);
+    s.apply(Command::ShuttleStop, &none());
     assert!(!s.playing);
 }
 
 #[test]
-fn jumps_follow_events_and_truth() {
+fn jumps_follow_events_and_counts_use_the_truth() {
     let mut s = state(10);
-    s.curves.set_lane(
+    let mut st = Store::new("v", 10);
+    st.curves.set_lane(
         Lane::Score,
         &[0.0, 0.9, 0.9, 0.0, 0.0, 0.0, 0.7, 0.0, 0.8, 0.0],
     );
-    s.truth = vec![Interval::new(2, 4).unwrap(), Interval::new(7, 9).unwrap()];
-    s.auto_threshold();
+    let truth = vec![Interval::new(2, 4).unwrap(), Interval::new(7, 9).unwrap()];
+    st.truth = TruthDoc::new(VideoTruth::new("v", Some(10), truth), 10, None);
+    s.auto_threshold(&st);
     assert!((s.threshold - 0.45).abs() < 1e-6);
-    s.apply(Command::SetThreshold(0.5));
-    s.auto_threshold(); // a threshold the user set stays
+    s.apply(Command::SetThreshold(0.5), &st);
+    s.auto_threshold(&st); // a threshold the user set stays
     assert_eq!(s.threshold, 0.5);
-    s.apply(Command::NextAbove);
+    s.apply(Command::NextAbove, &st);
     assert_eq!(s.current, 1);
-    s.apply(Command::NextAbove);
+    s.apply(Command::NextAbove, &st);
     assert_eq!(s.current, 6);
-    s.apply(Command::PrevAbove);
+    s.apply(Command::PrevAbove, &st);
     assert_eq!(s.current, 1);
-    s.apply(Command::NextTruth);
-    assert_eq!(s.current, 2);
-    s.apply(Command::NextTruth);
-    assert_eq!(s.current, 7);
-    s.apply(Command::Seek(8));
-    s.apply(Command::PrevTruth); // inside an interval: back to its start
-    assert_eq!(s.current, 7);
     // Threshold counts: frames 1, 2, 6, 8 above; truth 2, 3, 7, 8.
-    assert_eq!(s.counts(), (2, 2, 4));
-    let top = s.events().top(2);
+    assert_eq!(s.counts(&st), (2, 2, 4));
+    let top = s.events(&st).top(2);
     assert_eq!(top[0].0, 1);
     assert_eq!(top[1].0, 8);
 }

@@ -1,18 +1,27 @@
 //! The timeline: the score curve and each term as lanes (min/max decimated),
 //! ground truth shaded, the threshold line (drag it), the playhead, the loop
 //! selection; click or drag to seek, Shift-drag to select, scroll to zoom,
-//! right- or middle-drag to pan.
+//! right- or middle-drag to pan. Above the curves, the ground-truth lane:
+//! drag an interval's edge or the interval itself (one undo step per drag).
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
+use super::annotate::{Annotator, TruthCommand};
 use super::curves::Lane;
 use super::state::{AppState, Command};
-use super::Commands;
+use super::store::Store;
+use super::{AppCommand, Commands};
+use crate::truth::edit::{self, Edge};
+use crate::truth::history::AnnotationCommand;
 
 /// Width of the lane labels at the left.
 const LABEL_W: f32 = 46.0;
 /// Height of the frame axis at the bottom.
 const AXIS_H: f32 = 16.0;
+/// Height of the ground-truth lane at the top.
+const TRUTH_H: f32 = 14.0;
+/// How close (px) the pointer must be to grab an interval's edge.
+const GRAB_PX: f32 = 5.0;
 
 fn lane_color(l: Lane) -> Color32 {
     match l {
@@ -24,23 +33,34 @@ fn lane_color(l: Lane) -> Color32 {
 }
 
 /// The geometry of one drawn timeline.
+#[derive(Debug, Clone)]
 pub struct Layout {
+    /// The whole widget.
+    pub rect: Rect,
+    /// The visible frames when it was drawn.
+    pub view: super::state::TimeView,
     /// The area of the curves (without labels and axis).
     pub plot: Rect,
+    /// The ground-truth lane above the curves.
+    pub truth: Rect,
     /// Lanes and their rects, score first.
     pub lanes: Vec<(Lane, Rect)>,
 }
 
 impl Layout {
     /// Lays out `rect` for the lanes that have data (the score lane always).
-    pub fn new(rect: Rect, state: &AppState) -> Self {
-        let plot = Rect::from_min_max(
+    pub fn new(rect: Rect, state: &AppState, store: &Store) -> Self {
+        let truth = Rect::from_min_max(
             Pos2::new(rect.left() + LABEL_W, rect.top() + 2.0),
+            Pos2::new(rect.right() - 4.0, rect.top() + 2.0 + TRUTH_H),
+        );
+        let plot = Rect::from_min_max(
+            Pos2::new(rect.left() + LABEL_W, truth.bottom() + 2.0),
             Pos2::new(rect.right() - 4.0, rect.bottom() - AXIS_H),
         );
         let terms: Vec<Lane> = [Lane::Recon, Lane::Pred, Lane::Dist]
             .into_iter()
-            .filter(|&l| state.curves.has(l))
+            .filter(|&l| store.curves.has(l))
             .collect();
         let score_h = if terms.is_empty() {
             plot.height()
@@ -59,7 +79,13 @@ impl Layout {
                 Rect::from_min_size(Pos2::new(plot.left(), top), Vec2::new(plot.width(), each)),
             ));
         }
-        Layout { plot, lanes }
+        Layout {
+            rect,
+            view: state.time_view,
+            plot,
+            truth,
+            lanes,
+        }
     }
 
     /// The x of frame `f` (fractional).
@@ -76,8 +102,8 @@ impl Layout {
 }
 
 /// The value range drawn in a lane (the score lane includes the threshold).
-fn lane_range(state: &mut AppState, lane: Lane) -> (f32, f32) {
-    let (mut lo, mut hi) = state.curves.extent(lane).unwrap_or((0.0, 1.0));
+fn lane_range(state: &AppState, store: &Store, lane: Lane) -> (f32, f32) {
+    let (mut lo, mut hi) = store.curves.extent(lane).unwrap_or((0.0, 1.0));
     if lane == Lane::Score {
         lo = lo.min(state.threshold as f32);
         hi = hi.max(state.threshold as f32);
@@ -93,14 +119,29 @@ fn y_of(rect: Rect, range: (f32, f32), v: f32) -> f32 {
     rect.bottom() - (v - range.0) / (range.1 - range.0) * rect.height()
 }
 
-/// Paints the timeline into `rect` (no interaction): used by [`show`] and the benchmark.
-pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layout {
-    let layout = Layout::new(rect, state);
+/// Paints the timeline into `rect` (no interaction): used by [`timeline_ui`]
+/// and the benchmark.
+pub fn paint(
+    painter: &egui::Painter,
+    rect: Rect,
+    state: &AppState,
+    store: &Store,
+    annotator: &Annotator,
+) -> Layout {
+    let layout = Layout::new(rect, state, store);
     let plot = layout.plot;
     let visuals_bg = Color32::from_gray(22);
     painter.rect_filled(plot, 0.0, visuals_bg);
+    paint_truth_lane(painter, &layout, state, store, annotator);
+    painter.text(
+        Pos2::new(rect.left() + 4.0, layout.truth.center().y),
+        egui::Align2::LEFT_CENTER,
+        "truth",
+        egui::FontId::proportional(11.0),
+        TRUTH_COLOR,
+    );
     // Ground truth.
-    for iv in &state.truth {
+    for iv in store.intervals() {
         let (a, b) = (
             layout.x_of(state, iv.start as f64),
             layout.x_of(state, iv.end as f64),
@@ -124,8 +165,8 @@ pub fn paint(painter: &egui::Painter, rect: Rect, state: &mut AppState) -> Layou
     let tv = state.time_view;
     let mut cols = Vec::with_capacity(columns);
     for (lane, r) in layout.lanes.clone() {
-        let range = lane_range(state, lane);
-        state
+        let range = lane_range(state, store, lane);
+        store
             .curves
             .pyramid(lane)
             .columns_into(tv.start, tv.end, columns, &mut cols);
@@ -277,14 +318,21 @@ fn nice_step(x: f64) -> f64 {
 }
 
 /// The timeline widget: paints and turns input into commands.
-pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    store: &Store,
+    annotator: &Annotator,
+    cmds: &mut Commands,
+) -> Layout {
     let rect = ui.available_rect_before_wrap();
     let resp = ui.allocate_rect(rect, Sense::click_and_drag());
     let painter = ui.painter_at(rect);
-    let layout = paint(&painter, rect, state);
+    let layout = paint(&painter, rect, state, store, annotator);
+    truth_lane_ui(ui, &layout, state, store, cmds);
     let plot = layout.plot;
     let score_rect = layout.lanes[0].1;
-    let range = lane_range(state, Lane::Score);
+    let range = lane_range(state, store, Lane::Score);
     let frames = state.frames;
     let clamp_frame = |f: f64| f.floor().clamp(0.0, frames.saturating_sub(1) as f64) as usize;
 
@@ -302,7 +350,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
             cmds.send(Command::SetThreshold(v as f64));
         }
     }
-    let (tp, fp, _) = state.counts();
+    let (tp, fp, _) = state.counts(store);
     painter.text(
         Pos2::new(plot.right() - 4.0, thr_y - 2.0),
         egui::Align2::RIGHT_BOTTOM,
@@ -356,7 +404,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
             }
             // Hover read-out.
             let f = clamp_frame(about);
-            let v = state
+            let v = store
                 .curves
                 .lane(Lane::Score)
                 .get(f)
@@ -380,6 +428,168 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, cmds: &mut Commands) {
     }
     if resp.double_clicked() {
         cmds.send(Command::ResetTimeline);
+    }
+    layout
+}
+
+/// The ground-truth lane's colour.
+const TRUTH_COLOR: Color32 = Color32::from_rgb(235, 90, 90);
+
+/// The ground-truth lane: intervals as bars, the selected edge and the
+/// mark-in point (I) highlighted.
+fn paint_truth_lane(
+    painter: &egui::Painter,
+    layout: &Layout,
+    state: &AppState,
+    store: &Store,
+    annotator: &Annotator,
+) {
+    let lane = layout.truth;
+    painter.rect_filled(lane, 0.0, Color32::from_gray(30));
+    for (i, iv) in store.intervals().iter().enumerate() {
+        let (a, b) = (
+            layout.x_of(state, iv.start as f64),
+            layout.x_of(state, iv.end as f64),
+        );
+        if b < lane.left() || a > lane.right() {
+            continue;
+        }
+        let r = Rect::from_x_y_ranges(
+            a.max(lane.left())..=b.min(lane.right()).max(a + 1.0),
+            lane.top() + 2.0..=lane.bottom() - 2.0,
+        );
+        painter.rect_filled(r, 2.0, TRUTH_COLOR);
+        if let Some((_, edge)) = annotator.selected.filter(|(si, _)| *si == i) {
+            let x = if edge == Edge::Start { a } else { b };
+            painter.vline(x, lane.y_range(), Stroke::new(3.0, Color32::WHITE));
+        }
+    }
+    if let Some(f) = annotator.mark_in {
+        let x = layout.x_of(state, f as f64);
+        if lane.x_range().contains(x) {
+            painter.add(Shape::convex_polygon(
+                vec![
+                    Pos2::new(x, lane.top()),
+                    Pos2::new(x + 7.0, lane.center().y),
+                    Pos2::new(x, lane.bottom()),
+                ],
+                Color32::from_rgb(255, 220, 90),
+                Stroke::NONE,
+            ));
+        }
+    }
+}
+
+/// What a drag in the truth lane holds on to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Grab {
+    /// An edge of interval `index`.
+    Edge(usize, Edge),
+    /// The whole interval `index`, last at `frame`.
+    Body(usize, i64),
+}
+
+/// Drags in the truth lane: an edge (within [`GRAB_PX`]) moves onto the frame
+/// under the pointer, with the playhead following so the frame views show the
+/// frame under the edge; the body moves the whole interval. One undo step per
+/// drag.
+fn truth_lane_ui(
+    ui: &mut egui::Ui,
+    layout: &Layout,
+    state: &AppState,
+    store: &Store,
+    cmds: &mut Commands,
+) {
+    let lane = layout.truth;
+    let id = ui.scope_id().with("truth-lane");
+    let resp = ui.interact(lane, id, Sense::click_and_drag());
+    let intervals = store.intervals();
+    let px_per_frame = (lane.width() as f64 / state.time_view.span()).max(1e-9);
+    let grab_at = |x: f32| -> Option<Grab> {
+        let f = layout.frame_at(state, x);
+        if let Some((i, e)) = edit::nearest_edge(intervals, f, GRAB_PX as f64 / px_per_frame) {
+            return Some(Grab::Edge(i, e));
+        }
+        edit::find(intervals, f.floor().max(0.0) as usize).map(|i| Grab::Body(i, f.floor() as i64))
+    };
+    if let Some(p) = resp.hover_pos() {
+        match grab_at(p.x) {
+            Some(Grab::Edge(..)) => ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal),
+            Some(Grab::Body(..)) => ui.ctx().set_cursor_icon(egui::CursorIcon::Grab),
+            None => {}
+        }
+    }
+    let grab_key = id.with("grab");
+    let group_key = id.with("group");
+    if resp.drag_started() {
+        // Where the button went down: by now the pointer has moved past the
+        // drag threshold, possibly off the edge it grabbed.
+        let origin = ui.input(|i| i.pointer.press_origin());
+        if let Some(p) = origin.or(resp.interact_pointer_pos()) {
+            let grab = grab_at(p.x);
+            let group = ui.input(|i| (i.time * 1e6) as u64);
+            ui.memory_mut(|m| {
+                m.data.insert_temp(grab_key, grab);
+                m.data.insert_temp(group_key, group);
+            });
+            if let Some(Grab::Edge(i, e)) = grab {
+                cmds.send(AppCommand::Truth(TruthCommand::SelectEdge(i, e)));
+            }
+        }
+    }
+    if resp.dragged() {
+        let grab: Option<Grab> = ui.memory(|m| m.data.get_temp(grab_key)).flatten();
+        let group: Option<u64> = ui.memory(|m| m.data.get_temp(group_key));
+        if let (Some(grab), Some(p)) = (grab, resp.interact_pointer_pos()) {
+            let f = layout.frame_at(state, p.x);
+            let last = state.frames.saturating_sub(1) as f64;
+            match grab {
+                Grab::Edge(index, edge) => {
+                    // The start edge sits left of its frame, the end edge right of its frame.
+                    let to = match edge {
+                        Edge::Start => f.round(),
+                        Edge::End => f.round() - 1.0,
+                    }
+                    .clamp(0.0, last) as usize;
+                    let command = AnnotationCommand::MoveEdge { index, edge, to };
+                    cmds.send(AppCommand::Truth(TruthCommand::Edit { command, group }));
+                    cmds.send(Command::Seek(to));
+                }
+                Grab::Body(index, from) => {
+                    let now = f.floor() as i64;
+                    if now != from {
+                        let command = AnnotationCommand::Move {
+                            index,
+                            delta: now - from,
+                        };
+                        cmds.send(AppCommand::Truth(TruthCommand::Edit { command, group }));
+                        ui.memory_mut(|m| {
+                            m.data.insert_temp(grab_key, Some(Grab::Body(index, now)))
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if resp.drag_stopped() {
+        ui.memory_mut(|m| m.data.remove::<Option<Grab>>(grab_key));
+    }
+    if resp.clicked() {
+        if let Some(p) = resp.interact_pointer_pos() {
+            match grab_at(p.x) {
+                Some(Grab::Edge(i, e)) => {
+                    cmds.send(AppCommand::Truth(TruthCommand::SelectEdge(i, e)));
+                    cmds.send(Command::Seek(edit::edge_frame(intervals[i], e)));
+                }
+                _ => {
+                    let f = layout
+                        .frame_at(state, p.x)
+                        .floor()
+                        .clamp(0.0, state.frames.saturating_sub(1) as f64);
+                    cmds.send(Command::Seek(f as usize));
+                }
+            }
+        }
     }
 }
 

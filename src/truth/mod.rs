@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 mod csv;
 pub mod dense;
+pub mod edit;
+pub mod history;
 mod io;
 mod json;
 pub mod masks;

@@ -1,0 +1,223 @@
+//! Ground-truth editing in the app: what the annotation keys and the
+//! timeline's drags ask for ([`TruthCommand`]), turned into typed edits of
+//! the [`TruthDoc`] at the playhead, in one place ([`apply`]). No UI here, so
+//! it is tested without one.
+
+use std::path::PathBuf;
+
+use super::store::TruthDoc;
+use crate::truth::edit::{self, Edge};
+use crate::truth::history::AnnotationCommand;
+use crate::truth::Interval;
+
+/// An annotation request from a key, a menu or a drag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TruthCommand {
+    /// I: an interval starts at the playhead.
+    MarkIn,
+    /// O: the interval marked in ends at the playhead, which it includes.
+    MarkOut,
+    /// Delete the interval under the playhead (or the selected one).
+    Delete,
+    /// Split the interval under the playhead (the playhead frame becomes normal).
+    Split,
+    /// Join the interval under the playhead (or before it) with the next one.
+    MergeNext,
+    /// Tab: select the next interval and go to its start.
+    SelectNext,
+    /// Shift+Tab: select the previous interval and go to its start.
+    SelectPrev,
+    /// Switch the selected edge between start and end, and go to it.
+    ToggleEdge,
+    /// Move the selected edge by frames (the playhead follows).
+    Nudge(i64),
+    /// A typed edit (drags send these; the same group is one undo step).
+    Edit {
+        /// The edit.
+        command: AnnotationCommand,
+        /// The drag it belongs to.
+        group: Option<u64>,
+    },
+    /// Select an interval's edge (a click on it).
+    SelectEdge(usize, Edge),
+    /// Undo the last edit.
+    Undo,
+    /// Redo the last undone edit.
+    Redo,
+    /// Save into the file the truth came from, in its format.
+    Save,
+    /// Save into another file; the format follows the extension.
+    SaveAs(PathBuf),
+}
+
+/// Annotation state that is not ground truth: the mark-in point, the
+/// selected edge, and the last message for the status bar.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Annotator {
+    /// Where I was pressed.
+    pub mark_in: Option<usize>,
+    /// The selected interval and edge (Tab, a click; nudges move it).
+    pub selected: Option<(usize, Edge)>,
+    /// What the last command did or why it did nothing.
+    pub message: Option<String>,
+}
+
+/// What [`apply`] asks the app to do besides editing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Move the playhead here.
+    pub seek: Option<usize>,
+    /// Save to the truth's source.
+    pub save: bool,
+    /// Save to this path.
+    pub save_as: Option<PathBuf>,
+}
+
+/// Applies `cmd` at the playhead frame `playhead`.
+pub fn apply(
+    an: &mut Annotator,
+    truth: &mut TruthDoc,
+    playhead: usize,
+    cmd: TruthCommand,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let iv = |t: &TruthDoc| t.edit.intervals().to_vec();
+    match cmd {
+        TruthCommand::MarkIn => {
+            an.mark_in = Some(playhead);
+            an.message = Some(format!("interval starts at frame {playhead}: O ends it"));
+        }
+        TruthCommand::MarkOut => match an.mark_in.take() {
+            Some(a) => {
+                let (s, e) = (a.min(playhead), a.max(playhead));
+                truth.apply(
+                    AnnotationCommand::Add(Interval {
+                        start: s,
+                        end: e + 1,
+                    }),
+                    None,
+                );
+                an.selected = edit::find(truth.edit.intervals(), e).map(|i| (i, Edge::End));
+                an.message = Some(format!("frames {s}–{e} anomalous"));
+            }
+            None => an.message = Some("press I at the first frame of the interval first".into()),
+        },
+        TruthCommand::Delete => {
+            let target = edit::find(&iv(truth), playhead).or(an.selected.map(|(i, _)| i));
+            match target {
+                Some(i) => {
+                    truth.apply(AnnotationCommand::Delete(i), None);
+                    an.selected = None;
+                    an.message = Some("interval deleted".into());
+                }
+                None => an.message = Some("no interval at the playhead".into()),
+            }
+        }
+        TruthCommand::Split => {
+            if truth.apply(AnnotationCommand::Split(playhead), None) {
+                an.selected = None;
+                an.message = Some(format!("split at frame {playhead}"));
+            } else {
+                an.message = Some("no interval at the playhead to split".into());
+            }
+        }
+        TruthCommand::MergeNext => {
+            let v = iv(truth);
+            let i = edit::find(&v, playhead).or_else(|| edit::prev_before(&v, playhead));
+            match i.filter(|&i| i + 1 < v.len()) {
+                Some(i) => {
+                    truth.apply(AnnotationCommand::Merge(i), None);
+                    an.selected = Some((i, Edge::End));
+                    an.message = Some("merged with the next interval".into());
+                }
+                None => an.message = Some("no next interval to merge with".into()),
+            }
+        }
+        TruthCommand::SelectNext | TruthCommand::SelectPrev => {
+            let v = iv(truth);
+            let i = if cmd == TruthCommand::SelectNext {
+                edit::next_after(&v, playhead)
+            } else {
+                edit::prev_before(&v, playhead)
+            };
+            if let Some(i) = i {
+                an.selected = Some((i, Edge::Start));
+                out.seek = Some(v[i].start);
+            }
+        }
+        TruthCommand::ToggleEdge => {
+            let v = iv(truth);
+            let sel = match an.selected {
+                Some((i, e)) if i < v.len() => Some((
+                    i,
+                    if e == Edge::Start {
+                        Edge::End
+                    } else {
+                        Edge::Start
+                    },
+                )),
+                _ => edit::find(&v, playhead).map(|i| (i, Edge::End)),
+            };
+            if let Some((i, e)) = sel {
+                an.selected = Some((i, e));
+                out.seek = Some(edit::edge_frame(v[i], e));
+            }
+        }
+        TruthCommand::Nudge(d) => {
+            let v = iv(truth);
+            match an.selected.filter(|(i, _)| *i < v.len()) {
+                Some((i, e)) => {
+                    let to = (edit::edge_frame(v[i], e) as i64 + d).max(0) as usize;
+                    truth.apply(
+                        AnnotationCommand::MoveEdge {
+                            index: i,
+                            edge: e,
+                            to,
+                        },
+                        None,
+                    );
+                    out.seek = truth
+                        .edit
+                        .intervals()
+                        .get(i)
+                        .map(|&x| edit::edge_frame(x, e));
+                }
+                None => an.message = Some("select an interval first (Tab)".into()),
+            }
+        }
+        TruthCommand::Edit { command, group } => {
+            truth.apply(command, group);
+        }
+        TruthCommand::SelectEdge(i, e) => {
+            if i < truth.edit.intervals().len() {
+                an.selected = Some((i, e));
+            }
+        }
+        TruthCommand::Undo => {
+            an.message = Some(match truth.edit.undo() {
+                Some(what) => format!("undid {what}"),
+                None => "nothing to undo".into(),
+            });
+        }
+        TruthCommand::Redo => {
+            an.message = Some(match truth.edit.redo() {
+                Some(what) => format!("redid {what}"),
+                None => "nothing to redo".into(),
+            });
+        }
+        TruthCommand::Save => out.save = true,
+        TruthCommand::SaveAs(p) => out.save_as = Some(p),
+    }
+    // Edits and undo can leave the selection past the last interval.
+    if an
+        .selected
+        .is_some_and(|(i, _)| i >= truth.edit.intervals().len())
+    {
+        an.selected = None;
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "annotate_tests.rs"]
+mod tests;

@@ -1,0 +1,108 @@
+use super::*;
+use crate::truth::VideoTruth;
+
+fn doc(intervals: &[(usize, usize)], len: usize) -> TruthDoc {
+    let ivs = intervals
+        .iter()
+        .map(|&(s, e)| Interval { start: s, end: e })
+        .collect();
+    TruthDoc::new(VideoTruth::new("v", Some(len), ivs), len, None)
+}
+
+fn spans(t: &TruthDoc) -> Vec<(usize, usize)> {
+    t.edit
+        .intervals()
+        .iter()
+        .map(|i| (i.start, i.end))
+        .collect()
+}
+
+#[test]
+fn mark_in_and_out_include_both_frames() {
+    let (mut an, mut t) = (Annotator::default(), doc(&[], 50));
+    apply(&mut an, &mut t, 5, TruthCommand::MarkIn);
+    apply(&mut an, &mut t, 9, TruthCommand::MarkOut);
+    assert_eq!(spans(&t), vec![(5, 10)]);
+    assert_eq!(an.selected, Some((0, Edge::End)));
+    // Out before in works the other way round.
+    apply(&mut an, &mut t, 30, TruthCommand::MarkIn);
+    apply(&mut an, &mut t, 20, TruthCommand::MarkOut);
+    assert_eq!(spans(&t), vec![(5, 10), (20, 31)]);
+    // O without I does nothing, and says why.
+    assert_eq!(an.mark_in, None, "O used the mark");
+    apply(&mut an, &mut t, 40, TruthCommand::MarkOut);
+    assert_eq!(spans(&t).len(), 2);
+    assert!(an
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .contains("press I"));
+}
+
+#[test]
+fn tab_selects_and_nudges_move_the_selected_edge() {
+    let (mut an, mut t) = (Annotator::default(), doc(&[(5, 10), (20, 25)], 50));
+    let o = apply(&mut an, &mut t, 0, TruthCommand::SelectNext);
+    assert_eq!((o.seek, an.selected), (Some(5), Some((0, Edge::Start))));
+    let o = apply(&mut an, &mut t, 5, TruthCommand::SelectNext);
+    assert_eq!((o.seek, an.selected), (Some(20), Some((1, Edge::Start))));
+    let o = apply(&mut an, &mut t, 20, TruthCommand::ToggleEdge);
+    assert_eq!((o.seek, an.selected), (Some(24), Some((1, Edge::End))));
+    let o = apply(&mut an, &mut t, 24, TruthCommand::Nudge(10));
+    assert_eq!(spans(&t), vec![(5, 10), (20, 35)]);
+    assert_eq!(
+        o.seek,
+        Some(34),
+        "the playhead shows the frame under the edge"
+    );
+    apply(&mut an, &mut t, 34, TruthCommand::Nudge(-1));
+    assert_eq!(spans(&t), vec![(5, 10), (20, 34)]);
+    let o = apply(&mut an, &mut t, 33, TruthCommand::SelectPrev);
+    assert_eq!(o.seek, Some(20));
+}
+
+#[test]
+fn delete_split_merge_and_undo() {
+    let (mut an, mut t) = (Annotator::default(), doc(&[(5, 10), (20, 25)], 50));
+    apply(&mut an, &mut t, 7, TruthCommand::Split);
+    assert_eq!(spans(&t), vec![(5, 7), (8, 10), (20, 25)]);
+    apply(&mut an, &mut t, 7, TruthCommand::MergeNext);
+    assert_eq!(spans(&t), vec![(5, 10), (20, 25)]);
+    apply(&mut an, &mut t, 22, TruthCommand::Delete);
+    assert_eq!(spans(&t), vec![(5, 10)]);
+    apply(&mut an, &mut t, 40, TruthCommand::Delete);
+    assert_eq!(an.message.as_deref(), Some("no interval at the playhead"));
+    apply(&mut an, &mut t, 0, TruthCommand::Undo);
+    assert_eq!(spans(&t), vec![(5, 10), (20, 25)]);
+    apply(&mut an, &mut t, 0, TruthCommand::Undo);
+    apply(&mut an, &mut t, 0, TruthCommand::Undo);
+    assert_eq!(spans(&t), vec![(5, 10), (20, 25)]);
+    assert!(!t.edit.is_dirty(), "all undone: nothing to save");
+    apply(&mut an, &mut t, 0, TruthCommand::Redo);
+    assert_eq!(spans(&t), vec![(5, 7), (8, 10), (20, 25)]);
+    assert!(t.edit.is_dirty());
+}
+
+#[test]
+fn a_drag_is_one_undo_step() {
+    let (mut an, mut t) = (Annotator::default(), doc(&[(5, 10)], 50));
+    for to in 10..30 {
+        let command = AnnotationCommand::MoveEdge {
+            index: 0,
+            edge: Edge::End,
+            to,
+        };
+        apply(
+            &mut an,
+            &mut t,
+            to,
+            TruthCommand::Edit {
+                command,
+                group: Some(3),
+            },
+        );
+    }
+    assert_eq!(spans(&t), vec![(5, 30)]);
+    apply(&mut an, &mut t, 0, TruthCommand::Undo);
+    assert_eq!(spans(&t), vec![(5, 10)]);
+}

@@ -1,0 +1,151 @@
+//! The data the views read (Rerun's store, next to [`super::state::AppState`]'s
+//! playback and view state): score curves, memory-slot usage and the ground
+//! truth being edited. Views get `&Store`; it changes only in
+//! [`super::VadApp`]'s one place per frame.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::curves::Curves;
+use super::usage::SlotUsage;
+use crate::truth::history::{Annotation, AnnotationCommand};
+use crate::truth::{self, Format, GroundTruth, Interval, VideoTruth};
+use crate::Result;
+
+/// Loaded and computed data of the open video.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Score curves (filled in as frames are scored).
+    pub curves: Curves,
+    /// Memory-slot usage per scored frame (the slot browser).
+    pub usage: SlotUsage,
+    /// The ground truth, as edited.
+    pub truth: TruthDoc,
+}
+
+impl Store {
+    /// An empty store for a video of `frames` frames named `name`.
+    pub fn new(name: &str, frames: usize) -> Self {
+        Store {
+            curves: Curves::new(frames),
+            usage: SlotUsage::new(frames),
+            truth: TruthDoc::new(
+                VideoTruth::new(name, Some(frames), Vec::new()),
+                frames,
+                None,
+            ),
+        }
+    }
+
+    /// The ground-truth intervals (shorthand for the views).
+    pub fn intervals(&self) -> &[Interval] {
+        self.truth.edit.intervals()
+    }
+}
+
+/// Where the ground truth came from, and so where Ctrl+S writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruthSource {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// Its format (written back in the same one).
+    pub format: Format,
+    /// The videos the file holds, in order, with frame counts: a `.m` or
+    /// consolidated `.npy` holds every test video, and a save rewrites them all.
+    pub videos: Vec<(String, usize)>,
+    /// Modification time and size when read: a file changed since then by
+    /// someone else is not overwritten silently.
+    pub stamp: Option<(SystemTime, u64)>,
+}
+
+impl TruthSource {
+    /// The source at `path`, its stamp taken now.
+    pub fn new(path: PathBuf, format: Format, videos: Vec<(String, usize)>) -> Self {
+        let stamp = stamp_of(&path);
+        TruthSource {
+            path,
+            format,
+            videos,
+            stamp,
+        }
+    }
+
+    /// Whether the file changed on disk since it was read or last saved.
+    pub fn changed_on_disk(&self) -> bool {
+        stamp_of(&self.path) != self.stamp
+    }
+}
+
+/// A file's modification time and size (a folder's: its own entry's).
+pub fn stamp_of(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// One video's ground truth while it is edited: the intervals with their
+/// history, and everything else the file holds for the video (regions,
+/// masks, notes), which the annotation does not change yet.
+#[derive(Debug, Clone)]
+pub struct TruthDoc {
+    /// The intervals and their undo history: the one copy of them.
+    pub edit: Annotation,
+    /// The rest of the video's truth; its `anomalous` is kept empty (the
+    /// intervals live in [`TruthDoc::edit`]).
+    pub rest: VideoTruth,
+    /// Where Ctrl+S saves; `None` for truth that came from no file (the demo).
+    pub source: Option<TruthSource>,
+    /// Whether any truth was loaded or made (the timeline's lane shows when so).
+    pub present: bool,
+}
+
+impl TruthDoc {
+    /// Editing `truth` of a video of `frames` frames.
+    pub fn new(mut truth: VideoTruth, frames: usize, source: Option<TruthSource>) -> Self {
+        let intervals = std::mem::take(&mut truth.anomalous);
+        TruthDoc {
+            present: !intervals.is_empty() || source.is_some(),
+            edit: Annotation::new(&intervals, frames),
+            rest: truth,
+            source,
+        }
+    }
+
+    /// Applies an edit (see [`Annotation::apply`]).
+    pub fn apply(&mut self, cmd: AnnotationCommand, group: Option<u64>) -> bool {
+        self.present = true;
+        self.edit.apply(cmd, group)
+    }
+
+    /// The video's truth as it is now, intervals included.
+    pub fn video(&self) -> VideoTruth {
+        VideoTruth {
+            anomalous: self.edit.intervals().to_vec(),
+            ..self.rest.clone()
+        }
+    }
+}
+
+/// Writes `video` into the truth file at `target`: an existing file is read,
+/// this video's entry replaced (or added), and the whole written back
+/// atomically with a `.bak` (by [`truth::write`]).
+pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
+    // Read with the same video list as when it was opened, so what opened saves.
+    let mut gt = if target.path.exists() {
+        let opts = truth::ReadOptions {
+            videos: Some(target.videos.clone()),
+            skip_masks: false,
+        };
+        truth::read(&target.path, &opts)?
+    } else {
+        GroundTruth::default()
+    };
+    match gt.videos.iter_mut().find(|v| v.name == video.name) {
+        Some(v) => v.anomalous = video.anomalous.clone(),
+        None => gt.videos.push(video.clone()),
+    }
+    // Position-named formats (.m, .mat, consolidated .npy) follow the list's order.
+    let order = |name: &str| target.videos.iter().position(|(n, _)| n == name);
+    gt.videos
+        .sort_by_key(|v| order(&v.name).unwrap_or(usize::MAX));
+    truth::write(&gt, &target.path, target.format)
+}

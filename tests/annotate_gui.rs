@@ -1,0 +1,329 @@
+//! Ground-truth annotation in the app under egui_kittest: intervals made with
+//! the keyboard (I / O, split, merge, delete, Tab and nudges), an edge dragged
+//! with the mouse in the timeline's truth lane, undo / redo, Ctrl+S into the
+//! file the truth came from (atomic, with a `.bak`, not over a file changed on
+//! disk), "save as" in every single-file format read back equal, and the
+//! unsaved marker in the window title.
+#![cfg(feature = "gui")]
+
+use std::path::{Path, PathBuf};
+
+use eframe::egui::{self, Key, Modifiers};
+use egui_kittest::Harness;
+use vadscope::app::menu::DialogKind;
+use vadscope::app::{AppCommand, OpenRequest, VadApp};
+use vadscope::truth::{self, GroundTruth, Interval, VideoTruth};
+
+const FRAMES: usize = 60;
+
+fn setup(dir: &Path) {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let rt = dir.join("xdg");
+        std::fs::create_dir_all(&rt).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&rt, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::env::set_var("XDG_RUNTIME_DIR", &rt);
+    }
+}
+
+/// A frame folder `clip` of [`FRAMES`] frames and its truth in JSON.
+fn clip_with_truth(dir: &Path) -> (PathBuf, PathBuf) {
+    let frames = dir.join("clip");
+    std::fs::create_dir_all(&frames).unwrap();
+    for i in 0..FRAMES {
+        let img =
+            image::RgbImage::from_fn(32, 24, |x, _| image::Rgb([(x * 8) as u8, i as u8 * 4, 90]));
+        img.save(frames.join(format!("{i:03}.png"))).unwrap();
+    }
+    let json = dir.join("truth.json");
+    let gt = GroundTruth {
+        videos: vec![VideoTruth::new("clip", Some(FRAMES), vec![iv(20, 30)])],
+        provenance: None,
+    };
+    truth::write(&gt, &json, truth::Format::Json).unwrap();
+    (frames, json)
+}
+
+fn iv(start: usize, end: usize) -> Interval {
+    Interval { start, end }
+}
+
+fn harness(frames: &Path, json: &Path) -> Harness<'static, VadApp> {
+    let req = OpenRequest {
+        path: Some(frames.to_path_buf()),
+        truth: Some(json.to_path_buf()),
+        ..Default::default()
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .wgpu()
+        .build_eframe(move |cc| VadApp::new(cc, req.clone()))
+}
+
+fn intervals(h: &Harness<'static, VadApp>) -> Vec<Interval> {
+    h.state().store.intervals().to_vec()
+}
+
+fn key(h: &mut Harness<'static, VadApp>, k: Key) {
+    h.key_press(k);
+    h.run_steps(1);
+}
+
+fn key_mod(h: &mut Harness<'static, VadApp>, m: Modifiers, k: Key) {
+    h.key_press_modifiers(m, k);
+    h.run_steps(1);
+}
+
+fn wait_saved(h: &mut Harness<'static, VadApp>) {
+    let t0 = std::time::Instant::now();
+    while h
+        .state()
+        .annotator
+        .message
+        .as_deref()
+        .is_some_and(|m| m.starts_with("saving"))
+    {
+        assert!(t0.elapsed().as_secs() < 60, "the save did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(1);
+}
+
+fn read_video(path: &Path) -> VideoTruth {
+    let opts = truth::ReadOptions {
+        videos: Some(vec![("clip".into(), FRAMES)]),
+        skip_masks: true,
+    };
+    let gt = truth::read(path, &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    gt.videos
+        .into_iter()
+        .find(|v| v.name == "clip")
+        .expect("video clip")
+}
+
+#[test]
+fn keyboard_edits_undo_and_save_into_the_opened_file() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    h.run_steps(2);
+    assert_eq!(intervals(&h), vec![iv(20, 30)]);
+    assert!(!h.state().window_title().starts_with('*'));
+
+    // I at frame 5, O at frame 9: 5..10. Presses that arrive in one UI frame
+    // (a slow frame) all count.
+    key(&mut h, Key::Home);
+    for _ in 0..3 {
+        h.key_press(Key::ArrowRight);
+    }
+    h.run_steps(1);
+    assert_eq!(h.state().state.current, 3, "three presses in one frame");
+    key(&mut h, Key::ArrowRight);
+    key(&mut h, Key::ArrowRight);
+    key(&mut h, Key::I);
+    for _ in 0..4 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key(&mut h, Key::O);
+    assert_eq!(intervals(&h), vec![iv(5, 10), iv(20, 30)]);
+    assert!(
+        h.state().window_title().starts_with('*'),
+        "{}",
+        h.state().window_title()
+    );
+
+    // Tab to the next interval (20), E to its end edge (29), nudge it by +10 and -1.
+    key(&mut h, Key::Tab);
+    assert_eq!(h.state().state.current, 20);
+    key(&mut h, Key::E);
+    assert_eq!(h.state().state.current, 29);
+    key_mod(
+        &mut h,
+        Modifiers::ALT.plus(Modifiers::SHIFT),
+        Key::ArrowRight,
+    );
+    key_mod(&mut h, Modifiers::ALT, Key::ArrowLeft);
+    assert_eq!(intervals(&h), vec![iv(5, 10), iv(20, 39)]);
+    assert_eq!(h.state().state.current, 38, "the playhead follows the edge");
+
+    // Split at 25, merge back, delete the first, undo twice, redo once.
+    for _ in 0..13 {
+        key(&mut h, Key::ArrowLeft);
+    }
+    key(&mut h, Key::S);
+    assert_eq!(intervals(&h), vec![iv(5, 10), iv(20, 25), iv(26, 39)]);
+    key(&mut h, Key::M);
+    assert_eq!(intervals(&h), vec![iv(5, 10), iv(20, 39)]);
+    key(&mut h, Key::Home);
+    key(&mut h, Key::Tab);
+    key(&mut h, Key::Delete);
+    assert_eq!(intervals(&h), vec![iv(20, 39)]);
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(intervals(&h), vec![iv(5, 10), iv(20, 39)]);
+    key_mod(&mut h, Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+    assert_eq!(intervals(&h), vec![iv(20, 39)]);
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+
+    // Ctrl+S writes the opened JSON, keeps the old one as .bak, clears the marker.
+    let before = std::fs::read(&json).unwrap();
+    key_mod(&mut h, Modifiers::COMMAND, Key::S);
+    wait_saved(&mut h);
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
+    assert_eq!(read_video(&json).anomalous, vec![iv(5, 10), iv(20, 39)]);
+    let bak = json.with_file_name("truth.json.bak");
+    assert_eq!(
+        std::fs::read(&bak).unwrap(),
+        before,
+        "the replaced file is the .bak"
+    );
+    assert!(!h.state().window_title().starts_with('*'));
+    assert!(!h.state().store.truth.edit.is_dirty());
+
+    // Someone else changes the file: the next save refuses and says why.
+    key(&mut h, Key::Home);
+    key(&mut h, Key::I);
+    key(&mut h, Key::O);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &json,
+        b"{\"format\": \"vadscope-truth\", \"version\": 1, \"videos\": []}\n",
+    )
+    .unwrap();
+    let theirs = std::fs::read(&json).unwrap();
+    key_mod(&mut h, Modifiers::COMMAND, Key::S);
+    wait_saved(&mut h);
+    assert_eq!(
+        std::fs::read(&json).unwrap(),
+        theirs,
+        "their file was overwritten"
+    );
+    let errors = h.state().state.errors.join("\n");
+    assert!(errors.contains("changed on disk"), "{errors}");
+    assert!(h.state().store.truth.edit.is_dirty());
+}
+
+#[test]
+fn an_edge_dragged_in_the_truth_lane_is_one_undo_step() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    h.run_steps(3);
+    // The truth lane is the timeline's top strip; find the interval's end edge
+    // (right side of frame 29) by the frame under x, as the timeline maps it.
+    let timeline_top = h.state().timeline_rect().expect("timeline drawn").top();
+    let lane_y = timeline_top + 2.0 + 7.0;
+    let x_of =
+        |h: &Harness<'static, VadApp>, f: f64| h.state().timeline_x_of(f).expect("timeline drawn");
+    let from = egui::pos2(x_of(&h, 30.0), lane_y);
+    let to = egui::pos2(x_of(&h, 45.0), lane_y);
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    h.hover_at(from);
+    h.step();
+    h.event(button(from, true));
+    h.step();
+    for k in 1..=10 {
+        let p = from + (to - from) * (k as f32 / 10.0);
+        h.hover_at(p);
+        h.step();
+    }
+    h.event(button(to, false));
+    h.run_steps(2);
+    assert_eq!(
+        intervals(&h),
+        vec![iv(20, 45)],
+        "the end edge follows the pointer"
+    );
+    assert_eq!(
+        h.state().state.current,
+        44,
+        "the playhead shows the frame under the edge"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(
+        intervals(&h),
+        vec![iv(20, 30)],
+        "one undo undoes the whole drag"
+    );
+}
+
+#[test]
+fn save_as_writes_every_file_format_that_reads_back_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    h.run_steps(2);
+    key(&mut h, Key::Home);
+    key(&mut h, Key::I);
+    key(&mut h, Key::ArrowRight);
+    key(&mut h, Key::ArrowRight);
+    key(&mut h, Key::O);
+    let want = vec![iv(0, 3), iv(20, 30)];
+    assert_eq!(intervals(&h), want);
+    for name in ["out.m", "out.npy", "out.mat", "out.json", "out.csv"] {
+        let path = dir.path().join(name);
+        h.state_mut()
+            .send(AppCommand::Picked(DialogKind::SaveTruth, path.clone()));
+        h.run_steps(1);
+        wait_saved(&mut h);
+        assert!(
+            h.state().state.errors.is_empty(),
+            "{name}: {:?}",
+            h.state().state.errors
+        );
+        assert_eq!(read_video(&path).anomalous, want, "{name}");
+    }
+    // The last save is where Ctrl+S goes now.
+    let source = h.state().store.truth.source.clone().expect("a source");
+    assert_eq!(source.path, dir.path().join("out.csv"));
+    // An unknown extension is refused with the formats named.
+    h.state_mut().send(AppCommand::Picked(
+        DialogKind::SaveTruth,
+        dir.path().join("out.txt"),
+    ));
+    h.run_steps(2);
+    assert!(h
+        .state()
+        .state
+        .errors
+        .iter()
+        .any(|e| e.contains(".json, .m, .mat, .npy or .csv")));
+}
+
+#[test]
+fn speed_keys_step_from_one_tenth_to_eight_times() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    h.run_steps(2);
+    for _ in 0..20 {
+        h.key_press(Key::CloseBracket);
+    }
+    h.run_steps(1);
+    assert_eq!(h.state().state.settings.speed, 8.0);
+    key(&mut h, Key::Equals);
+    assert_eq!(h.state().state.settings.speed, 1.0);
+    key(&mut h, Key::OpenBracket);
+    assert!((h.state().state.settings.speed - 1.0 / 1.5).abs() < 1e-6);
+    for _ in 0..20 {
+        key(&mut h, Key::OpenBracket);
+    }
+    assert!((h.state().state.settings.speed - 0.1).abs() < 1e-6);
+}
