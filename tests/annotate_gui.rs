@@ -327,3 +327,42 @@ fn speed_keys_step_from_one_tenth_to_eight_times() {
     }
     assert!((h.state().state.settings.speed - 0.1).abs() < 1e-6);
 }
+
+#[test]
+fn live_metrics_follow_the_edits_within_a_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    // The clip has no scores: the motion baseline scores it in the background.
+    let t0 = std::time::Instant::now();
+    while !h.state().job_status().is_some_and(|s| s.done) {
+        assert!(t0.elapsed().as_secs() < 120, "scoring did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+    let before = match &h.state().store.metrics.value {
+        Some(Ok(m)) => m.clone(),
+        other => panic!("no metrics: {other:?}"),
+    };
+    assert_eq!(before.anomalous, 10, "frames 20..30");
+    // Mark frames 40..=50 anomalous: the next frame's metrics count them.
+    h.state_mut().state.current = 40;
+    key(&mut h, Key::I);
+    for _ in 0..10 {
+        h.key_press(Key::ArrowRight);
+    }
+    h.run_steps(1);
+    key(&mut h, Key::O);
+    let after = match &h.state().store.metrics.value {
+        Some(Ok(m)) => m.clone(),
+        other => panic!("no metrics: {other:?}"),
+    };
+    assert_eq!(after.anomalous, 21);
+    assert_eq!(after.frames, before.frames);
+    assert_ne!(after.auc, before.auc);
+    // Undo brings the old figures back.
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(h.state().store.metrics.value, Some(Ok(before)));
+}

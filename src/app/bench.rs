@@ -10,6 +10,8 @@ use super::annotate::Annotator;
 use super::curves::Lane;
 use super::state::{AppState, Settings};
 use super::store::{Store, TruthDoc};
+use crate::truth::edit::Edge;
+use crate::truth::history::AnnotationCommand;
 use crate::truth::{Interval, VideoTruth};
 
 /// A deterministic bumpy curve with bursts (no RNG dependency).
@@ -64,8 +66,58 @@ pub fn timeline(frames: usize, iterations: usize, width: f32) -> Vec<f64> {
     times
 }
 
+/// Seconds per recomputation of the live metrics (AUC, EER, AP, Δs) of a
+/// `frames`-frame score curve after an edit of its ground truth, as an
+/// annotator's keypress causes: `iterations` timed edits after 3 warm-ups.
+pub fn live_metrics(frames: usize, iterations: usize) -> Vec<f64> {
+    let mut store = Store::new("bench", frames);
+    store.curves.set_lane(Lane::Score, &curve(frames, 0.0));
+    // One anomalous interval per 1000 frames, 300 long.
+    let truth: Vec<Interval> = (0..frames / 1000)
+        .filter_map(|k| Interval::new(k * 1000 + 200, k * 1000 + 500))
+        .collect();
+    if truth.is_empty() {
+        return Vec::new();
+    }
+    store.truth = TruthDoc::new(VideoTruth::new("bench", Some(frames), truth), frames, None);
+    store.refresh();
+    let mut times = Vec::with_capacity(iterations);
+    for it in 0..iterations + 3 {
+        // Nudge the first interval's end back and forth: each is an edit.
+        let to = 500 + it % 2;
+        let command = AnnotationCommand::MoveEdge {
+            index: 0,
+            edge: Edge::End,
+            to,
+        };
+        store.truth.apply(command, None);
+        let t0 = Instant::now();
+        store.refresh();
+        let dt = t0.elapsed().as_secs_f64();
+        assert!(
+            matches!(store.metrics.value, Some(Ok(_))),
+            "the metrics were computed"
+        );
+        if it >= 3 {
+            times.push(dt);
+        }
+    }
+    times
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_metrics_benchmark_times_every_edit() {
+        let t = super::live_metrics(5_000, 4);
+        assert_eq!(t.len(), 4);
+        assert!(t.iter().all(|&s| s > 0.0 && s < 5.0));
+        assert!(
+            super::live_metrics(10, 4).is_empty(),
+            "no truth: nothing to time"
+        );
+    }
+
     #[test]
     fn the_benchmark_runs() {
         let t = super::timeline(20_000, 3, 800.0);

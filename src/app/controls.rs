@@ -35,6 +35,7 @@ pub fn side_panel(
         section(ui, "playback", |ui| playback(ui, state, cmds));
         section(ui, "scoring", |ui| scoring(ui, store, job, cmds));
         section(ui, "threshold", |ui| threshold(ui, state, store, cmds));
+        section(ui, "truth", |ui| truth_ui(ui, store, cmds));
         section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
     });
 }
@@ -73,6 +74,60 @@ fn scoring(ui: &mut egui::Ui, store: &Store, job: Option<&ScoreJob>, cmds: &mut 
         }
         // Wrapped: an error naming a long path must not widen the panel.
         ui.add(egui::Label::new(RichText::new(&st.outcome).small()).wrap());
+    }
+}
+
+/// The ground truth being edited: intervals, where it saves, and the live
+/// metrics of the scores against it.
+fn truth_ui(ui: &mut egui::Ui, store: &Store, cmds: &mut Commands) {
+    ui.strong("Ground truth");
+    let t = &store.truth;
+    let n = t.edit.intervals().len();
+    let frames: usize = t.edit.intervals().iter().map(|i| i.len()).sum();
+    ui.label(format!("{n} intervals, {frames} anomalous frames"));
+    let source = t
+        .source
+        .as_ref()
+        .map_or("not saved to a file yet".into(), |s| {
+            format!("{} ({})", s.path.display(), s.format.name())
+        });
+    ui.add(egui::Label::new(RichText::new(source).small().weak()).wrap());
+    ui.horizontal(|ui| {
+        let save = ui.add_enabled(t.edit.is_dirty(), egui::Button::new("Save"));
+        if save.on_hover_text("Ctrl+S").clicked() {
+            cmds.send(AppCommand::Truth(TruthCommand::Save));
+        }
+        if ui.button("Save as…").clicked() {
+            cmds.send(AppCommand::Dialog(super::menu::DialogKind::SaveTruth));
+        }
+    });
+    match &store.metrics.value {
+        Some(Ok(m)) => {
+            egui::Grid::new("live-metrics")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    for (name, v) in [("frame AUC", m.auc), ("EER", m.eer), ("AP", m.ap)] {
+                        ui.label(name);
+                        ui.monospace(format!("{v:.4}"));
+                        ui.end_row();
+                    }
+                    ui.label("Δs");
+                    ui.monospace(m.delta_s.map_or("–".into(), |d| format!("{d:.4}")));
+                    ui.end_row();
+                });
+            ui.label(
+                RichText::new(format!(
+                    "{} scored frames, {} anomalous; no smoothing, nothing excluded",
+                    m.frames, m.anomalous
+                ))
+                .small()
+                .weak(),
+            );
+        }
+        Some(Err(why)) => {
+            ui.label(RichText::new(why).small().weak());
+        }
+        None => {}
     }
 }
 

@@ -9,6 +9,7 @@ pub mod annotate;
 pub mod bench;
 pub mod curves;
 pub mod decimate;
+pub mod live_metrics;
 pub mod maps;
 pub mod model;
 pub mod scoring;
@@ -597,6 +598,7 @@ impl eframe::App for VadApp {
         // One place per frame where state changes.
         let changed = !cmds.0.is_empty();
         self.apply(cmds.0);
+        self.store.refresh();
         let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
         self.state.tick(dt);
         if self.state.playing || changed {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::curves::Curves;
+use super::live_metrics::LiveMetrics;
 use super::usage::SlotUsage;
 use crate::truth::history::{Annotation, AnnotationCommand};
 use crate::truth::{self, Format, GroundTruth, Interval, VideoTruth};
@@ -21,6 +22,8 @@ pub struct Store {
     pub usage: SlotUsage,
     /// The ground truth, as edited.
     pub truth: TruthDoc,
+    /// Frame AUC, EER, AP and Δs of the scores against the edited truth.
+    pub metrics: LiveMetrics,
 }
 
 impl Store {
@@ -34,7 +37,16 @@ impl Store {
                 frames,
                 None,
             ),
+            metrics: LiveMetrics::default(),
         }
+    }
+
+    /// Brings derived data (the live metrics) up to date; the app calls it
+    /// once per UI frame after applying commands and background results.
+    pub fn refresh(&mut self) {
+        let edit = &self.truth.edit;
+        self.metrics
+            .refresh(&self.curves, edit.state_id(), edit.intervals());
     }
 
     /// The ground-truth intervals (shorthand for the views).

@@ -22,7 +22,11 @@ pub enum BenchCommand {
     Model(super::bench_model::ModelArgs),
     /// Timeline drawing (decimate, shapes, tessellation) of a long curve; prints the median per UI frame.
     #[cfg(feature = "gui")]
-    Timeline(super::bench_timeline::TimelineArgs),
+    Timeline(super::bench_app::TimelineArgs),
+    /// Live metrics (frame AUC, EER, AP, Δs) recomputed after a ground-truth edit, as the app
+    /// does on each keypress; prints the median per edit.
+    #[cfg(feature = "gui")]
+    Metrics(super::bench_app::MetricsArgs),
 }
 
 /// Runs a benchmark.
@@ -35,6 +39,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
         BenchCommand::Model(args) => super::bench_model::run(args),
         #[cfg(feature = "gui")]
-        BenchCommand::Timeline(args) => super::bench_timeline::run(args),
+        BenchCommand::Timeline(args) => super::bench_app::run(args),
+        #[cfg(feature = "gui")]
+        BenchCommand::Metrics(args) => super::bench_app::run_metrics(args),
     }
 }

@@ -2,10 +2,10 @@
 
 pub mod args;
 pub mod bench;
+#[cfg(feature = "gui")]
+pub mod bench_app;
 pub mod bench_model;
 pub mod bench_pipeline;
-#[cfg(feature = "gui")]
-pub mod bench_timeline;
 pub mod bench_video;
 pub mod completions;
 pub mod demo;
