@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, Key, Modifiers};
+use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use vadscope::app::menu::DialogKind;
 use vadscope::app::{AppCommand, OpenRequest, VadApp};
@@ -17,6 +18,12 @@ use vadscope::truth::{self, GroundTruth, Interval, VideoTruth};
 const FRAMES: usize = 60;
 
 fn setup(dir: &Path) {
+    // Recovery files go to a folder of this test process, not the user's.
+    static STATE: std::sync::Once = std::sync::Once::new();
+    STATE.call_once(|| {
+        let state = std::env::temp_dir().join(format!("vadscope-state-{}", std::process::id()));
+        std::env::set_var("XDG_STATE_HOME", state);
+    });
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         let rt = dir.join("xdg");
         std::fs::create_dir_all(&rt).unwrap();
@@ -365,4 +372,60 @@ fn live_metrics_follow_the_edits_within_a_frame() {
     // Undo brings the old figures back.
     key_mod(&mut h, Modifiers::COMMAND, Key::Z);
     assert_eq!(h.state().store.metrics.value, Some(Ok(before)));
+}
+
+#[test]
+fn unsaved_edits_survive_a_crash_and_are_offered_back() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    h.state_mut()
+        .set_autosave_interval(std::time::Duration::from_millis(50));
+    h.run_steps(2);
+    let file = h.state().recovery_file().to_path_buf();
+    assert!(!file.exists());
+    key(&mut h, Key::Home);
+    key(&mut h, Key::I);
+    key(&mut h, Key::ArrowRight);
+    key(&mut h, Key::O);
+    let edited = intervals(&h);
+    assert_eq!(edited, vec![iv(0, 2), iv(20, 30)]);
+    // The recovery file appears within a few autosave intervals.
+    let t0 = std::time::Instant::now();
+    let want = "\"start\": 0,\n      \"end\": 2";
+    while !std::fs::read_to_string(&file).is_ok_and(|s| s.contains(want)) {
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "no recovery file at {}",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    // A crash: the app goes away without saving or cleaning up.
+    std::mem::forget(h);
+
+    let mut h = harness(&frames, &json);
+    h.run_steps(2);
+    assert_eq!(
+        intervals(&h),
+        vec![iv(20, 30)],
+        "the file on disk is unchanged"
+    );
+    // Editing waits for the answer, so the recovered edits cannot be overwritten.
+    key(&mut h, Key::Delete);
+    assert_eq!(intervals(&h), vec![iv(20, 30)]);
+    h.get_by_label("Restore").click();
+    h.run_steps(2);
+    assert_eq!(intervals(&h), edited);
+    assert!(
+        h.state().store.truth.edit.is_dirty(),
+        "restored edits still need saving"
+    );
+    key_mod(&mut h, Modifiers::COMMAND, Key::S);
+    wait_saved(&mut h);
+    assert_eq!(read_video(&json).anomalous, edited);
+    h.run_steps(2);
+    assert!(!file.exists(), "saved: the recovery file is gone");
 }

@@ -34,6 +34,8 @@ fn setup() {
         // The demo writes its frames and weights to a cache: not the user's.
         let cache = std::env::temp_dir().join(format!("vadscope-cache-{}", std::process::id()));
         std::env::set_var("XDG_CACHE_HOME", &cache);
+        // Nor its recovery files.
+        std::env::set_var("XDG_STATE_HOME", cache.join("state"));
     });
 }
 

@@ -84,7 +84,12 @@ fn truth_ui(ui: &mut egui::Ui, store: &Store, cmds: &mut Commands) {
     let t = &store.truth;
     let n = t.edit.intervals().len();
     let frames: usize = t.edit.intervals().iter().map(|i| i.len()).sum();
-    ui.label(format!("{n} intervals, {frames} anomalous frames"));
+    let s = |k: usize| if k == 1 { "" } else { "s" };
+    ui.label(format!(
+        "{n} interval{}, {frames} anomalous frame{}",
+        s(n),
+        s(frames)
+    ));
     let source = t
         .source
         .as_ref()
@@ -389,7 +394,8 @@ pub fn status_bar(
             } else {
                 ""
             };
-            ui.label(format!("truth: {n} intervals{dirty}"));
+            let s = if n == 1 { "" } else { "s" };
+            ui.label(format!("truth: {n} interval{s}{dirty}"));
         }
         if let Some(m) = &annotator.message {
             ui.separator();

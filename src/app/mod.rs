@@ -12,6 +12,7 @@ pub mod decimate;
 pub mod live_metrics;
 pub mod maps;
 pub mod model;
+pub mod recovery;
 pub mod scoring;
 pub mod source;
 pub mod state;
@@ -72,6 +73,8 @@ pub enum AppCommand {
     QuitDiscarding,
     /// Close the unsaved-changes question without quitting.
     CancelQuit,
+    /// Answer the offer of edits recovered after a crash: restore them or discard them.
+    Recover(bool),
 }
 
 impl From<Command> for AppCommand {
@@ -124,6 +127,10 @@ pub struct VadApp {
     title: String,
     /// The timeline as last drawn.
     timeline: Option<timeline::Layout>,
+    /// Writing unsaved edits to the recovery file.
+    autosave: truth_save::Autosave,
+    /// Edits found in the recovery file when the video was opened, offered for restoring.
+    recovered: Option<recovery::Recovery>,
     doc: Document,
     doc_serial: u64,
     maps: MapsWorker,
@@ -168,6 +175,8 @@ impl VadApp {
             quit_anyway: false,
             title: String::new(),
             timeline: None,
+            autosave: truth_save::Autosave::default(),
+            recovered: None,
             doc,
             doc_serial: 1,
             maps,
@@ -261,6 +270,7 @@ impl VadApp {
         st.auto_threshold(&store);
         self.state = st;
         self.store = store;
+        self.open_recovery();
         self.frame_tex = None;
         if self.doc.scores.is_none() {
             self.start_scoring();
@@ -317,11 +327,14 @@ impl VadApp {
                 AppCommand::State(c) => self.state.apply(c, &self.store),
                 AppCommand::Truth(t) => self.annotate(t),
                 AppCommand::QuitDiscarding => {
+                    // Discarded on purpose: nothing to offer next time.
+                    recovery::remove(&self.autosave.path);
                     self.quit_anyway = true;
                     self.confirm_quit = false;
                     self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
                 AppCommand::CancelQuit => self.confirm_quit = false,
+                AppCommand::Recover(restore) => self.answer_recovery(restore),
                 AppCommand::Open(req) => self.open(req),
                 AppCommand::OpenSibling(p) => {
                     let req = OpenRequest {
@@ -589,6 +602,9 @@ impl eframe::App for VadApp {
             keys::help_ui(&ctx, &mut cmds);
         }
         self.close_guard(&ctx);
+        if let Some(rec) = &self.recovered {
+            truth_save::recovery_offer_ui(&ctx, rec, &mut cmds);
+        }
         if self.confirm_quit {
             truth_save::quit_question_ui(&ctx, &mut cmds);
         }
@@ -599,6 +615,7 @@ impl eframe::App for VadApp {
         let changed = !cmds.0.is_empty();
         self.apply(cmds.0);
         self.store.refresh();
+        self.autosave_tick(&ctx);
         let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
         self.state.tick(dt);
         if self.state.playing || changed {

@@ -1,18 +1,148 @@
 //! The app's side of ground-truth editing: annotation commands applied at
 //! the playhead, saves on a background thread (atomic, with a `.bak`, never
-//! over a file that changed on disk), the unsaved-changes marker in the
-//! window title, and the question when quitting with unsaved changes.
+//! over a file that changed on disk), the recovery file of unsaved edits
+//! (see [`super::recovery`]), the unsaved-changes marker in the window title,
+//! and the question when quitting with unsaved changes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 
 use super::annotate::{self, TruthCommand};
+use super::recovery::{self, Recovery};
 use super::store::{save_truth, stamp_of, TruthSource};
 use super::{AppCommand, Command, Commands, SaveJob, VadApp};
+use crate::truth::history::AnnotationCommand;
 use crate::truth::Format;
 
+/// The recovery file of the open video and when it was last written.
+#[derive(Debug)]
+pub struct Autosave {
+    /// The file.
+    pub path: PathBuf,
+    /// How often unsaved edits are written.
+    pub interval: Duration,
+    last_write: Option<Instant>,
+    /// The history state last written (`None`: no file written for it).
+    written: Option<u64>,
+}
+
+impl Default for Autosave {
+    fn default() -> Self {
+        Autosave {
+            path: PathBuf::new(),
+            interval: recovery::AUTOSAVE_INTERVAL,
+            last_write: None,
+            written: None,
+        }
+    }
+}
+
 impl VadApp {
+    /// The key the open video's recovery file is named by: its absolute path,
+    /// so that `open ./04` and `open /data/04` find the same file.
+    fn recovery_key(&self) -> String {
+        self.doc.path.as_deref().map_or_else(
+            || "demo".into(),
+            |p| {
+                std::fs::canonicalize(p)
+                    .unwrap_or_else(|_| p.to_path_buf())
+                    .display()
+                    .to_string()
+            },
+        )
+    }
+
+    /// Looks for edits a crash left for the newly opened video.
+    pub(super) fn open_recovery(&mut self) {
+        let key = self.recovery_key();
+        let interval = self.autosave.interval;
+        self.autosave = Autosave {
+            path: recovery::recovery_path(&key),
+            interval,
+            ..Autosave::default()
+        };
+        self.recovered = recovery::read(&self.autosave.path, &key);
+        if self
+            .recovered
+            .as_ref()
+            .is_some_and(|r| r.intervals == self.store.intervals())
+        {
+            // The file already holds these intervals: nothing was lost.
+            recovery::remove(&self.autosave.path);
+            self.recovered = None;
+        }
+    }
+
+    /// Restores the recovered edits (as one undoable edit) or discards them.
+    pub(super) fn answer_recovery(&mut self, restore: bool) {
+        let Some(rec) = self.recovered.take() else {
+            return;
+        };
+        if restore {
+            let command = AnnotationCommand::Replace(rec.intervals);
+            self.store.truth.apply(command, None);
+            self.annotator.message =
+                Some("restored the recovered edits: save them with Ctrl+S".into());
+        } else {
+            recovery::remove(&self.autosave.path);
+            self.annotator.message = Some("discarded the recovered edits".into());
+        }
+    }
+
+    /// Every [`Autosave::interval`], writes unsaved edits to the recovery
+    /// file (off the UI thread); removes it once there are none.
+    pub(super) fn autosave_tick(&mut self, ctx: &egui::Context) {
+        let edit = &self.store.truth.edit;
+        if !edit.is_dirty() {
+            // Saved or undone; but keep a file still offered for restoring.
+            if self.autosave.written.take().is_some() && self.recovered.is_none() {
+                recovery::remove(&self.autosave.path);
+            }
+            return;
+        }
+        let state = edit.state_id();
+        let due = self
+            .autosave
+            .last_write
+            .is_none_or(|t| t.elapsed() >= self.autosave.interval);
+        if self.autosave.written != Some(state) && due {
+            let rec = Recovery::new(
+                &self.doc.name,
+                &self.recovery_key(),
+                self.store.truth.source.as_ref().map(|s| s.path.clone()),
+                edit.intervals(),
+            );
+            let path = self.autosave.path.clone();
+            // A failed write is retried on the next change; it never blocks editing.
+            let _ = std::thread::Builder::new()
+                .name("vadscope-recovery".into())
+                .spawn(move || recovery::write(&path, &rec));
+            self.autosave.written = Some(state);
+            self.autosave.last_write = Some(Instant::now());
+        }
+        // Come back when the next write is due even if nothing else wakes the UI.
+        ctx.request_repaint_after(self.autosave.interval);
+    }
+
+    /// Sets how often unsaved edits go to the recovery file (tests use a short one).
+    pub fn set_autosave_interval(&mut self, interval: Duration) {
+        self.autosave.interval = interval;
+    }
+
+    /// The open video's recovery file.
+    pub fn recovery_file(&self) -> &std::path::Path {
+        &self.autosave.path
+    }
+
     /// Applies an annotation command (the one place the truth changes).
     pub(super) fn annotate(&mut self, cmd: TruthCommand) {
+        if self.recovered.is_some() && !matches!(cmd, TruthCommand::SaveAs(_)) {
+            // New edits would replace the recovered ones in the recovery file.
+            self.annotator.message = Some("restore or discard the recovered edits first".into());
+            return;
+        }
         let out = annotate::apply(
             &mut self.annotator,
             &mut self.store.truth,
@@ -138,6 +268,44 @@ impl VadApp {
 /// The title for video `name`, marked when the truth has unsaved changes.
 pub fn window_title(name: &str, dirty: bool) -> String {
     format!("{}{name} — vadscope", if dirty { "*" } else { "" })
+}
+
+/// Offers the edits found in the recovery file.
+pub(super) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut Commands) {
+    egui::Window::new("Recover unsaved ground truth")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            let age_s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(rec.written_unix_s);
+            ui.label(format!(
+                "vadscope stopped with unsaved ground-truth edits of {} ({} intervals, written {} ago).",
+                rec.video,
+                rec.intervals.len(),
+                age_text(age_s)
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Restore").clicked() {
+                    cmds.send(AppCommand::Recover(true));
+                }
+                if ui.button("Discard").clicked() {
+                    cmds.send(AppCommand::Recover(false));
+                }
+            });
+        });
+}
+
+/// "42 s", "5 min", "3 h", "2 days".
+fn age_text(s: u64) -> String {
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
 }
 
 /// Asks what to do with unsaved ground truth when the window is closed.
