@@ -186,6 +186,8 @@ fn keyboard_edits_undo_and_save_into_the_opened_file() {
         h.state().state.errors
     );
     assert_eq!(read_video(&json).anomalous, vec![iv(5, 10), iv(20, 39)]);
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(text.contains("edited in vadscope"), "no provenance in {text}");
     let bak = json.with_file_name("truth.json.bak");
     assert_eq!(
         std::fs::read(&bak).unwrap(),
@@ -372,6 +374,24 @@ fn live_metrics_follow_the_edits_within_a_frame() {
     // Undo brings the old figures back.
     key_mod(&mut h, Modifiers::COMMAND, Key::Z);
     assert_eq!(h.state().store.metrics.value, Some(Ok(before)));
+
+    // A accepts the detection around the playhead: with the threshold below
+    // every score, that is the run of all scored frames.
+    let first_scored = h
+        .state()
+        .store
+        .curves
+        .lane(vadscope::app::curves::Lane::Score)
+        .iter()
+        .position(|v| v.is_finite())
+        .expect("scored frames");
+    h.state_mut()
+        .send(vadscope::app::Command::SetThreshold(-1e9));
+    h.run_steps(1);
+    key(&mut h, Key::A);
+    assert_eq!(intervals(&h), vec![iv(first_scored, FRAMES)]);
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(intervals(&h), vec![iv(20, 30)]);
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub enum TruthCommand {
     },
     /// Select an interval's edge (a click on it).
     SelectEdge(usize, Edge),
+    /// A: the run of frames scored at or above the threshold around the
+    /// playhead becomes anomalous.
+    AcceptDetection,
     /// Undo the last edit.
     Undo,
     /// Redo the last undone edit.
@@ -205,6 +208,8 @@ pub fn apply(
                 None => "nothing to redo".into(),
             });
         }
+        // Resolved by the app, which knows the scores (see [`detection_at`]).
+        TruthCommand::AcceptDetection => {}
         TruthCommand::Save => out.save = true,
         TruthCommand::SaveAs(p) => out.save_as = Some(p),
     }
@@ -216,6 +221,18 @@ pub fn apply(
         an.selected = None;
     }
     out
+}
+
+/// The detection (a run of scored frames at or above the threshold,
+/// `(start, end, peak, peak score)` as [`super::curves::Events`] gives them)
+/// that contains `playhead`, as an interval.
+pub fn detection_at(runs: &[(usize, usize, usize, f32)], playhead: usize) -> Option<Interval> {
+    runs.iter()
+        .find(|r| (r.0..r.1).contains(&playhead))
+        .map(|r| Interval {
+            start: r.0,
+            end: r.1,
+        })
 }
 
 #[cfg(test)]

@@ -106,3 +106,14 @@ fn a_drag_is_one_undo_step() {
     apply(&mut an, &mut t, 0, TruthCommand::Undo);
     assert_eq!(spans(&t), vec![(5, 10)]);
 }
+
+#[test]
+fn the_detection_at_the_playhead_is_its_run() {
+    let runs = [(3, 7, 5, 0.9), (10, 12, 10, 0.8)];
+    assert_eq!(detection_at(&runs, 6), Some(Interval { start: 3, end: 7 }));
+    assert_eq!(detection_at(&runs, 7), None);
+    assert_eq!(
+        detection_at(&runs, 11),
+        Some(Interval { start: 10, end: 12 })
+    );
+}

@@ -58,6 +58,8 @@ pub enum Action {
     Merge,
     /// E.
     ToggleEdge,
+    /// A.
+    AcceptDetection,
     /// Alt+Left.
     NudgeBack,
     /// Alt+Right.
@@ -131,6 +133,7 @@ impl Action {
         Action::Split,
         Action::Merge,
         Action::ToggleEdge,
+        Action::AcceptDetection,
         Action::NudgeBack,
         Action::NudgeForward,
         Action::NudgeBack10,
@@ -175,6 +178,7 @@ impl Action {
             Split => keys![NONE, Key::S],
             Merge => keys![NONE, Key::M],
             ToggleEdge => keys![NONE, Key::E],
+            AcceptDetection => keys![NONE, Key::A],
             NudgeBack => keys![ALT, Key::ArrowLeft],
             NudgeForward => keys![ALT, Key::ArrowRight],
             NudgeBack10 => keys![ALT_SHIFT, Key::ArrowLeft],
@@ -220,6 +224,9 @@ impl Action {
             Split => "split the interval at the playhead",
             Merge => "merge with the next interval",
             ToggleEdge => "select the other edge of the interval",
+            AcceptDetection => {
+                "accept the detection at the playhead (frames above threshold) as an interval"
+            }
             NudgeBack => "selected edge one frame back",
             NudgeForward => "selected edge one frame forward",
             NudgeBack10 => "selected edge ten frames back",
@@ -267,6 +274,7 @@ impl Action {
             Split => t(TruthCommand::Split),
             Merge => t(TruthCommand::MergeNext),
             ToggleEdge => t(TruthCommand::ToggleEdge),
+            AcceptDetection => t(TruthCommand::AcceptDetection),
             NudgeBack => t(TruthCommand::Nudge(-1)),
             NudgeForward => t(TruthCommand::Nudge(1)),
             NudgeBack10 => t(TruthCommand::Nudge(-10)),

@@ -155,9 +155,61 @@ pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
         Some(v) => v.anomalous = video.anomalous.clone(),
         None => gt.videos.push(video.clone()),
     }
+    gt.provenance = Some(provenance(target, SystemTime::now()));
     // Position-named formats (.m, .mat, consolidated .npy) follow the list's order.
     let order = |name: &str| target.videos.iter().position(|(n, _)| n == name);
     gt.videos
         .sort_by_key(|v| order(&v.name).unwrap_or(usize::MAX));
     truth::write(&gt, &target.path, target.format)
+}
+
+/// Who edited, when and from which file, for the saved file's provenance
+/// (the JSON format keeps it): "edited in vadscope 0.1.0 by ana on
+/// 2026-12-02T19:58:03Z; saved to /data/gt.json (json)".
+pub fn provenance(target: &TruthSource, now: SystemTime) -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "an unknown user".into());
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "edited in vadscope {} by {user} on {}; saved to {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        utc_text(secs),
+        target.path.display(),
+        target.format.name()
+    )
+}
+
+/// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SSZ` (the civil-from-days
+/// conversion of the proleptic Gregorian calendar).
+fn utc_text(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_text_matches_known_dates() {
+        assert_eq!(utc_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_text(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_text(1_796_241_156), "2026-12-02T19:52:36Z");
+    }
 }

@@ -143,6 +143,33 @@ impl VadApp {
             self.annotator.message = Some("restore or discard the recovered edits first".into());
             return;
         }
+        let cmd = match cmd {
+            TruthCommand::AcceptDetection => {
+                let runs = self.state.events(&self.store).runs;
+                match annotate::detection_at(&runs, self.state.current) {
+                    Some(iv) => {
+                        self.annotator.message = Some(format!(
+                            "detection {}–{} accepted as anomalous",
+                            iv.start,
+                            iv.end - 1
+                        ));
+                        let command = AnnotationCommand::Add(iv);
+                        TruthCommand::Edit {
+                            command,
+                            group: None,
+                        }
+                    }
+                    None => {
+                        self.annotator.message = Some(
+                            "the playhead's frame is below the threshold: no detection to accept"
+                                .into(),
+                        );
+                        return;
+                    }
+                }
+            }
+            cmd => cmd,
+        };
         let out = annotate::apply(
             &mut self.annotator,
             &mut self.store.truth,
