@@ -187,7 +187,10 @@ fn keyboard_edits_undo_and_save_into_the_opened_file() {
     );
     assert_eq!(read_video(&json).anomalous, vec![iv(5, 10), iv(20, 39)]);
     let text = std::fs::read_to_string(&json).unwrap();
-    assert!(text.contains("edited in vadscope"), "no provenance in {text}");
+    assert!(
+        text.contains("edited in vadscope"),
+        "no provenance in {text}"
+    );
     let bak = json.with_file_name("truth.json.bak");
     assert_eq!(
         std::fs::read(&bak).unwrap(),
@@ -448,4 +451,58 @@ fn unsaved_edits_survive_a_crash_and_are_offered_back() {
     assert_eq!(read_video(&json).anomalous, edited);
     h.run_steps(2);
     assert!(!file.exists(), "saved: the recovery file is gone");
+}
+
+#[test]
+fn review_walks_the_disagreements_largest_first() {
+    use vadscope::app::review::Kind;
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let mut h = harness(&frames, &json);
+    let t0 = std::time::Instant::now();
+    while !h.state().job_status().is_some_and(|s| s.done) {
+        assert!(t0.elapsed().as_secs() < 120, "scoring did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+    key(&mut h, Key::R);
+    let review = h.state().annotator.review.clone().expect("review mode on");
+    let n = review.left.len();
+    assert!(
+        n >= 2,
+        "the baseline disagrees with the truth somewhere: {review:?}"
+    );
+    let lens: Vec<usize> = review.left.iter().map(|d| d.frames.len()).collect();
+    assert!(
+        lens.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {lens:?}"
+    );
+    let first = review.current().unwrap();
+    assert_eq!(
+        h.state().state.current,
+        first.frames.start,
+        "the playhead goes to it"
+    );
+
+    // Reject: the truth stays, one fewer left.
+    let before = intervals(&h);
+    key(&mut h, Key::N);
+    assert_eq!(intervals(&h), before);
+    let review = h.state().annotator.review.clone().unwrap();
+    assert_eq!((review.left.len(), review.rejected.len()), (n - 1, 1));
+
+    // Accept: the truth follows the model on those frames.
+    let d = review.current().unwrap();
+    key(&mut h, Key::Y);
+    let truth = VideoTruth::new("clip", Some(FRAMES), intervals(&h));
+    let want = d.kind == Kind::FalseAlarm;
+    assert!(
+        d.frames.range().all(|f| truth.is_anomalous(f) == want),
+        "{d:?}"
+    );
+    assert_eq!(h.state().annotator.review.as_ref().unwrap().accepted, 1);
+    key(&mut h, Key::R);
+    assert!(h.state().annotator.review.is_none());
 }

@@ -43,6 +43,12 @@ pub enum TruthCommand {
     /// A: the run of frames scored at or above the threshold around the
     /// playhead becomes anomalous.
     AcceptDetection,
+    /// R: review mode on or off.
+    ReviewToggle,
+    /// Y: accept the disagreement under review (the truth follows the model).
+    ReviewAccept,
+    /// N: reject it (the truth stays).
+    ReviewReject,
     /// Undo the last edit.
     Undo,
     /// Redo the last undone edit.
@@ -63,6 +69,8 @@ pub struct Annotator {
     pub selected: Option<(usize, Edge)>,
     /// What the last command did or why it did nothing.
     pub message: Option<String>,
+    /// Review mode, when on.
+    pub review: Option<super::review::Review>,
 }
 
 /// What [`apply`] asks the app to do besides editing.
@@ -209,7 +217,10 @@ pub fn apply(
             });
         }
         // Resolved by the app, which knows the scores (see [`detection_at`]).
-        TruthCommand::AcceptDetection => {}
+        TruthCommand::AcceptDetection
+        | TruthCommand::ReviewToggle
+        | TruthCommand::ReviewAccept
+        | TruthCommand::ReviewReject => {}
         TruthCommand::Save => out.save = true,
         TruthCommand::SaveAs(p) => out.save_as = Some(p),
     }

@@ -12,16 +12,32 @@ use super::store::Store;
 use super::{AppCommand, Commands};
 use crate::render::Colormap;
 
+/// What the side panel reads.
+pub struct PanelInput<'a> {
+    /// Playback and view state.
+    pub state: &'a AppState,
+    /// Scores, truth, live metrics.
+    pub store: &'a Store,
+    /// Annotation state (review mode).
+    pub annotator: &'a Annotator,
+    /// The open video.
+    pub doc: &'a Document,
+}
+
 /// The side panel.
 pub fn side_panel(
     ui: &mut egui::Ui,
-    state: &AppState,
-    store: &Store,
-    doc: &Document,
+    input: &PanelInput<'_>,
     maps: Option<&Maps>,
     job: Option<&ScoreJob>,
     cmds: &mut Commands,
 ) {
+    let PanelInput {
+        state,
+        store,
+        annotator,
+        doc,
+    } = *input;
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading(doc.name.as_str());
         ui.label(format!(
@@ -36,6 +52,7 @@ pub fn side_panel(
         section(ui, "scoring", |ui| scoring(ui, store, job, cmds));
         section(ui, "threshold", |ui| threshold(ui, state, store, cmds));
         section(ui, "truth", |ui| truth_ui(ui, store, cmds));
+        section(ui, "review", |ui| review_ui(ui, annotator, cmds));
         section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
     });
 }
@@ -133,6 +150,62 @@ fn truth_ui(ui: &mut egui::Ui, store: &Store, cmds: &mut Commands) {
             ui.label(RichText::new(why).small().weak());
         }
         None => {}
+    }
+}
+
+/// Review mode: the disagreement under review, how many are left, and the
+/// decisions.
+fn review_ui(ui: &mut egui::Ui, annotator: &Annotator, cmds: &mut Commands) {
+    ui.strong("Review");
+    let send = |c| AppCommand::Truth(c);
+    let Some(r) = &annotator.review else {
+        if ui
+            .button("Review disagreements (R)")
+            .on_hover_text("the model at its threshold against the ground truth, largest first")
+            .clicked()
+        {
+            cmds.send(send(TruthCommand::ReviewToggle));
+        }
+        return;
+    };
+    ui.label(format!(
+        "{} left · {} accepted · {} rejected",
+        r.left.len(),
+        r.accepted,
+        r.rejected.len()
+    ));
+    match r.current() {
+        Some(d) => {
+            ui.label(format!(
+                "{}: frames {}–{} ({} frames)",
+                d.kind.label(),
+                d.frames.start,
+                d.frames.end - 1,
+                d.frames.len()
+            ));
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Accept (Y)")
+                    .on_hover_text("the truth follows the model")
+                    .clicked()
+                {
+                    cmds.send(send(TruthCommand::ReviewAccept));
+                }
+                if ui
+                    .button("Reject (N)")
+                    .on_hover_text("the truth stays")
+                    .clicked()
+                {
+                    cmds.send(send(TruthCommand::ReviewReject));
+                }
+            });
+        }
+        None => {
+            ui.label("nothing left: the model and the truth agree");
+        }
+    }
+    if ui.button("Stop reviewing (R)").clicked() {
+        cmds.send(send(TruthCommand::ReviewToggle));
     }
 }
 

@@ -60,6 +60,12 @@ pub enum Action {
     ToggleEdge,
     /// A.
     AcceptDetection,
+    /// R.
+    Review,
+    /// Y.
+    ReviewAccept,
+    /// N.
+    ReviewReject,
     /// Alt+Left.
     NudgeBack,
     /// Alt+Right.
@@ -134,6 +140,9 @@ impl Action {
         Action::Merge,
         Action::ToggleEdge,
         Action::AcceptDetection,
+        Action::Review,
+        Action::ReviewAccept,
+        Action::ReviewReject,
         Action::NudgeBack,
         Action::NudgeForward,
         Action::NudgeBack10,
@@ -179,6 +188,9 @@ impl Action {
             Merge => keys![NONE, Key::M],
             ToggleEdge => keys![NONE, Key::E],
             AcceptDetection => keys![NONE, Key::A],
+            Review => keys![NONE, Key::R],
+            ReviewAccept => keys![NONE, Key::Y],
+            ReviewReject => keys![NONE, Key::N],
             NudgeBack => keys![ALT, Key::ArrowLeft],
             NudgeForward => keys![ALT, Key::ArrowRight],
             NudgeBack10 => keys![ALT_SHIFT, Key::ArrowLeft],
@@ -227,6 +239,9 @@ impl Action {
             AcceptDetection => {
                 "accept the detection at the playhead (frames above threshold) as an interval"
             }
+            Review => "review mode: the model's disagreements with the truth, largest first",
+            ReviewAccept => "review: accept (the truth follows the model)",
+            ReviewReject => "review: reject (the truth stays)",
             NudgeBack => "selected edge one frame back",
             NudgeForward => "selected edge one frame forward",
             NudgeBack10 => "selected edge ten frames back",
@@ -275,6 +290,9 @@ impl Action {
             Merge => t(TruthCommand::MergeNext),
             ToggleEdge => t(TruthCommand::ToggleEdge),
             AcceptDetection => t(TruthCommand::AcceptDetection),
+            Review => t(TruthCommand::ReviewToggle),
+            ReviewAccept => t(TruthCommand::ReviewAccept),
+            ReviewReject => t(TruthCommand::ReviewReject),
             NudgeBack => t(TruthCommand::Nudge(-1)),
             NudgeForward => t(TruthCommand::Nudge(1)),
             NudgeBack10 => t(TruthCommand::Nudge(-10)),

@@ -13,6 +13,7 @@ pub mod live_metrics;
 pub mod maps;
 pub mod model;
 pub mod recovery;
+pub mod review;
 pub mod scoring;
 pub mod source;
 pub mod state;
@@ -553,15 +554,13 @@ impl eframe::App for VadApp {
                 .resizable(true)
                 .default_size(230.0)
                 .show(ui, |ui| {
-                    controls::side_panel(
-                        ui,
-                        &self.state,
-                        &self.store,
-                        &self.doc,
-                        maps.as_deref(),
-                        self.job.as_ref(),
-                        &mut cmds,
-                    );
+                    let input = controls::PanelInput {
+                        state: &self.state,
+                        store: &self.store,
+                        annotator: &self.annotator,
+                        doc: &self.doc,
+                    };
+                    controls::side_panel(ui, &input, maps.as_deref(), self.job.as_ref(), &mut cmds);
                 });
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
@@ -615,6 +614,7 @@ impl eframe::App for VadApp {
         let changed = !cmds.0.is_empty();
         self.apply(cmds.0);
         self.store.refresh();
+        self.refresh_review();
         self.autosave_tick(&ctx);
         let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
         self.state.tick(dt);

@@ -11,6 +11,7 @@ use eframe::egui;
 
 use super::annotate::{self, TruthCommand};
 use super::recovery::{self, Recovery};
+use super::review::{Kind, Review};
 use super::store::{save_truth, stamp_of, TruthSource};
 use super::{AppCommand, Command, Commands, SaveJob, VadApp};
 use crate::truth::history::AnnotationCommand;
@@ -126,6 +127,68 @@ impl VadApp {
         ctx.request_repaint_after(self.autosave.interval);
     }
 
+    /// Review mode on (starting at the largest disagreement) or off.
+    fn toggle_review(&mut self) {
+        if self.annotator.review.take().is_some() {
+            self.annotator.message = Some("review mode off".into());
+            return;
+        }
+        self.annotator.review = Some(Review::default());
+        self.refresh_review();
+        self.seek_to_review();
+    }
+
+    /// Accepts or rejects the disagreement under review, then goes to the next.
+    fn decide_review(&mut self, accept: bool) {
+        let Some(d) = self.annotator.review.as_ref().and_then(|r| r.current()) else {
+            self.annotator.message = Some("nothing to review (R starts review mode)".into());
+            return;
+        };
+        if accept {
+            let command = match d.kind {
+                Kind::Missed => AnnotationCommand::Erase(d.frames),
+                Kind::FalseAlarm => AnnotationCommand::Add(d.frames),
+            };
+            self.store.truth.apply(command, None);
+        }
+        if let Some(r) = &mut self.annotator.review {
+            if accept {
+                r.accepted += 1;
+            } else {
+                r.rejected.push(d);
+            }
+        }
+        self.refresh_review();
+        self.seek_to_review();
+    }
+
+    /// Recomputes what is left to review (scores, threshold or truth may have changed).
+    pub(super) fn refresh_review(&mut self) {
+        if let Some(r) = &mut self.annotator.review {
+            let scores = self.store.curves.lane(super::curves::Lane::Score);
+            r.update(scores, self.state.threshold, self.store.intervals());
+        }
+    }
+
+    fn seek_to_review(&mut self) {
+        let next = self.annotator.review.as_ref().and_then(|r| r.current());
+        match next {
+            Some(d) => {
+                self.state.apply(Command::Seek(d.frames.start), &self.store);
+                self.state.apply(
+                    Command::Select(Some((d.frames.start, d.frames.end))),
+                    &self.store,
+                );
+            }
+            None => {
+                self.annotator.message = Some(
+                    "review done: the model and the truth agree, or every disagreement was decided"
+                        .into(),
+                )
+            }
+        }
+    }
+
     /// Sets how often unsaved edits go to the recovery file (tests use a short one).
     pub fn set_autosave_interval(&mut self, interval: Duration) {
         self.autosave.interval = interval;
@@ -144,6 +207,14 @@ impl VadApp {
             return;
         }
         let cmd = match cmd {
+            TruthCommand::ReviewToggle => {
+                self.toggle_review();
+                return;
+            }
+            TruthCommand::ReviewAccept | TruthCommand::ReviewReject => {
+                self.decide_review(cmd == TruthCommand::ReviewAccept);
+                return;
+            }
             TruthCommand::AcceptDetection => {
                 let runs = self.state.events(&self.store).runs;
                 match annotate::detection_at(&runs, self.state.current) {
