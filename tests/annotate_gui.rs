@@ -70,6 +70,21 @@ fn harness(frames: &Path, json: &Path) -> Harness<'static, VadApp> {
         .build_eframe(move |cc| VadApp::new(cc, req.clone()))
 }
 
+/// A fresh clip with its truth, opened in the app: (its folder, the frame
+/// folder, the truth file, the app).
+fn open_clip() -> (
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+    Harness<'static, VadApp>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let h = harness(&frames, &json);
+    (dir, frames, json, h)
+}
+
 fn intervals(h: &Harness<'static, VadApp>) -> Vec<Interval> {
     h.state().store.intervals().to_vec()
 }
@@ -100,6 +115,17 @@ fn wait_saved(h: &mut Harness<'static, VadApp>) {
     h.run_steps(1);
 }
 
+/// Waits for the background scoring (the motion baseline) to finish.
+fn wait_scored(h: &mut Harness<'static, VadApp>) {
+    let t0 = std::time::Instant::now();
+    while !h.state().job_status().is_some_and(|s| s.done) {
+        assert!(t0.elapsed().as_secs() < 120, "scoring did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+}
+
 fn read_video(path: &Path) -> VideoTruth {
     let opts = truth::ReadOptions {
         videos: Some(vec![("clip".into(), FRAMES)]),
@@ -114,10 +140,7 @@ fn read_video(path: &Path) -> VideoTruth {
 
 #[test]
 fn keyboard_edits_undo_and_save_into_the_opened_file() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (_dir, _frames, json, mut h) = open_clip();
     h.run_steps(2);
     assert_eq!(intervals(&h), vec![iv(20, 30)]);
     assert!(!h.state().window_title().starts_with('*'));
@@ -225,10 +248,7 @@ fn keyboard_edits_undo_and_save_into_the_opened_file() {
 
 #[test]
 fn an_edge_dragged_in_the_truth_lane_is_one_undo_step() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (_dir, _frames, _json, mut h) = open_clip();
     h.run_steps(3);
     // The truth lane is the timeline's top strip; find the interval's end edge
     // (right side of frame 29) by the frame under x, as the timeline maps it.
@@ -276,10 +296,7 @@ fn an_edge_dragged_in_the_truth_lane_is_one_undo_step() {
 
 #[test]
 fn save_as_writes_every_file_format_that_reads_back_equal() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (dir, _frames, _json, mut h) = open_clip();
     h.run_steps(2);
     key(&mut h, Key::Home);
     key(&mut h, Key::I);
@@ -320,10 +337,7 @@ fn save_as_writes_every_file_format_that_reads_back_equal() {
 
 #[test]
 fn speed_keys_step_from_one_tenth_to_eight_times() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (_dir, _frames, _json, mut h) = open_clip();
     h.run_steps(2);
     for _ in 0..20 {
         h.key_press(Key::CloseBracket);
@@ -342,18 +356,9 @@ fn speed_keys_step_from_one_tenth_to_eight_times() {
 
 #[test]
 fn live_metrics_follow_the_edits_within_a_frame() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (_dir, _frames, _json, mut h) = open_clip();
     // The clip has no scores: the motion baseline scores it in the background.
-    let t0 = std::time::Instant::now();
-    while !h.state().job_status().is_some_and(|s| s.done) {
-        assert!(t0.elapsed().as_secs() < 120, "scoring did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        h.step();
-    }
-    h.run_steps(2);
+    wait_scored(&mut h);
     let before = match &h.state().store.metrics.value {
         Some(Ok(m)) => m.clone(),
         other => panic!("no metrics: {other:?}"),
@@ -399,10 +404,7 @@ fn live_metrics_follow_the_edits_within_a_frame() {
 
 #[test]
 fn unsaved_edits_survive_a_crash_and_are_offered_back() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
+    let (_dir, frames, json, mut h) = open_clip();
     h.state_mut()
         .set_autosave_interval(std::time::Duration::from_millis(50));
     h.run_steps(2);
@@ -456,17 +458,8 @@ fn unsaved_edits_survive_a_crash_and_are_offered_back() {
 #[test]
 fn review_walks_the_disagreements_largest_first() {
     use vadscope::app::review::Kind;
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path());
-    let (frames, json) = clip_with_truth(dir.path());
-    let mut h = harness(&frames, &json);
-    let t0 = std::time::Instant::now();
-    while !h.state().job_status().is_some_and(|s| s.done) {
-        assert!(t0.elapsed().as_secs() < 120, "scoring did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        h.step();
-    }
-    h.run_steps(2);
+    let (_dir, _frames, _json, mut h) = open_clip();
+    wait_scored(&mut h);
     key(&mut h, Key::R);
     let review = h.state().annotator.review.clone().expect("review mode on");
     let n = review.left.len();

@@ -51,9 +51,9 @@ pub fn side_panel(
         section(ui, "playback", |ui| playback(ui, state, cmds));
         section(ui, "scoring", |ui| scoring(ui, store, job, cmds));
         section(ui, "threshold", |ui| threshold(ui, state, store, cmds));
+        section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
         section(ui, "truth", |ui| truth_ui(ui, store, cmds));
         section(ui, "review", |ui| review_ui(ui, annotator, cmds));
-        section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
     });
 }
 

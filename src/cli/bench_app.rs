@@ -19,20 +19,13 @@ pub struct TimelineArgs {
 
 /// Runs the benchmark and prints the median, 10th and 90th percentiles.
 pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
-    let mut t = vadscope::app::bench::timeline(args.frames, args.iterations, args.width);
-    if t.is_empty() {
-        anyhow::bail!("no iterations");
-    }
-    t.sort_by(f64::total_cmp);
-    let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize] * 1e3;
+    let t = vadscope::app::bench::timeline(args.frames, args.iterations, args.width);
+    let [p10, median, p90] = percentiles_ms(t)?;
     println!(
-        "timeline, {} frames, 4 lanes, {:.0} px wide: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms per UI frame ({} frames timed)",
+        "timeline, {} frames, 4 lanes, {:.0} px wide: p10 {p10:.3} ms, median {median:.3} ms, p90 {p90:.3} ms per UI frame ({} frames timed)",
         args.frames,
         args.width,
-        q(0.1),
-        q(0.5),
-        q(0.9),
-        t.len()
+        args.iterations
     );
     Ok(())
 }
@@ -50,19 +43,22 @@ pub struct MetricsArgs {
 
 /// Runs the metrics benchmark and prints the median, 10th and 90th percentiles.
 pub fn run_metrics(args: MetricsArgs) -> anyhow::Result<()> {
-    let mut t = vadscope::app::bench::live_metrics(args.frames, args.iterations);
+    let t = vadscope::app::bench::live_metrics(args.frames, args.iterations);
+    let [p10, median, p90] = percentiles_ms(t)?;
+    println!(
+        "live metrics, {} frames: p10 {p10:.3} ms, median {median:.3} ms, p90 {p90:.3} ms per edit ({} edits timed; a 60 Hz UI frame is 16.7 ms)",
+        args.frames,
+        args.iterations
+    );
+    Ok(())
+}
+
+/// The 10th, 50th and 90th percentiles of times in seconds, in milliseconds.
+fn percentiles_ms(mut t: Vec<f64>) -> anyhow::Result<[f64; 3]> {
     if t.is_empty() {
         anyhow::bail!("no iterations");
     }
     t.sort_by(f64::total_cmp);
     let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize] * 1e3;
-    println!(
-        "live metrics, {} frames: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms per edit ({} edits timed; a 60 Hz UI frame is 16.7 ms)",
-        args.frames,
-        q(0.1),
-        q(0.5),
-        q(0.9),
-        t.len()
-    );
-    Ok(())
+    Ok([q(0.1), q(0.5), q(0.9)])
 }
