@@ -5,7 +5,7 @@
 
 use super::curves::{Curves, Lane};
 use crate::metrics::{average_precision, delta_s, eer, roc_auc};
-use crate::truth::Interval;
+use crate::truth::{labels_of, Interval};
 
 /// The metrics of one video.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,18 +49,13 @@ impl LiveMetrics {
 /// The metrics of the score lane's scored frames against `intervals`.
 pub fn compute(curves: &Curves, intervals: &[Interval]) -> Result<Summary, String> {
     let score = curves.lane(Lane::Score);
-    let mut scores = Vec::with_capacity(score.len());
-    let mut labels = Vec::with_capacity(score.len());
-    let mut iv = intervals.iter().peekable();
-    for (i, &v) in score.iter().enumerate() {
-        while iv.peek().is_some_and(|r| r.end <= i) {
-            iv.next();
-        }
-        if v.is_finite() {
-            scores.push(v as f64);
-            labels.push(iv.peek().is_some_and(|r| r.contains(i)));
-        }
-    }
+    let truth = labels_of(intervals, score.len());
+    let (scores, labels): (Vec<f64>, Vec<bool>) = score
+        .iter()
+        .zip(truth)
+        .filter(|(v, _)| v.is_finite())
+        .map(|(&v, l)| (v as f64, l))
+        .unzip();
     if scores.is_empty() {
         return Err("no scored frames yet".into());
     }

@@ -2,7 +2,7 @@
 //! ground truth, largest first, each accepted (the truth follows the model)
 //! or rejected (the truth stays; the disagreement is not shown again).
 
-use crate::truth::Interval;
+use crate::truth::{labels_of, Interval};
 
 /// Which way the model and the truth disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +38,12 @@ pub fn disagreements(scores: &[f32], threshold: f64, truth: &[Interval]) -> Vec<
     let t = threshold as f32;
     let mut out = Vec::new();
     let mut run: Option<(usize, Kind)> = None;
-    let mut iv = truth.iter().peekable();
-    for (i, &v) in scores.iter().enumerate() {
-        while iv.peek().is_some_and(|r| r.end <= i) {
-            iv.next();
-        }
+    let labels = labels_of(truth, scores.len());
+    for (i, (&v, &anomalous)) in scores.iter().zip(&labels).enumerate() {
         let kind = if !v.is_finite() {
             None
         } else {
-            match (v >= t, iv.peek().is_some_and(|r| r.contains(i))) {
+            match (v >= t, anomalous) {
                 (false, true) => Some(Kind::Missed),
                 (true, false) => Some(Kind::FalseAlarm),
                 _ => None,

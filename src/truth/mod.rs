@@ -184,13 +184,7 @@ impl VideoTruth {
 
     /// Per-frame labels (`true` = anomalous) for `n` frames.
     pub fn labels(&self, n: usize) -> Vec<bool> {
-        let mut out = vec![false; n];
-        for iv in &self.anomalous {
-            for v in out.iter_mut().take(iv.end).skip(iv.start) {
-                *v = true;
-            }
-        }
-        out
+        labels_of(&self.anomalous, n)
     }
 
     /// Number of anomalous frames.
@@ -257,6 +251,17 @@ pub fn normalize_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
         match out.last_mut() {
             Some(last) if iv.start <= last.end => last.end = last.end.max(iv.end),
             _ => out.push(iv),
+        }
+    }
+    out
+}
+
+/// Per-frame labels (`true` = anomalous) of `n` frames from intervals.
+pub fn labels_of(intervals: &[Interval], n: usize) -> Vec<bool> {
+    let mut out = vec![false; n];
+    for iv in intervals {
+        for v in out.iter_mut().take(iv.end).skip(iv.start) {
+            *v = true;
         }
     }
     out
