@@ -115,6 +115,27 @@ fn wait_saved(h: &mut Harness<'static, VadApp>) {
     h.run_steps(1);
 }
 
+/// A primary-button drag from `from` to `to` in ten steps.
+fn drag(h: &mut Harness<'static, VadApp>, from: egui::Pos2, to: egui::Pos2) {
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    h.hover_at(from);
+    h.step();
+    h.event(button(from, true));
+    h.step();
+    for k in 1..=10 {
+        let p = from + (to - from) * (k as f32 / 10.0);
+        h.hover_at(p);
+        h.step();
+    }
+    h.event(button(to, false));
+    h.run_steps(2);
+}
+
 /// Waits for the background scoring (the motion baseline) to finish.
 fn wait_scored(h: &mut Harness<'static, VadApp>) {
     let t0 = std::time::Instant::now();
@@ -258,23 +279,7 @@ fn an_edge_dragged_in_the_truth_lane_is_one_undo_step() {
         |h: &Harness<'static, VadApp>, f: f64| h.state().timeline_x_of(f).expect("timeline drawn");
     let from = egui::pos2(x_of(&h, 30.0), lane_y);
     let to = egui::pos2(x_of(&h, 45.0), lane_y);
-    let button = |pos, pressed| egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed,
-        modifiers: Modifiers::NONE,
-    };
-    h.hover_at(from);
-    h.step();
-    h.event(button(from, true));
-    h.step();
-    for k in 1..=10 {
-        let p = from + (to - from) * (k as f32 / 10.0);
-        h.hover_at(p);
-        h.step();
-    }
-    h.event(button(to, false));
-    h.run_steps(2);
+    drag(&mut h, from, to);
     assert_eq!(
         intervals(&h),
         vec![iv(20, 45)],
@@ -457,7 +462,7 @@ fn unsaved_edits_survive_a_crash_and_are_offered_back() {
 
 #[test]
 fn review_walks_the_disagreements_largest_first() {
-    use vadscope::app::review::Kind;
+    use vadscope::app::annotate::review::Kind;
     let (_dir, _frames, _json, mut h) = open_clip();
     wait_scored(&mut h);
     key(&mut h, Key::R);
@@ -498,4 +503,77 @@ fn review_walks_the_disagreements_largest_first() {
     assert_eq!(h.state().annotator.review.as_ref().unwrap().accepted, 1);
     key(&mut h, Key::R);
     assert!(h.state().annotator.review.is_none());
+}
+
+#[test]
+fn boxes_drawn_moved_and_ended_with_the_mouse_save_as_regions() {
+    let (dir, _frames, _json, mut h) = open_clip();
+    h.run_steps(3);
+    key(&mut h, Key::Home);
+    for _ in 0..10 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key(&mut h, Key::B);
+    assert!(h.state().annotator.box_tool);
+    let rect = h.state().frame_image_rect().expect("frame view drawn");
+    // The clip's frames are 32x24 pixels; image pixels to screen points.
+    let at =
+        |x: f32, y: f32| rect.min + egui::vec2(x / 32.0 * rect.width(), y / 24.0 * rect.height());
+    let near = |b: Option<vadscope::truth::tracks::BoxPx>, want: [f32; 4]| {
+        let b = b.expect("a box on this frame");
+        let got = [b.x, b.y, b.w, b.h];
+        got.iter().zip(want).all(|(g, w)| (g - w).abs() < 0.3)
+    };
+    drag(&mut h, at(4.0, 4.0), at(12.0, 16.0));
+    let tracks = h.state().store.truth.tracks().to_vec();
+    assert_eq!(tracks.len(), 1, "one box drawn");
+    assert!(
+        near(tracks[0].box_at(10), [4.0, 4.0, 8.0, 12.0]),
+        "{tracks:?}"
+    );
+    assert_eq!(h.state().annotator.selected_box, Some(tracks[0].id));
+    key(&mut h, Key::B);
+    // Ten frames on, drag the box by (8, 2): a keyframe there, interpolated between.
+    for _ in 0..10 {
+        key(&mut h, Key::ArrowRight);
+    }
+    drag(&mut h, at(8.0, 10.0), at(16.0, 12.0));
+    let t = h.state().store.truth.tracks()[0].clone();
+    assert!(near(t.box_at(20), [12.0, 6.0, 8.0, 12.0]), "{t:?}");
+    assert!(near(t.box_at(15), [8.0, 5.0, 8.0, 12.0]), "halfway: {t:?}");
+    assert!(near(t.box_at(10), [4.0, 4.0, 8.0, 12.0]));
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    let t = h.state().store.truth.tracks()[0].clone();
+    assert!(near(t.box_at(20), [4.0, 4.0, 8.0, 12.0]), "undo: {t:?}");
+    key_mod(&mut h, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    // Resize by the bottom-right corner.
+    drag(&mut h, at(20.0, 18.0), at(22.0, 20.0));
+    let t = h.state().store.truth.tracks()[0].clone();
+    assert!(
+        near(t.box_at(20), [12.0, 6.0, 10.0, 14.0]),
+        "resized: {t:?}"
+    );
+    // The object leaves at frame 30; the intervals follow the box.
+    for _ in 0..10 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key_mod(&mut h, Modifiers::SHIFT, Key::O);
+    assert_eq!(h.state().store.truth.tracks()[0].box_at(30), None);
+    key_mod(&mut h, Modifiers::SHIFT, Key::B);
+    assert_eq!(intervals(&h), vec![iv(10, 30)]);
+    // Saved as JSON, the file's regions are the boxes the app shows.
+    let path = dir.path().join("boxes.json");
+    h.state_mut()
+        .send(AppCommand::Picked(DialogKind::SaveTruth, path.clone()));
+    h.run_steps(1);
+    wait_saved(&mut h);
+    let shown = h.state().store.truth.video();
+    let saved = read_video(&path);
+    assert_eq!(saved.regions.len(), 20);
+    assert_eq!(saved.regions, shown.regions);
+    assert_eq!(saved.anomalous, vec![iv(10, 30)]);
+    // Deleting the selected box takes its track, not the interval.
+    key(&mut h, Key::Delete);
+    assert!(h.state().store.truth.tracks().is_empty());
+    assert_eq!(intervals(&h), vec![iv(10, 30)]);
 }

@@ -53,7 +53,7 @@ pub fn timeline(frames: usize, iterations: usize, width: f32) -> Vec<f64> {
         let t0 = Instant::now();
         let mut out = ctx.run_ui(input(), |ui| {
             let painter = ui.painter().clone();
-            super::timeline::paint(&painter, rect, &state, &store, &annotator);
+            super::views::timeline::paint(&painter, rect, &state, &store, &annotator);
         });
         // Nothing renders here: font atlas uploads are dropped on purpose.
         out.textures_delta.clear();

@@ -9,7 +9,6 @@ use super::maps::Maps;
 use super::state::{AppState, Command};
 use super::Commands;
 use crate::render::{self, DrawParams, MapImage};
-use crate::truth::VideoTruth;
 use crate::Frame;
 
 /// What a view draws from.
@@ -24,12 +23,12 @@ pub struct ViewInput<'a> {
     pub frame_size: (usize, usize),
     /// The current frame's maps, if computed.
     pub maps: Option<&'a Maps>,
-    /// Ground truth.
-    pub truth: Option<&'a VideoTruth>,
     /// Whether the wgpu renderer draws maps.
     pub gpu: bool,
     /// The ground-truth mask of the current frame.
     pub mask: Option<&'a super::source::Mask>,
+    /// The annotation state (selected box, box tool).
+    pub annotator: &'a super::annotate::Annotator,
 }
 
 /// The visible part of the image in texture coordinates.
@@ -65,6 +64,33 @@ pub fn image_area(
     state: &AppState,
     cmds: &mut Commands,
 ) -> (Rect, egui::Response) {
+    let (rect, resp) = image_area_no_pan(ui, salt, image_size, avail, state, cmds);
+    pan(&resp, rect, state, cmds);
+    (rect, resp)
+}
+
+/// Dragging the image pans it (a view that uses drags for more calls it
+/// when the drag is not its own).
+pub fn pan(resp: &egui::Response, rect: Rect, state: &AppState, cmds: &mut Commands) {
+    if resp.dragged() {
+        let d = resp.drag_delta();
+        let uv = uv_rect(state);
+        cmds.send(Command::PanImage([
+            -d.x / rect.width() * uv.width(),
+            -d.y / rect.height() * uv.height(),
+        ]));
+    }
+}
+
+/// [`image_area`] without the pan.
+pub fn image_area_no_pan(
+    ui: &mut egui::Ui,
+    salt: u64,
+    image_size: (usize, usize),
+    avail: Vec2,
+    state: &AppState,
+    cmds: &mut Commands,
+) -> (Rect, egui::Response) {
     let (w, h) = (image_size.0.max(1) as f32, image_size.1.max(1) as f32);
     let scale = (avail.x / w).min(avail.y / h).max(0.01);
     let size = Vec2::new(w * scale, h * scale);
@@ -86,14 +112,6 @@ pub fn image_area(
                 });
             }
         }
-    }
-    if resp.dragged() {
-        let d = resp.drag_delta();
-        let uv = uv_rect(state);
-        cmds.send(Command::PanImage([
-            -d.x / rect.width() * uv.width(),
-            -d.y / rect.height() * uv.height(),
-        ]));
     }
     if resp.double_clicked() {
         cmds.send(Command::ResetImageView);

@@ -66,6 +66,12 @@ pub enum Action {
     ReviewAccept,
     /// N.
     ReviewReject,
+    /// B.
+    BoxTool,
+    /// Shift+O.
+    EndTrack,
+    /// Shift+B.
+    IntervalsFromBoxes,
     /// Alt+Left.
     NudgeBack,
     /// Alt+Right.
@@ -143,6 +149,9 @@ impl Action {
         Action::Review,
         Action::ReviewAccept,
         Action::ReviewReject,
+        Action::BoxTool,
+        Action::EndTrack,
+        Action::IntervalsFromBoxes,
         Action::NudgeBack,
         Action::NudgeForward,
         Action::NudgeBack10,
@@ -191,6 +200,9 @@ impl Action {
             Review => keys![NONE, Key::R],
             ReviewAccept => keys![NONE, Key::Y],
             ReviewReject => keys![NONE, Key::N],
+            BoxTool => keys![NONE, Key::B],
+            EndTrack => keys![SHIFT, Key::O],
+            IntervalsFromBoxes => keys![SHIFT, Key::B],
             NudgeBack => keys![ALT, Key::ArrowLeft],
             NudgeForward => keys![ALT, Key::ArrowRight],
             NudgeBack10 => keys![ALT_SHIFT, Key::ArrowLeft],
@@ -232,7 +244,7 @@ impl Action {
             PrevInterval => "previous ground-truth interval",
             MarkIn => "interval starts at the playhead",
             MarkOut => "interval ends at the playhead (included)",
-            DeleteInterval => "delete the interval at the playhead",
+            DeleteInterval => "delete the selected box's track, else the interval at the playhead",
             Split => "split the interval at the playhead",
             Merge => "merge with the next interval",
             ToggleEdge => "select the other edge of the interval",
@@ -242,6 +254,9 @@ impl Action {
             Review => "review mode: the model's disagreements with the truth, largest first",
             ReviewAccept => "review: accept (the truth follows the model)",
             ReviewReject => "review: reject (the truth stays)",
+            BoxTool => "box tool: drag on the frame to draw a box (drag a box to move it, its edges to resize)",
+            EndTrack => "the selected box's track ends at the playhead (the object leaves)",
+            IntervalsFromBoxes => "intervals from boxes: the frames any box is on become the intervals",
             NudgeBack => "selected edge one frame back",
             NudgeForward => "selected edge one frame forward",
             NudgeBack10 => "selected edge ten frames back",
@@ -254,14 +269,14 @@ impl Action {
             ViewMaps => "error maps view",
             ViewMemory => "memory view",
             Presentation => "presentation mode",
-            Escape => "leave presentation mode / close help",
+            Escape => "leave presentation mode / close help / deselect the box",
             ShowAll => "show all (image and timeline)",
             Help => "this help",
         }
     }
 
     /// The commands it sends in `state`.
-    fn commands(self, state: &AppState) -> Vec<AppCommand> {
+    pub fn commands(self, state: &AppState) -> Vec<AppCommand> {
         use Action::*;
         let c = |c: Command| vec![AppCommand::State(c)];
         let t = |t: TruthCommand| vec![AppCommand::Truth(t)];
@@ -293,6 +308,9 @@ impl Action {
             Review => t(TruthCommand::ReviewToggle),
             ReviewAccept => t(TruthCommand::ReviewAccept),
             ReviewReject => t(TruthCommand::ReviewReject),
+            BoxTool => t(TruthCommand::BoxTool),
+            EndTrack => t(TruthCommand::EndTrack),
+            IntervalsFromBoxes => t(TruthCommand::IntervalsFromBoxes),
             NudgeBack => t(TruthCommand::Nudge(-1)),
             NudgeForward => t(TruthCommand::Nudge(1)),
             NudgeBack10 => t(TruthCommand::Nudge(-10)),
@@ -307,7 +325,7 @@ impl Action {
             Presentation => c(Command::TogglePresentation),
             Escape if state.presentation => c(Command::TogglePresentation),
             Escape if state.show_help => c(Command::ToggleHelp),
-            Escape => Vec::new(),
+            Escape => t(TruthCommand::SelectBox(None)),
             ShowAll => vec![
                 AppCommand::State(Command::ResetImageView),
                 AppCommand::State(Command::ResetTimeline),
@@ -388,7 +406,7 @@ pub fn help_ui(ctx: &egui::Context, cmds: &mut Commands) {
                     }
                 });
             });
-            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold; in the truth lane, drag an edge or an interval.");
+            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold; in the truth lane, drag an edge or an interval. Frame: drag a box to move it (sets a keyframe), its edge or corner to resize, click to select.");
         });
     if !open {
         cmds.send(Command::ToggleHelp);

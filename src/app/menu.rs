@@ -264,16 +264,25 @@ pub fn menu_bar_ui(
                 cmds.send(AppCommand::Truth(TruthCommand::Redo));
             }
             ui.separator();
-            for (label, cmd) in [
-                ("Mark in (I)", TruthCommand::MarkIn),
-                ("Mark out (O)", TruthCommand::MarkOut),
-                ("Split at the playhead (S)", TruthCommand::Split),
-                ("Merge with the next (M)", TruthCommand::MergeNext),
-                ("Delete the interval (Delete)", TruthCommand::Delete),
+            use super::keys::Action;
+            for a in [
+                Action::MarkIn,
+                Action::MarkOut,
+                Action::Split,
+                Action::Merge,
+                Action::DeleteInterval,
+                Action::AcceptDetection,
+                Action::Review,
             ] {
-                if ui.button(label).clicked() {
-                    cmds.send(AppCommand::Truth(cmd));
-                }
+                action_button_ui(ui, a, state, cmds);
+            }
+            ui.separator();
+            for a in [
+                Action::BoxTool,
+                Action::EndTrack,
+                Action::IntervalsFromBoxes,
+            ] {
+                action_button_ui(ui, a, state, cmds);
             }
         });
         ui.menu_button("View", |ui| {
@@ -319,6 +328,26 @@ fn file_name(p: &Path) -> String {
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// A menu entry for a keyboard action: its label and first key from the one
+/// shortcut table, and the same commands the key sends.
+fn action_button_ui(
+    ui: &mut egui::Ui,
+    a: super::keys::Action,
+    state: &AppState,
+    cmds: &mut Commands,
+) {
+    let key = a.shortcuts().first().map(super::keys::key_text);
+    let text = match key {
+        Some(k) => format!("{} ({k})", a.label()),
+        None => a.label().to_string(),
+    };
+    if ui.button(text).clicked() {
+        for c in a.commands(state) {
+            cmds.send(c);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,24 +12,16 @@ pub mod decimate;
 pub mod live_metrics;
 pub mod maps;
 pub mod model;
-pub mod recovery;
-pub mod review;
 pub mod scoring;
 pub mod source;
 pub mod state;
 pub mod store;
 pub mod usage;
+mod views;
 
-mod controls;
-mod flow_view;
-mod frame_view;
 mod image;
 mod keys;
-mod maps_view;
-mod memory_view;
 pub mod menu;
-mod timeline;
-mod truth_save;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,11 +119,11 @@ pub struct VadApp {
     /// The window title last sent (sent again only when it changes).
     title: String,
     /// The timeline as last drawn.
-    timeline: Option<timeline::Layout>,
+    timeline: Option<views::timeline::Layout>,
     /// Writing unsaved edits to the recovery file.
-    autosave: truth_save::Autosave,
+    autosave: annotate::save::Autosave,
     /// Edits found in the recovery file when the video was opened, offered for restoring.
-    recovered: Option<recovery::Recovery>,
+    recovered: Option<annotate::recovery::Recovery>,
     doc: Document,
     doc_serial: u64,
     maps: MapsWorker,
@@ -176,7 +168,7 @@ impl VadApp {
             quit_anyway: false,
             title: String::new(),
             timeline: None,
-            autosave: truth_save::Autosave::default(),
+            autosave: annotate::save::Autosave::default(),
             recovered: None,
             doc,
             doc_serial: 1,
@@ -203,6 +195,12 @@ impl VadApp {
     /// Where the timeline was last drawn (tests and screenshots aim with it).
     pub fn timeline_rect(&self) -> Option<egui::Rect> {
         self.timeline.as_ref().map(|l| l.rect)
+    }
+
+    /// Where the frame view last drew the image, at the current zoom (tests
+    /// and screenshots aim at boxes with it).
+    pub fn frame_image_rect(&self) -> Option<egui::Rect> {
+        self.ctx.data(|d| d.get_temp(views::frame::image_rect_id()))
     }
 
     /// The x of frame boundary `f` (fractional) on the timeline as last drawn.
@@ -329,7 +327,7 @@ impl VadApp {
                 AppCommand::Truth(t) => self.annotate(t),
                 AppCommand::QuitDiscarding => {
                     // Discarded on purpose: nothing to offer next time.
-                    recovery::remove(&self.autosave.path);
+                    annotate::recovery::remove(&self.autosave.path);
                     self.quit_anyway = true;
                     self.confirm_quit = false;
                     self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -522,13 +520,13 @@ impl eframe::App for VadApp {
                 menu::menu_bar_ui(ui, &self.state, &self.store, &self.doc, &mut cmds);
             });
             egui::Panel::bottom("status").show(ui, |ui| {
-                controls::status_bar(
+                views::controls::status_bar(
                     ui,
                     &self.state,
                     &self.store,
                     &self.annotator,
                     &self.doc,
-                    controls::Work {
+                    views::controls::Work {
                         job: self.job.as_ref(),
                         maps_busy: self.maps.busy(),
                     },
@@ -545,8 +543,13 @@ impl eframe::App for VadApp {
             .resizable(true)
             .default_size(timeline_height)
             .show(ui, |ui| {
-                let layout =
-                    timeline::timeline_ui(ui, &self.state, &self.store, &self.annotator, &mut cmds);
+                let layout = views::timeline::timeline_ui(
+                    ui,
+                    &self.state,
+                    &self.store,
+                    &self.annotator,
+                    &mut cmds,
+                );
                 self.timeline = Some(layout);
             });
         if !self.state.presentation {
@@ -554,13 +557,19 @@ impl eframe::App for VadApp {
                 .resizable(true)
                 .default_size(230.0)
                 .show(ui, |ui| {
-                    let input = controls::PanelInput {
+                    let input = views::controls::PanelInput {
                         state: &self.state,
                         store: &self.store,
                         annotator: &self.annotator,
                         doc: &self.doc,
                     };
-                    controls::side_panel(ui, &input, maps.as_deref(), self.job.as_ref(), &mut cmds);
+                    views::controls::side_panel(
+                        ui,
+                        &input,
+                        maps.as_deref(),
+                        self.job.as_ref(),
+                        &mut cmds,
+                    );
                 });
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
@@ -570,9 +579,9 @@ impl eframe::App for VadApp {
                 frame: tex.as_ref(),
                 frame_size: self.doc.size,
                 maps: maps.as_deref(),
-                truth: Some(&self.store.truth.rest),
                 gpu: self.gpu,
                 mask: mask.as_deref(),
+                annotator: &self.annotator,
             };
             if !self.state.presentation {
                 ui.horizontal(|ui| {
@@ -591,10 +600,10 @@ impl eframe::App for VadApp {
                 presentation_banner_ui(ui, &self.state, &self.store);
             }
             match self.state.settings.view {
-                View::Frame => frame_view::show(ui, &ctxv, &mut cmds),
-                View::Flow => flow_view::show(ui, &ctxv, &mut cmds),
-                View::Maps => maps_view::show(ui, &ctxv, &mut cmds),
-                View::Memory => memory_view::show(ui, &ctxv, &mut cmds),
+                View::Frame => views::frame::frame_ui(ui, &ctxv, &mut cmds),
+                View::Flow => views::flow::flow_ui(ui, &ctxv, &mut cmds),
+                View::Maps => views::maps::maps_ui(ui, &ctxv, &mut cmds),
+                View::Memory => views::memory::memory_ui(ui, &ctxv, &mut cmds),
             }
         });
         if self.state.show_help {
@@ -602,13 +611,13 @@ impl eframe::App for VadApp {
         }
         self.close_guard(&ctx);
         if let Some(rec) = &self.recovered {
-            truth_save::recovery_offer_ui(&ctx, rec, &mut cmds);
+            annotate::save::recovery_offer_ui(&ctx, rec, &mut cmds);
         }
         if self.confirm_quit {
-            truth_save::quit_question_ui(&ctx, &mut cmds);
+            annotate::save::quit_question_ui(&ctx, &mut cmds);
         }
         self.update_title(&ctx);
-        controls::errors_window(&ctx, &self.state, &mut cmds);
+        views::controls::errors_window(&ctx, &self.state, &mut cmds);
 
         // One place per frame where state changes.
         let changed = !cmds.0.is_empty();

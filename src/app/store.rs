@@ -10,6 +10,7 @@ use super::curves::Curves;
 use super::live_metrics::LiveMetrics;
 use super::usage::SlotUsage;
 use crate::truth::history::{Annotation, AnnotationCommand};
+use crate::truth::tracks::{self, Track};
 use crate::truth::{self, Format, GroundTruth, Interval, VideoTruth};
 use crate::Result;
 
@@ -94,15 +95,15 @@ pub fn stamp_of(path: &std::path::Path) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// One video's ground truth while it is edited: the intervals with their
-/// history, and everything else the file holds for the video (regions,
-/// masks, notes), which the annotation does not change yet.
+/// One video's ground truth while it is edited: the intervals and the box
+/// tracks with their history, and everything else the file holds for the
+/// video (masks, notes), which the annotation does not change.
 #[derive(Debug, Clone)]
 pub struct TruthDoc {
-    /// The intervals and their undo history: the one copy of them.
+    /// The intervals and box tracks and their undo history: the one copy of them.
     pub edit: Annotation,
-    /// The rest of the video's truth; its `anomalous` is kept empty (the
-    /// intervals live in [`TruthDoc::edit`]).
+    /// The rest of the video's truth; its `anomalous` and `regions` are kept
+    /// empty (they live in [`TruthDoc::edit`]).
     pub rest: VideoTruth,
     /// Where Ctrl+S saves; `None` for truth that came from no file (the demo).
     pub source: Option<TruthSource>,
@@ -114,9 +115,10 @@ impl TruthDoc {
     /// Editing `truth` of a video of `frames` frames.
     pub fn new(mut truth: VideoTruth, frames: usize, source: Option<TruthSource>) -> Self {
         let intervals = std::mem::take(&mut truth.anomalous);
+        let tracks = tracks::tracks_from_regions(&std::mem::take(&mut truth.regions));
         TruthDoc {
-            present: !intervals.is_empty() || source.is_some(),
-            edit: Annotation::new(&intervals, frames),
+            present: !intervals.is_empty() || !tracks.is_empty() || source.is_some(),
+            edit: Annotation::with_tracks(&intervals, tracks, frames),
             rest: truth,
             source,
         }
@@ -128,12 +130,18 @@ impl TruthDoc {
         self.edit.apply(cmd, group)
     }
 
-    /// The video's truth as it is now, intervals included.
+    /// The video's truth as it is now, intervals and boxes included.
     pub fn video(&self) -> VideoTruth {
         VideoTruth {
             anomalous: self.edit.intervals().to_vec(),
+            regions: tracks::regions_of(self.edit.tracks(), self.edit.len()),
             ..self.rest.clone()
         }
+    }
+
+    /// The box tracks (shorthand).
+    pub fn tracks(&self) -> &[Track] {
+        self.edit.tracks()
     }
 }
 
@@ -152,7 +160,10 @@ pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
         GroundTruth::default()
     };
     match gt.videos.iter_mut().find(|v| v.name == video.name) {
-        Some(v) => v.anomalous = video.anomalous.clone(),
+        Some(v) => {
+            v.anomalous = video.anomalous.clone();
+            v.regions = video.regions.clone();
+        }
         None => gt.videos.push(video.clone()),
     }
     gt.provenance = Some(provenance(target, SystemTime::now()));

@@ -1,16 +1,19 @@
 //! Ground-truth edits as typed commands with an undo/redo history.
 //!
-//! An [`AnnotationCommand`] is applied to one video's intervals in one place,
+//! An [`AnnotationCommand`] is applied to one video's intervals and box
+//! tracks in one place,
 //! [`Annotation::apply`], which records it with its inverse. A whole mouse
 //! drag is one step: commands sent with the same group id coalesce. The
 //! history knows which step was saved, so "unsaved changes" survives undoing
 //! back to the saved state (it is then clean again).
 
 use super::edit::{self, Edge};
+use super::tracks::Track;
 use super::Interval;
 
-/// One edit of a video's frame-level ground truth.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// One edit of a video's ground truth: its frame-level intervals or its
+/// region tracks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum AnnotationCommand {
     /// Mark these frames anomalous (joins what they touch).
     Add(Interval),
@@ -38,15 +41,33 @@ pub enum AnnotationCommand {
         /// Frames (negative: earlier).
         delta: i64,
     },
-    /// Replace all intervals (the inverse of every other command).
+    /// Replace all intervals (the inverse of every interval command).
     Replace(Vec<Interval>),
+    /// Set the track with this id (add, move or resize a box, end it), or
+    /// remove it with `None`; its own inverse.
+    SetTrack {
+        /// The track's id.
+        id: u32,
+        /// What it becomes.
+        track: Option<Track>,
+    },
+    /// Replace the intervals and every track (a restored recovery file).
+    Restore {
+        /// The intervals.
+        intervals: Vec<Interval>,
+        /// The tracks.
+        tracks: Vec<Track>,
+    },
 }
 
 impl AnnotationCommand {
-    /// The intervals after this command, for a video of `len` frames.
+    /// The intervals after this command, for a video of `len` frames (a
+    /// track command leaves them as they are).
     pub fn apply(&self, v: &[Interval], len: usize) -> Vec<Interval> {
         use AnnotationCommand::*;
         match self {
+            SetTrack { .. } => v.to_vec(),
+            Restore { intervals, .. } => edit::clamp(intervals, len),
             Add(iv) => edit::add(v, *iv, len),
             Erase(iv) => edit::erase(v, *iv),
             Delete(i) => edit::delete(v, *i),
@@ -70,6 +91,9 @@ impl AnnotationCommand {
             MoveEdge { .. } => "move edge",
             Move { .. } => "move interval",
             Replace(_) => "replace intervals",
+            SetTrack { track: None, .. } => "delete box track",
+            SetTrack { .. } => "edit box",
+            Restore { .. } => "restore edits",
         }
     }
 }
@@ -83,10 +107,12 @@ struct Step {
     inverse: AnnotationCommand,
 }
 
-/// One video's frame-level ground truth while it is edited.
+/// One video's ground truth while it is edited: intervals and box tracks.
 #[derive(Debug, Clone, Default)]
 pub struct Annotation {
     intervals: Vec<Interval>,
+    /// Sorted by id.
+    tracks: Vec<Track>,
     len: usize,
     undo: Vec<Step>,
     redo: Vec<Step>,
@@ -98,8 +124,16 @@ impl Annotation {
     /// Starts editing `intervals` of a video of `len` frames (clamped and
     /// normalised); the state counts as saved.
     pub fn new(intervals: &[Interval], len: usize) -> Self {
+        Annotation::with_tracks(intervals, Vec::new(), len)
+    }
+
+    /// Starts editing intervals and box tracks (see [`Annotation::new`]).
+    pub fn with_tracks(intervals: &[Interval], mut tracks: Vec<Track>, len: usize) -> Self {
+        tracks.sort_by_key(|t| t.id);
+        tracks.dedup_by_key(|t| t.id);
         Annotation {
             intervals: edit::clamp(intervals, len),
+            tracks,
             len,
             next_id: 1,
             ..Default::default()
@@ -109,6 +143,80 @@ impl Annotation {
     /// The intervals as they are now.
     pub fn intervals(&self) -> &[Interval] {
         &self.intervals
+    }
+
+    /// The box tracks as they are now, sorted by id.
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// The track with this id.
+    pub fn track(&self, id: u32) -> Option<&Track> {
+        self.tracks
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .map(|i| &self.tracks[i])
+    }
+
+    /// Performs a command; returns whether anything changed.
+    fn perform(&mut self, command: &AnnotationCommand) -> bool {
+        if let AnnotationCommand::Restore { intervals, tracks } = command {
+            let mut tracks = tracks.clone();
+            tracks.sort_by_key(|t| t.id);
+            tracks.dedup_by_key(|t| t.id);
+            let intervals = edit::clamp(intervals, self.len);
+            if intervals == self.intervals && tracks == self.tracks {
+                return false;
+            }
+            self.intervals = intervals;
+            self.tracks = tracks;
+            return true;
+        }
+        if let AnnotationCommand::SetTrack { id, track } = command {
+            let track = track.clone().map(|mut t| {
+                t.id = *id;
+                t
+            });
+            let at = self.tracks.binary_search_by_key(id, |t| t.id);
+            return match (at, track) {
+                (Ok(i), Some(t)) if self.tracks[i] == t => false,
+                (Ok(i), Some(t)) => {
+                    self.tracks[i] = t;
+                    true
+                }
+                (Ok(i), None) => {
+                    self.tracks.remove(i);
+                    true
+                }
+                (Err(i), Some(t)) => {
+                    self.tracks.insert(i, t);
+                    true
+                }
+                (Err(_), None) => false,
+            };
+        }
+        let after = command.apply(&self.intervals, self.len);
+        if after == self.intervals {
+            return false;
+        }
+        self.intervals = after;
+        true
+    }
+
+    /// The command that takes the state back to what `command` found (before
+    /// it is performed), or forward to what it left (after).
+    fn snapshot(&self, command: &AnnotationCommand) -> AnnotationCommand {
+        match command {
+            AnnotationCommand::SetTrack { id, .. } => AnnotationCommand::SetTrack {
+                id: *id,
+                track: self.track(*id).cloned(),
+            },
+            AnnotationCommand::Restore { .. } => AnnotationCommand::Restore {
+                intervals: self.intervals.clone(),
+                tracks: self.tracks.clone(),
+            },
+            _ => AnnotationCommand::Replace(self.intervals.clone()),
+        }
     }
 
     /// The video's length in frames.
@@ -125,16 +233,24 @@ impl Annotation {
     /// changes nothing is not recorded). Commands with the same `group` in a
     /// row (one drag) are one undo step.
     pub fn apply(&mut self, command: AnnotationCommand, group: Option<u64>) -> bool {
-        let after = command.apply(&self.intervals, self.len);
-        if after == self.intervals {
+        let before = self.snapshot(&command);
+        if !self.perform(&command) {
             return false;
         }
-        let before = std::mem::replace(&mut self.intervals, after);
         self.redo.clear();
+        let after = self.snapshot(&command);
         if let Some(last) = self.undo.last_mut() {
-            if group.is_some() && last.group == group && last.id != self.saved_id {
+            let same_target = match (&last.inverse, &after) {
+                (
+                    AnnotationCommand::SetTrack { id: a, .. },
+                    AnnotationCommand::SetTrack { id: b, .. },
+                ) => a == b,
+                (AnnotationCommand::Replace(_), AnnotationCommand::Replace(_)) => true,
+                _ => false,
+            };
+            if group.is_some() && last.group == group && last.id != self.saved_id && same_target {
                 // Keep the drag's first inverse; its result is the latest state.
-                last.command = AnnotationCommand::Replace(self.intervals.clone());
+                last.command = after;
                 return true;
             }
         }
@@ -144,7 +260,7 @@ impl Annotation {
             id,
             group,
             command,
-            inverse: AnnotationCommand::Replace(before),
+            inverse: before,
         });
         true
     }
@@ -152,7 +268,7 @@ impl Annotation {
     /// Undoes the last step; returns its label, or `None` when there is none.
     pub fn undo(&mut self) -> Option<&'static str> {
         let step = self.undo.pop()?;
-        self.intervals = step.inverse.apply(&self.intervals, self.len);
+        self.perform(&step.inverse);
         let label = step.command.label();
         self.redo.push(step);
         Some(label)
@@ -161,7 +277,7 @@ impl Annotation {
     /// Redoes the last undone step; returns its label.
     pub fn redo(&mut self) -> Option<&'static str> {
         let step = self.redo.pop()?;
-        self.intervals = step.command.apply(&self.intervals, self.len);
+        self.perform(&step.command);
         let label = step.command.label();
         self.undo.push(step);
         Some(label)
@@ -248,6 +364,45 @@ mod tests {
         assert_eq!(a.intervals(), &[iv(5, 10)]);
         a.redo();
         assert_eq!(a.intervals(), &[iv(5, 20)]);
+    }
+
+    #[test]
+    fn box_edits_undo_and_a_box_drag_is_one_step() {
+        use crate::truth::tracks::{BoxPx, Track};
+        let b = |x: f32| BoxPx {
+            x,
+            y: 0.0,
+            w: 5.0,
+            h: 5.0,
+        };
+        let mut a = Annotation::new(&[iv(5, 10)], 50);
+        let t = Track::new(4, 3, b(1.0));
+        let set = |t: Option<Track>| AnnotationCommand::SetTrack { id: 4, track: t };
+        assert!(a.apply(set(Some(t.clone())), None));
+        for x in 2..8 {
+            a.apply(set(Some(t.with_key(3, b(x as f32)))), Some(9));
+        }
+        assert_eq!(a.track(4).unwrap().box_at(3), Some(b(7.0)));
+        assert!(a.apply(set(None), None));
+        assert!(a.tracks().is_empty());
+        assert_eq!(a.intervals(), &[iv(5, 10)], "box edits leave the intervals");
+        assert_eq!(a.undo(), Some("delete box track"));
+        assert_eq!(a.track(4).unwrap().box_at(3), Some(b(7.0)));
+        assert_eq!(a.undo(), Some("edit box"));
+        assert_eq!(
+            a.track(4).unwrap().box_at(3),
+            Some(b(1.0)),
+            "the drag undoes at once"
+        );
+        assert_eq!(a.undo(), Some("edit box"));
+        assert!(a.tracks().is_empty());
+        a.redo();
+        a.redo();
+        assert_eq!(a.track(4).unwrap().box_at(3), Some(b(7.0)));
+        assert!(
+            !a.apply(set(Some(t.with_key(3, b(7.0)))), None),
+            "no change"
+        );
     }
 
     #[test]

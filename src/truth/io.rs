@@ -61,6 +61,11 @@ impl Format {
             .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
+    /// Whether files of this format hold regions (boxes): only our JSON does.
+    pub fn keeps_regions(self) -> bool {
+        matches!(self, Format::Json)
+    }
+
     /// Whether this format is a folder rather than a file.
     pub fn is_folder(self) -> bool {
         matches!(self, Format::NpyPerVideo | Format::MaskFolder)

@@ -30,6 +30,7 @@ mod mat;
 mod matv5;
 pub(crate) mod npy;
 pub mod pixels;
+pub mod tracks;
 mod ucsd_m;
 
 pub use io::{

@@ -117,3 +117,61 @@ fn the_detection_at_the_playhead_is_its_run() {
         Some(Interval { start: 10, end: 12 })
     );
 }
+
+#[test]
+fn boxes_end_delete_and_give_the_intervals() {
+    use crate::truth::tracks::{BoxPx, Track};
+    let (mut an, mut t) = (Annotator::default(), doc(&[(40, 45)], 50));
+    let b = BoxPx {
+        x: 1.0,
+        y: 2.0,
+        w: 10.0,
+        h: 8.0,
+    };
+    let command = AnnotationCommand::SetTrack {
+        id: 0,
+        track: Some(Track::new(0, 10, b)),
+    };
+    apply(
+        &mut an,
+        &mut t,
+        10,
+        TruthCommand::Edit {
+            command,
+            group: None,
+        },
+    );
+    // Shift+O without a selection says what to do.
+    apply(&mut an, &mut t, 20, TruthCommand::EndTrack);
+    assert!(an
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .contains("select a box"));
+    apply(&mut an, &mut t, 20, TruthCommand::SelectBox(Some(0)));
+    assert_eq!(an.selected_box, Some(0));
+    apply(&mut an, &mut t, 20, TruthCommand::EndTrack);
+    assert_eq!(t.tracks()[0].box_at(19), Some(b));
+    assert_eq!(t.tracks()[0].box_at(20), None);
+    apply(&mut an, &mut t, 20, TruthCommand::IntervalsFromBoxes);
+    assert_eq!(
+        spans(&t),
+        vec![(10, 20)],
+        "the boxes' frames replace the intervals"
+    );
+    assert_eq!(
+        t.video().regions.len(),
+        10,
+        "one region per frame of the track"
+    );
+    // Delete with a box selected deletes the box, not the interval under the playhead.
+    apply(&mut an, &mut t, 15, TruthCommand::Delete);
+    assert!(t.tracks().is_empty());
+    assert_eq!(spans(&t), vec![(10, 20)]);
+    assert_eq!(an.selected_box, None);
+    // Undo brings the box back; selecting a box that does not exist selects nothing.
+    apply(&mut an, &mut t, 15, TruthCommand::Undo);
+    assert_eq!(t.tracks().len(), 1);
+    apply(&mut an, &mut t, 15, TruthCommand::SelectBox(Some(9)));
+    assert_eq!(an.selected_box, None);
+}

@@ -5,9 +5,9 @@ use std::sync::{Arc, OnceLock};
 
 use eframe::egui::{self, Color32, Rect, Vec2};
 
-use super::image::{self, ViewInput};
-use super::state::MapKind;
-use super::Commands;
+use crate::app::image::{self, ViewInput};
+use crate::app::state::MapKind;
+use crate::app::Commands;
 use crate::render::{DrawParams, MapImage, Mode};
 use crate::Frame;
 
@@ -26,7 +26,7 @@ fn ramp() -> MapImage {
 }
 
 /// Draws the view.
-pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+pub fn maps_ui(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let Some(maps) = input.maps else {
         image::placeholder(ui, "computing maps…");
         return;

@@ -6,11 +6,11 @@
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
-use super::annotate::{Annotator, TruthCommand};
-use super::curves::Lane;
-use super::state::{AppState, Command};
-use super::store::Store;
-use super::{AppCommand, Commands};
+use crate::app::annotate::{Annotator, TruthCommand};
+use crate::app::curves::Lane;
+use crate::app::state::{AppState, Command};
+use crate::app::store::Store;
+use crate::app::{AppCommand, Commands};
 use crate::truth::edit::{self, Edge};
 use crate::truth::history::AnnotationCommand;
 
@@ -38,7 +38,7 @@ pub struct Layout {
     /// The whole widget.
     pub rect: Rect,
     /// The visible frames when it was drawn.
-    pub view: super::state::TimeView,
+    pub view: crate::app::state::TimeView,
     /// The area of the curves (without labels and axis).
     pub plot: Rect,
     /// The ground-truth lane above the curves.

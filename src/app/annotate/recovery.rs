@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::truth::tracks::Track;
 use crate::truth::Interval;
 
 /// How often unsaved edits are written to the recovery file.
@@ -29,6 +30,9 @@ pub struct Recovery {
     pub truth_path: Option<PathBuf>,
     /// The intervals as edited.
     pub intervals: Vec<Interval>,
+    /// The box tracks as edited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<Track>,
     /// When it was written, in seconds since 1970.
     pub written_unix_s: u64,
     /// Who edited (`$USER`), for the provenance of a restored file.
@@ -38,12 +42,13 @@ pub struct Recovery {
 const FORMAT: &str = "vadscope-recovery";
 
 impl Recovery {
-    /// A record of `intervals` for video `video` at `video_path`, stamped now.
+    /// A record of `intervals` and `tracks` for video `video` at `video_path`, stamped now.
     pub fn new(
         video: &str,
         video_path: &str,
         truth_path: Option<PathBuf>,
         intervals: &[Interval],
+        tracks: &[Track],
     ) -> Self {
         Recovery {
             format: FORMAT.into(),
@@ -51,6 +56,7 @@ impl Recovery {
             video_path: video_path.into(),
             truth_path,
             intervals: intervals.to_vec(),
+            tracks: tracks.to_vec(),
             written_unix_s: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -119,6 +125,16 @@ mod tests {
             "/d/04",
             Some("/d/gt.npy".into()),
             &[Interval { start: 3, end: 9 }],
+            &[Track::new(
+                2,
+                4,
+                crate::truth::tracks::BoxPx {
+                    x: 1.0,
+                    y: 2.0,
+                    w: 3.0,
+                    h: 4.5,
+                },
+            )],
         );
         write(&path, &rec).unwrap();
         assert_eq!(read(&path, "/d/04"), Some(rec));

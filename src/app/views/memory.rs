@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32, Sense, Vec2};
 
-use super::image::{self, ViewInput};
-use super::state::{Command, MemoryMode};
-use super::Commands;
+use crate::app::image::{self, ViewInput};
+use crate::app::state::{Command, MemoryMode};
+use crate::app::Commands;
 use crate::render::{colormap, DrawParams, MapImage, Mode};
 use crate::score::AttentionMap;
 use crate::Frame;
 
 /// Draws the view.
-pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+pub fn memory_ui(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let Some(maps) = input.maps else {
         image::placeholder(ui, "computing maps…");
         return;

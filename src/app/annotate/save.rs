@@ -1,7 +1,7 @@
 //! The app's side of ground-truth editing: annotation commands applied at
 //! the playhead, saves on a background thread (atomic, with a `.bak`, never
 //! over a file that changed on disk), the recovery file of unsaved edits
-//! (see [`super::recovery`]), the unsaved-changes marker in the window title,
+//! (see [`crate::app::annotate::recovery`]), the unsaved-changes marker in the window title,
 //! and the question when quitting with unsaved changes.
 
 use std::path::PathBuf;
@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use super::annotate::{self, TruthCommand};
-use super::recovery::{self, Recovery};
-use super::review::{Kind, Review};
-use super::store::{save_truth, stamp_of, TruthSource};
-use super::{AppCommand, Command, Commands, SaveJob, VadApp};
+use crate::app::annotate::recovery::{self, Recovery};
+use crate::app::annotate::review::{Kind, Review};
+use crate::app::annotate::{self, TruthCommand};
+use crate::app::store::{save_truth, stamp_of, TruthSource};
+use crate::app::{AppCommand, Command, Commands, SaveJob, VadApp};
 use crate::truth::history::AnnotationCommand;
 use crate::truth::Format;
 
@@ -56,7 +56,7 @@ impl VadApp {
     }
 
     /// Looks for edits a crash left for the newly opened video.
-    pub(super) fn open_recovery(&mut self) {
+    pub(crate) fn open_recovery(&mut self) {
         let key = self.recovery_key();
         let interval = self.autosave.interval;
         self.autosave = Autosave {
@@ -65,11 +65,9 @@ impl VadApp {
             ..Autosave::default()
         };
         self.recovered = recovery::read(&self.autosave.path, &key);
-        if self
-            .recovered
-            .as_ref()
-            .is_some_and(|r| r.intervals == self.store.intervals())
-        {
+        if self.recovered.as_ref().is_some_and(|r| {
+            r.intervals == self.store.intervals() && r.tracks == self.store.truth.tracks()
+        }) {
             // The file already holds these intervals: nothing was lost.
             recovery::remove(&self.autosave.path);
             self.recovered = None;
@@ -77,12 +75,15 @@ impl VadApp {
     }
 
     /// Restores the recovered edits (as one undoable edit) or discards them.
-    pub(super) fn answer_recovery(&mut self, restore: bool) {
+    pub(crate) fn answer_recovery(&mut self, restore: bool) {
         let Some(rec) = self.recovered.take() else {
             return;
         };
         if restore {
-            let command = AnnotationCommand::Replace(rec.intervals);
+            let command = AnnotationCommand::Restore {
+                intervals: rec.intervals,
+                tracks: rec.tracks,
+            };
             self.store.truth.apply(command, None);
             self.annotator.message =
                 Some("restored the recovered edits: save them with Ctrl+S".into());
@@ -94,7 +95,7 @@ impl VadApp {
 
     /// Every [`Autosave::interval`], writes unsaved edits to the recovery
     /// file (off the UI thread); removes it once there are none.
-    pub(super) fn autosave_tick(&mut self, ctx: &egui::Context) {
+    pub(crate) fn autosave_tick(&mut self, ctx: &egui::Context) {
         let edit = &self.store.truth.edit;
         if !edit.is_dirty() {
             // Saved or undone; but keep a file still offered for restoring.
@@ -114,6 +115,7 @@ impl VadApp {
                 &self.recovery_key(),
                 self.store.truth.source.as_ref().map(|s| s.path.clone()),
                 edit.intervals(),
+                edit.tracks(),
             );
             let path = self.autosave.path.clone();
             // A failed write is retried on the next change; it never blocks editing.
@@ -163,9 +165,9 @@ impl VadApp {
     }
 
     /// Recomputes what is left to review (scores, threshold or truth may have changed).
-    pub(super) fn refresh_review(&mut self) {
+    pub(crate) fn refresh_review(&mut self) {
         if let Some(r) = &mut self.annotator.review {
-            let scores = self.store.curves.lane(super::curves::Lane::Score);
+            let scores = self.store.curves.lane(crate::app::curves::Lane::Score);
             r.update(scores, self.state.threshold, self.store.intervals());
         }
     }
@@ -200,7 +202,7 @@ impl VadApp {
     }
 
     /// Applies an annotation command (the one place the truth changes).
-    pub(super) fn annotate(&mut self, cmd: TruthCommand) {
+    pub(crate) fn annotate(&mut self, cmd: TruthCommand) {
         if self.recovered.is_some() && !matches!(cmd, TruthCommand::SaveAs(_)) {
             // New edits would replace the recovered ones in the recovery file.
             self.annotator.message = Some("restore or discard the recovered edits first".into());
@@ -256,7 +258,7 @@ impl VadApp {
                 // Truth from no file (the demo): ask where.
                 None => self
                     .dialogs
-                    .open(super::menu::DialogKind::SaveTruth, &self.ctx),
+                    .open(crate::app::menu::DialogKind::SaveTruth, &self.ctx),
             }
         }
         if let Some(path) = out.save_as {
@@ -318,7 +320,7 @@ impl VadApp {
     }
 
     /// Collects a finished save.
-    pub(super) fn poll_save(&mut self) {
+    pub(crate) fn poll_save(&mut self) {
         let Some(job) = &self.saving else { return };
         let Ok(result) = job.rx.try_recv() else {
             return;
@@ -329,7 +331,16 @@ impl VadApp {
                 self.store.truth.edit.mark_saved_at(job.step);
                 let mut target = job.target;
                 target.stamp = stamp_of(&target.path);
-                self.annotator.message = Some(format!("saved to {}", target.path.display()));
+                let boxes = self.store.truth.tracks().len();
+                self.annotator.message = Some(if boxes > 0 && !target.format.keeps_regions() {
+                    format!(
+                        "saved the intervals to {}; a .{} file keeps no boxes: Save ground truth as… .json keeps the {boxes} box tracks",
+                        target.path.display(),
+                        target.format.name()
+                    )
+                } else {
+                    format!("saved to {}", target.path.display())
+                });
                 self.store.truth.source = Some(target);
             }
             Err(e) => self
@@ -340,7 +351,7 @@ impl VadApp {
     }
 
     /// Intercepts the window's close button while there are unsaved changes.
-    pub(super) fn close_guard(&mut self, ctx: &egui::Context) {
+    pub(crate) fn close_guard(&mut self, ctx: &egui::Context) {
         let closing = ctx.input(|i| i.viewport().close_requested());
         if closing && self.store.truth.edit.is_dirty() && !self.quit_anyway {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -349,7 +360,7 @@ impl VadApp {
     }
 
     /// "*name — vadscope" while there are unsaved changes.
-    pub(super) fn update_title(&mut self, ctx: &egui::Context) {
+    pub(crate) fn update_title(&mut self, ctx: &egui::Context) {
         let title = window_title(&self.doc.name, self.store.truth.edit.is_dirty());
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
@@ -369,7 +380,7 @@ pub fn window_title(name: &str, dirty: bool) -> String {
 }
 
 /// Offers the edits found in the recovery file.
-pub(super) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut Commands) {
+pub(crate) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut Commands) {
     egui::Window::new("Recover unsaved ground truth")
         .collapsible(false)
         .resizable(false)
@@ -407,7 +418,7 @@ fn age_text(s: u64) -> String {
 }
 
 /// Asks what to do with unsaved ground truth when the window is closed.
-pub(super) fn quit_question_ui(ctx: &egui::Context, cmds: &mut Commands) {
+pub(crate) fn quit_question_ui(ctx: &egui::Context, cmds: &mut Commands) {
     egui::Window::new("Unsaved ground truth")
         .collapsible(false)
         .resizable(false)

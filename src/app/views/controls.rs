@@ -3,13 +3,13 @@
 
 use eframe::egui::{self, Color32, RichText};
 
-use super::annotate::{Annotator, TruthCommand};
-use super::maps::Maps;
-use super::scoring::ScoreJob;
-use super::source::Document;
-use super::state::{AppState, Command, MapKind, SPEED_RANGE};
-use super::store::Store;
-use super::{AppCommand, Commands};
+use crate::app::annotate::{Annotator, TruthCommand};
+use crate::app::maps::Maps;
+use crate::app::scoring::ScoreJob;
+use crate::app::source::Document;
+use crate::app::state::{AppState, Command, MapKind, SPEED_RANGE};
+use crate::app::store::Store;
+use crate::app::{AppCommand, Commands};
 use crate::render::Colormap;
 
 /// What the side panel reads.
@@ -120,7 +120,7 @@ fn truth_ui(ui: &mut egui::Ui, store: &Store, cmds: &mut Commands) {
             cmds.send(AppCommand::Truth(TruthCommand::Save));
         }
         if ui.button("Save as…").clicked() {
-            cmds.send(AppCommand::Dialog(super::menu::DialogKind::SaveTruth));
+            cmds.send(AppCommand::Dialog(crate::app::menu::DialogKind::SaveTruth));
         }
     });
     match &store.metrics.value {
@@ -444,7 +444,7 @@ pub fn status_bar(
         } else {
             "paused".into()
         });
-        let score = store.curves.lane(super::curves::Lane::Score);
+        let score = store.curves.lane(crate::app::curves::Lane::Score);
         if let Some(v) = score.get(state.current).filter(|v| v.is_finite()) {
             ui.separator();
             ui.label(format!("score {v:.4}"));

@@ -3,11 +3,16 @@
 //! the [`TruthDoc`] at the playhead, in one place ([`apply`]). No UI here, so
 //! it is tested without one.
 
+pub mod recovery;
+pub mod review;
+pub(crate) mod save;
+
 use std::path::PathBuf;
 
-use super::store::TruthDoc;
+use crate::app::store::TruthDoc;
 use crate::truth::edit::{self, Edge};
 use crate::truth::history::AnnotationCommand;
+use crate::truth::tracks;
 use crate::truth::Interval;
 
 /// An annotation request from a key, a menu or a drag.
@@ -49,6 +54,14 @@ pub enum TruthCommand {
     ReviewAccept,
     /// N: reject it (the truth stays).
     ReviewReject,
+    /// B: the box tool on or off (with it, a drag on the frame draws a box).
+    BoxTool,
+    /// Select a box's track (a click on the box), or none (Esc).
+    SelectBox(Option<u32>),
+    /// Shift+O: the selected box's track ends at the playhead (the object leaves).
+    EndTrack,
+    /// Shift+B: the intervals become the frames the boxes are on.
+    IntervalsFromBoxes,
     /// Undo the last edit.
     Undo,
     /// Redo the last undone edit.
@@ -70,7 +83,11 @@ pub struct Annotator {
     /// What the last command did or why it did nothing.
     pub message: Option<String>,
     /// Review mode, when on.
-    pub review: Option<super::review::Review>,
+    pub review: Option<review::Review>,
+    /// The selected box's track id (a click on a box; Delete removes it).
+    pub selected_box: Option<u32>,
+    /// Whether a drag on the frame draws a new box (B).
+    pub box_tool: bool,
 }
 
 /// What [`apply`] asks the app to do besides editing.
@@ -113,6 +130,11 @@ pub fn apply(
             }
             None => an.message = Some("press I at the first frame of the interval first".into()),
         },
+        TruthCommand::Delete if an.selected_box.is_some() => {
+            let id = an.selected_box.take().unwrap_or_default();
+            truth.apply(AnnotationCommand::SetTrack { id, track: None }, None);
+            an.message = Some(format!("box track {id} deleted"));
+        }
         TruthCommand::Delete => {
             let target = edit::find(&iv(truth), playhead).or(an.selected.map(|(i, _)| i));
             match target {
@@ -204,6 +226,41 @@ pub fn apply(
                 an.selected = Some((i, e));
             }
         }
+        TruthCommand::BoxTool => {
+            an.box_tool = !an.box_tool;
+            an.message = Some(if an.box_tool {
+                "box tool: drag on the frame to draw a box (B again to stop)".into()
+            } else {
+                "box tool off".into()
+            });
+        }
+        TruthCommand::SelectBox(id) => {
+            an.selected_box = id.filter(|&id| truth.edit.track(id).is_some());
+        }
+        TruthCommand::EndTrack => {
+            let sel = an.selected_box.and_then(|id| truth.edit.track(id));
+            match sel {
+                Some(t) => {
+                    let (id, ended) = (t.id, t.ended_at(playhead));
+                    an.message = Some(match &ended {
+                        Some(_) => format!("box track {id} ends before frame {playhead}"),
+                        None => format!("box track {id} deleted (it started here)"),
+                    });
+                    truth.apply(AnnotationCommand::SetTrack { id, track: ended }, None);
+                }
+                None => an.message = Some("select a box first (click it)".into()),
+            }
+        }
+        TruthCommand::IntervalsFromBoxes => {
+            let spans = tracks::spans_of(truth.edit.tracks(), truth.edit.len());
+            if truth.edit.tracks().is_empty() {
+                an.message = Some("no boxes to take the intervals from".into());
+            } else {
+                let frames: usize = spans.iter().map(Interval::len).sum();
+                truth.apply(AnnotationCommand::Replace(spans), None);
+                an.message = Some(format!("intervals: the {frames} frames the boxes are on"));
+            }
+        }
         TruthCommand::Undo => {
             an.message = Some(match truth.edit.undo() {
                 Some(what) => format!("undid {what}"),
@@ -231,11 +288,17 @@ pub fn apply(
     {
         an.selected = None;
     }
+    if an
+        .selected_box
+        .is_some_and(|id| truth.edit.track(id).is_none())
+    {
+        an.selected_box = None;
+    }
     out
 }
 
 /// The detection (a run of scored frames at or above the threshold,
-/// `(start, end, peak, peak score)` as [`super::curves::Events`] gives them)
+/// `(start, end, peak, peak score)` as [`crate::app::curves::Events`] gives them)
 /// that contains `playhead`, as an interval.
 pub fn detection_at(runs: &[(usize, usize, usize, f32)], playhead: usize) -> Option<Interval> {
     runs.iter()
@@ -247,5 +310,4 @@ pub fn detection_at(runs: &[(usize, usize, usize, f32)], playhead: usize) -> Opt
 }
 
 #[cfg(test)]
-#[path = "annotate_tests.rs"]
 mod tests;

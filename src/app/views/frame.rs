@@ -1,27 +1,47 @@
 //! The frame view: the frame, a heat-map overlay with adjustable opacity,
-//! and the ground truth (boxes and mask contours).
+//! and the ground truth (mask contours, and the box tracks of [`super::boxes`]).
 
 use eframe::egui::{self, Color32, Rect, Stroke};
 
-use super::image::{self, ViewInput};
-use super::state::MapKind;
-use super::Commands;
+use crate::app::image::{self, ViewInput};
+use crate::app::state::MapKind;
+use crate::app::Commands;
 use crate::render::{DrawParams, Mode};
 
 /// Draws the view.
-pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+pub fn frame_ui(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let Some(tex) = input.frame else {
         image::placeholder(ui, "no frame");
         return;
     };
     let avail = ui.available_size();
-    let (rect, _) = image::image_area(ui, 1, input.frame_size, avail, input.state, cmds);
+    let (rect, resp) = image::image_area_no_pan(ui, 1, input.frame_size, avail, input.state, cmds);
+    ui.ctx().data_mut(|d| d.insert_temp(image_rect_id(), rect));
     let painter = ui.painter().with_clip_rect(rect);
     image::draw_frame(&painter, rect, tex, input.state);
     draw_overlay(ui, input, rect);
+    let mut busy = false;
     if input.state.settings.show_truth {
-        draw_truth(&painter, rect, input);
+        draw_mask(&painter, rect, input);
+        busy = super::boxes::boxes_ui(ui, &resp, rect, input, cmds);
     }
+    if !busy {
+        image::pan(&resp, rect, input.state, cmds);
+    }
+    if input.annotator.box_tool {
+        painter.text(
+            rect.left_top() + egui::vec2(6.0, 6.0),
+            egui::Align2::LEFT_TOP,
+            "box tool: drag to draw (B: off)",
+            egui::FontId::proportional(13.0),
+            Color32::from_rgb(255, 220, 60),
+        );
+    }
+}
+
+/// Where the frame's image rect is kept in the context's data.
+pub fn image_rect_id() -> egui::Id {
+    egui::Id::NULL.with("vadscope-frame-image-rect")
 }
 
 /// The selected error map over the frame, if there is one and opacity > 0.
@@ -52,27 +72,8 @@ fn draw_overlay(ui: &egui::Ui, input: &ViewInput<'_>, rect: Rect) {
     image::draw_map(ui, input, rect, 1, img, params);
 }
 
-/// Ground-truth boxes of the current frame and the contour of its mask.
-fn draw_truth(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
-    let i = input.state.current;
-    let (w, h) = (
-        input.frame_size.0.max(1) as f32,
-        input.frame_size.1.max(1) as f32,
-    );
-    // Boxes when there is no mask (a mask's contour says more).
-    if let (Some(truth), None) = (input.truth, input.mask) {
-        let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
-        for r in truth.regions.iter().filter(|r| r.frame == i) {
-            let a = image::uv_to_screen(rect, input.state, [r.x / w, r.y / h]);
-            let b = image::uv_to_screen(rect, input.state, [(r.x + r.w) / w, (r.y + r.h) / h]);
-            painter.rect_stroke(
-                Rect::from_two_pos(a, b),
-                0.0,
-                stroke,
-                egui::StrokeKind::Outside,
-            );
-        }
-    }
+/// The contour of the current frame's ground-truth mask.
+fn draw_mask(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
     if let Some(m) = input.mask {
         let (mw, mh) = (m.width as f32, m.height as f32);
         let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));

@@ -1,14 +1,14 @@
 //! The flow view: optical flow in the Middlebury colour coding (drawn by the
 //! shader), arrows on a grid, a colour-wheel legend with the magnitude scale,
 //! and which flow it is (with a model: the flow the model sees, see
-//! [`super::maps::Maps::flow`]).
+//! [`crate::app::maps::Maps::flow`]).
 
 use std::sync::{Arc, OnceLock};
 
 use eframe::egui::{self, Color32, Rect, Stroke, Vec2};
 
-use super::image::{self, ViewInput};
-use super::Commands;
+use crate::app::image::{self, ViewInput};
+use crate::app::Commands;
 use crate::render::{DrawParams, MapImage, Mode};
 use crate::Frame;
 
@@ -22,7 +22,7 @@ fn legend_image() -> MapImage {
 }
 
 /// Draws the view.
-pub fn show(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
+pub fn flow_ui(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let Some(maps) = input.maps else {
         image::placeholder(ui, "computing flow…");
         return;
