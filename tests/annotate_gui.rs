@@ -2,8 +2,9 @@
 //! the keyboard (I / O, split, merge, delete, Tab and nudges), an edge dragged
 //! with the mouse in the timeline's truth lane, undo / redo, Ctrl+S into the
 //! file the truth came from (atomic, with a `.bak`, not over a file changed on
-//! disk), "save as" in every single-file format read back equal, and the
-//! unsaved marker in the window title.
+//! disk), "save as" in every single-file format read back equal, the
+//! unsaved marker in the window title, box tracks drawn and dragged on the
+//! frame, and an app process killed mid-edit whose edits come back.
 #![cfg(feature = "gui")]
 
 use std::path::{Path, PathBuf};
@@ -16,11 +17,17 @@ use vadscope::app::{AppCommand, OpenRequest, VadApp};
 use vadscope::truth::{self, GroundTruth, Interval, VideoTruth};
 
 const FRAMES: usize = 60;
+/// Set in the process the kill test starts (and kills): the folder of its clip.
+const KILL_CHILD: &str = "VADSCOPE_KILL_TEST_CHILD";
 
 fn setup(dir: &Path) {
     // Recovery files go to a folder of this test process, not the user's.
     static STATE: std::sync::Once = std::sync::Once::new();
     STATE.call_once(|| {
+        if std::env::var_os(KILL_CHILD).is_some() {
+            // A child of the kill test keeps the state folder its parent gave it.
+            return;
+        }
         let state = std::env::temp_dir().join(format!("vadscope-state-{}", std::process::id()));
         std::env::set_var("XDG_STATE_HOME", state);
     });
@@ -576,4 +583,92 @@ fn boxes_drawn_moved_and_ended_with_the_mouse_save_as_regions() {
     key(&mut h, Key::Delete);
     assert!(h.state().store.truth.tracks().is_empty());
     assert_eq!(intervals(&h), vec![iv(10, 30)]);
+}
+
+/// The app in another process: it edits, its recovery file is written, and
+/// it is killed with SIGKILL mid-session (no destructor, no exit handler);
+/// the next start here offers the edits back and restores them.
+#[test]
+fn a_killed_app_process_loses_nothing_older_than_the_autosave() {
+    if let Some(dir) = std::env::var_os(KILL_CHILD) {
+        kill_test_child(Path::new(&dir));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    let ready = dir.path().join("child-ready");
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "a_killed_app_process_loses_nothing_older_than_the_autosave",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_CHILD, dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the app process ended before it was killed: {status}");
+        }
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "the app process never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Still running, mid-edit: kill it.
+    assert!(child.try_wait().unwrap().is_none(), "the app is running");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed, not finished: {status}");
+    let edited: Vec<Interval> =
+        serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+
+    let mut h = harness(&frames, &json);
+    h.run_steps(2);
+    assert_eq!(
+        intervals(&h),
+        vec![iv(20, 30)],
+        "the truth file is unchanged"
+    );
+    h.get_by_label("Restore").click();
+    h.run_steps(2);
+    assert_eq!(intervals(&h), edited, "the killed process's edits are back");
+}
+
+/// The killed process: edits, waits until its recovery file holds the edits,
+/// says so, and goes on running until it is killed.
+fn kill_test_child(dir: &Path) -> ! {
+    setup(dir);
+    let (frames, json) = (dir.join("clip"), dir.join("truth.json"));
+    let mut h = harness(&frames, &json);
+    h.state_mut()
+        .set_autosave_interval(std::time::Duration::from_millis(200));
+    h.run_steps(2);
+    key(&mut h, Key::Home);
+    key(&mut h, Key::I);
+    for _ in 0..4 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key(&mut h, Key::O);
+    let edited = intervals(&h);
+    assert_eq!(edited, vec![iv(0, 5), iv(20, 30)]);
+    let file = h.state().recovery_file().to_path_buf();
+    let want = "\"start\": 0,\n      \"end\": 5";
+    while !std::fs::read_to_string(&file).is_ok_and(|s| s.contains(want)) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    // Written whole, then renamed: the parent never reads half of it.
+    let tmp = dir.join("child-ready.tmp");
+    std::fs::write(&tmp, serde_json::to_string(&edited).unwrap()).unwrap();
+    std::fs::rename(tmp, dir.join("child-ready")).unwrap();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
 }
