@@ -672,3 +672,98 @@ fn kill_test_child(dir: &Path) -> ! {
         h.step();
     }
 }
+
+#[test]
+fn a_second_annotator_lane_shows_agreement_and_its_disagreements() {
+    use vadscope::truth::agreement::agreement;
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let (frames, json) = clip_with_truth(dir.path());
+    // Annotator B: 25..35 where A has 20..30, and 50..52 that A does not have.
+    let b_path = dir.path().join("b.csv");
+    let b = GroundTruth {
+        videos: vec![VideoTruth::new(
+            "clip",
+            Some(FRAMES),
+            vec![iv(25, 35), iv(50, 52)],
+        )],
+        provenance: None,
+    };
+    truth::write(&b, &b_path, truth::Format::Csv).unwrap();
+    let req = OpenRequest {
+        path: Some(frames),
+        truth: Some(json),
+        second_truth: Some(b_path.clone()),
+        ..Default::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .wgpu()
+        .build_eframe(move |cc| VadApp::new(cc, req.clone()));
+    h.run_steps(3);
+    let want = agreement(&[iv(20, 30)], &[iv(25, 35), iv(50, 52)], FRAMES);
+    let got = h.state().store.second.clone().expect("lane B").agreement;
+    assert_eq!(got, want);
+    assert_eq!(want.runs, vec![iv(20, 25), iv(30, 35), iv(50, 52)]);
+    let kappa = format!("{:.3}", want.kappa.unwrap());
+    h.get_by_label_contains(&format!("κ {kappa}"));
+    // D walks the disagreements and loops over each.
+    key(&mut h, Key::Home);
+    key(&mut h, Key::D);
+    assert_eq!(h.state().state.current, 20);
+    key(&mut h, Key::D);
+    assert_eq!(h.state().state.current, 30);
+    assert_eq!(h.state().state.selection, Some((30, 35)));
+    key_mod(&mut h, Modifiers::SHIFT, Key::D);
+    assert_eq!(h.state().state.current, 20);
+    // Editing A updates the agreement within the frame: now A = B on 20..35.
+    h.state_mut().send(AppCommand::Truth(
+        vadscope::app::annotate::TruthCommand::Edit {
+            command: vadscope::truth::history::AnnotationCommand::Replace(vec![iv(25, 35)]),
+            group: None,
+        },
+    ));
+    h.run_steps(1);
+    let got = h.state().store.second.clone().unwrap().agreement;
+    assert_eq!(got.runs, vec![iv(50, 52)]);
+    assert_eq!(
+        got,
+        agreement(&[iv(25, 35)], &[iv(25, 35), iv(50, 52)], FRAMES)
+    );
+}
+
+#[test]
+fn shift_l_loops_the_interval_and_holding_h_records_frames() {
+    let (_dir, _frames, _json, mut h) = open_clip();
+    h.run_steps(2);
+    // Loop over the interval at the playhead, then stop looping.
+    for _ in 0..22 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key_mod(&mut h, Modifiers::SHIFT, Key::L);
+    assert_eq!(h.state().state.selection, Some((20, 30)));
+    assert!(h.state().state.settings.looping);
+    key_mod(&mut h, Modifiers::SHIFT, Key::L);
+    assert_eq!(h.state().state.selection, None);
+    // Hold H at frame 40 and step to 44: frames 40..=44 become anomalous.
+    key(&mut h, Key::End);
+    for _ in 0..19 {
+        key(&mut h, Key::ArrowLeft);
+    }
+    assert_eq!(h.state().state.current, 40);
+    h.key_down(Key::H);
+    h.run_steps(1);
+    for _ in 0..4 {
+        key(&mut h, Key::ArrowRight);
+    }
+    h.key_up(Key::H);
+    h.run_steps(2);
+    assert_eq!(intervals(&h), vec![iv(20, 30), iv(40, 45)]);
+    assert!(
+        h.state().annotator.recording.is_none(),
+        "released: recording stops"
+    );
+    // The whole hold is one undo step.
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(intervals(&h), vec![iv(20, 30)]);
+}

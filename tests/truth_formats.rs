@@ -401,5 +401,12 @@ fn cli_converts_and_compares() {
     let (ok, text) = vadscope(&args(&csv));
     assert!(!ok && text.contains("1 frame labels disagree"), "{text}");
     let row = text.lines().find(|l| l.starts_with("02")).unwrap();
-    assert!(row.trim_end().ends_with(" 1"), "{row}");
+    // Disagreeing frames, Cohen's kappa and the IoU against A, per video.
+    let fields: Vec<&str> = row.split_whitespace().rev().take(3).collect();
+    assert_eq!(fields[2], "1", "{row}");
+    let (kappa, iou): (f64, f64) = (fields[1].parse().unwrap(), fields[0].parse().unwrap());
+    // A marks no frame of 02 and B one of three: chance agreement only (κ 0), no overlap.
+    assert_eq!((kappa, iou), (0.0, 0.0), "{row}");
+    let same = text.lines().find(|l| l.starts_with("01")).unwrap();
+    assert!(same.trim_end().ends_with("0 1.000 1.000"), "{same}");
 }

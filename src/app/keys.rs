@@ -66,6 +66,14 @@ pub enum Action {
     ReviewAccept,
     /// N.
     ReviewReject,
+    /// Shift+L.
+    LoopInterval,
+    /// H (held).
+    Record,
+    /// D.
+    NextDisagreement,
+    /// Shift+D.
+    PrevDisagreement,
     /// B.
     BoxTool,
     /// Shift+O.
@@ -149,6 +157,10 @@ impl Action {
         Action::Review,
         Action::ReviewAccept,
         Action::ReviewReject,
+        Action::LoopInterval,
+        Action::Record,
+        Action::NextDisagreement,
+        Action::PrevDisagreement,
         Action::BoxTool,
         Action::EndTrack,
         Action::IntervalsFromBoxes,
@@ -200,6 +212,10 @@ impl Action {
             Review => keys![NONE, Key::R],
             ReviewAccept => keys![NONE, Key::Y],
             ReviewReject => keys![NONE, Key::N],
+            LoopInterval => keys![SHIFT, Key::L],
+            Record => keys![NONE, Key::H],
+            NextDisagreement => keys![NONE, Key::D],
+            PrevDisagreement => keys![SHIFT, Key::D],
             BoxTool => keys![NONE, Key::B],
             EndTrack => keys![SHIFT, Key::O],
             IntervalsFromBoxes => keys![SHIFT, Key::B],
@@ -254,6 +270,10 @@ impl Action {
             Review => "review mode: the model's disagreements with the truth, largest first",
             ReviewAccept => "review: accept (the truth follows the model)",
             ReviewReject => "review: reject (the truth stays)",
+            LoopInterval => "loop playback over the selected interval (again: stop)",
+            Record => "hold while playing: the frames played become anomalous",
+            NextDisagreement => "next frames where the second annotator (lane B) disagrees",
+            PrevDisagreement => "previous frames where the second annotator disagrees",
             BoxTool => "box tool: drag on the frame to draw a box (drag a box to move it, its edges to resize)",
             EndTrack => "the selected box's track ends at the playhead (the object leaves)",
             IntervalsFromBoxes => "intervals from boxes: the frames any box is on become the intervals",
@@ -308,6 +328,10 @@ impl Action {
             Review => t(TruthCommand::ReviewToggle),
             ReviewAccept => t(TruthCommand::ReviewAccept),
             ReviewReject => t(TruthCommand::ReviewReject),
+            LoopInterval => t(TruthCommand::LoopInterval),
+            Record => t(TruthCommand::Record),
+            NextDisagreement => t(TruthCommand::Disagreement { forward: true }),
+            PrevDisagreement => t(TruthCommand::Disagreement { forward: false }),
             BoxTool => t(TruthCommand::BoxTool),
             EndTrack => t(TruthCommand::EndTrack),
             IntervalsFromBoxes => t(TruthCommand::IntervalsFromBoxes),

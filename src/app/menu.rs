@@ -27,6 +27,8 @@ pub enum DialogKind {
     Model,
     /// Where to save the ground truth (its format follows the extension).
     SaveTruth,
+    /// A second annotator's ground truth, to compare with.
+    SecondTruth,
 }
 
 /// Dialogs in flight.
@@ -67,6 +69,12 @@ impl Dialogs {
                         DialogKind::Scores => d
                             .set_title("Open scores")
                             .add_filter("scores", &["csv", "npy"])
+                            .pick_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
+                        DialogKind::SecondTruth => d
+                            .set_title("Open a second annotator's ground truth")
+                            .add_filter("ground truth", &["json", "csv", "m", "mat", "npy"])
                             .pick_file()
                             .await
                             .map(|h| h.path().to_path_buf()),
@@ -135,8 +143,8 @@ pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenReque
             model: Some(path),
             ..same
         },
-        // Saving is not opening: the app handles it before asking here.
-        DialogKind::SaveTruth => same,
+        // Saving and comparing are not opening: the app handles them before asking here.
+        DialogKind::SaveTruth | DialogKind::SecondTruth => same,
     }
 }
 
@@ -191,6 +199,12 @@ pub fn menu_bar_ui(
             }
             if ui.button("Open ground truth…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::Truth));
+            }
+            if ui
+                .button("Compare with a second annotator's truth…")
+                .clicked()
+            {
+                cmds.send(AppCommand::Dialog(DialogKind::SecondTruth));
             }
             if ui.button("Score with a model…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::Model));

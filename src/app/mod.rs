@@ -183,6 +183,8 @@ impl VadApp {
         app.load_document_state();
         if let Some(e) = error {
             app.state.errors.push(e);
+        } else if let Some(p) = &req.second_truth {
+            app.load_second_truth(p);
         }
         app
     }
@@ -307,6 +309,9 @@ impl VadApp {
                 self.doc = doc;
                 self.doc_serial += 1;
                 self.load_document_state();
+                if let Some(p) = &req.second_truth {
+                    self.load_second_truth(p);
+                }
             }
             Err(e) => self.state.errors.push(format!("{e:#}")),
         }
@@ -346,6 +351,9 @@ impl VadApp {
                 AppCommand::Dialog(kind) => self.dialogs.open(kind, &self.ctx),
                 AppCommand::Picked(menu::DialogKind::SaveTruth, path) => {
                     self.annotate(TruthCommand::SaveAs(path))
+                }
+                AppCommand::Picked(menu::DialogKind::SecondTruth, path) => {
+                    self.load_second_truth(&path)
                 }
                 AppCommand::Picked(kind, path) => {
                     let req = menu::request_for(kind, path, &self.doc);
@@ -622,6 +630,7 @@ impl eframe::App for VadApp {
         // One place per frame where state changes.
         let changed = !cmds.0.is_empty();
         self.apply(cmds.0);
+        self.record_tick(&ctx);
         self.store.refresh();
         self.refresh_review();
         self.autosave_tick(&ctx);

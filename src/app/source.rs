@@ -26,6 +26,9 @@ pub struct OpenRequest {
     pub scores: Option<PathBuf>,
     /// A ground-truth file (any format `vadscope truth` reads).
     pub truth: Option<PathBuf>,
+    /// A second annotator's ground truth of the same video, shown as a
+    /// second lane with its agreement (Cohen's κ, IoU) with the first.
+    pub second_truth: Option<PathBuf>,
 }
 
 /// Where frames come from.
@@ -408,6 +411,7 @@ mod tests {
             scores: Some(scores),
             truth: Some(truth),
             model: None,
+            second_truth: None,
         };
         let mut doc = Document::open(&req).unwrap();
         assert_eq!((doc.name.as_str(), doc.len, doc.size), ("07", 5, (8, 6)));
@@ -428,6 +432,7 @@ mod tests {
             scores: Some(dir.path().join("no-scores")),
             truth: Some(dir.path().join("broken.json")),
             model: Some(dir.path().join("no-model.safetensors")),
+            second_truth: None,
         };
         std::fs::write(dir.path().join("broken.json"), "{ not json").unwrap();
         let err = format!("{:#}", Document::open(&bad).err().unwrap());

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use super::curves::Curves;
 use super::live_metrics::LiveMetrics;
 use super::usage::SlotUsage;
+use crate::truth::agreement::{agreement, Agreement};
 use crate::truth::history::{Annotation, AnnotationCommand};
 use crate::truth::tracks::{self, Track};
 use crate::truth::{self, Format, GroundTruth, Interval, VideoTruth};
@@ -25,6 +26,41 @@ pub struct Store {
     pub truth: TruthDoc,
     /// Frame AUC, EER, AP and Δs of the scores against the edited truth.
     pub metrics: LiveMetrics,
+    /// A second annotator's truth of the video, compared with the edited one.
+    pub second: Option<SecondTruth>,
+}
+
+/// A second annotator's intervals (read only) and their agreement with the
+/// truth being edited.
+#[derive(Debug, Clone)]
+pub struct SecondTruth {
+    /// The file they came from.
+    pub path: PathBuf,
+    /// Their intervals.
+    pub intervals: Vec<Interval>,
+    /// Agreement of the edited truth (A) with these (B).
+    pub agreement: Agreement,
+    /// The edited intervals the agreement was computed for.
+    compared: Option<Vec<Interval>>,
+}
+
+impl SecondTruth {
+    /// The second annotator's `intervals` from `path`; compared on the next refresh.
+    pub fn new(path: PathBuf, intervals: Vec<Interval>) -> Self {
+        SecondTruth {
+            path,
+            intervals,
+            agreement: agreement(&[], &[], 0),
+            compared: None,
+        }
+    }
+
+    fn refresh(&mut self, edited: &[Interval], frames: usize) {
+        if self.compared.as_deref() != Some(edited) {
+            self.agreement = agreement(edited, &self.intervals, frames);
+            self.compared = Some(edited.to_vec());
+        }
+    }
 }
 
 impl Store {
@@ -39,6 +75,7 @@ impl Store {
                 None,
             ),
             metrics: LiveMetrics::default(),
+            second: None,
         }
     }
 
@@ -48,6 +85,9 @@ impl Store {
         let edit = &self.truth.edit;
         self.metrics
             .refresh(&self.curves, edit.state_id(), edit.intervals());
+        if let Some(s) = &mut self.second {
+            s.refresh(edit.intervals(), edit.len());
+        }
     }
 
     /// The ground-truth intervals (shorthand for the views).

@@ -17,6 +17,11 @@ pub struct OpenArgs {
     /// A ground-truth file (any format `vadscope truth` reads).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// A second annotator's ground truth of the same video (any format):
+    /// shown as a second lane, with Cohen's κ and the IoU against --truth,
+    /// and D / Shift+D jump between their disagreements.
+    #[arg(long)]
+    pub second_truth: Option<PathBuf>,
 }
 
 /// Opens the app.
@@ -26,6 +31,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
         args.model.as_ref(),
         args.scores.as_ref(),
         args.truth.as_ref(),
+        args.second_truth.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -41,6 +47,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
             model: args.model,
             scores: args.scores,
             truth: args.truth,
+            second_truth: args.second_truth,
         })
     }
     #[cfg(not(feature = "gui"))]

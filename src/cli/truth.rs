@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use vadscope::truth::agreement::{agreement, measure_text, Agreement};
 use vadscope::truth::{self, Format, GroundTruth, Masks, ReadOptions};
 
 /// Arguments of `vadscope truth`.
@@ -229,13 +230,13 @@ fn compare(sources: &[PathBuf], opts: &ReadOptions) -> anyhow::Result<()> {
     }
     let letters: Vec<String> = (1..loaded.len()).map(letter).collect();
     println!(
-        "{:<12} {:>7}  anomalous frames per source ({})  frames disagreeing with A ({})",
+        "{:<12} {:>7}  anomalous frames per source ({})  frames disagreeing with A, kappa, IoU ({})",
         "video",
         "frames",
         (0..loaded.len()).map(letter).collect::<Vec<_>>().join(" "),
         letters.join(" ")
     );
-    let mut totals = vec![0usize; loaded.len()];
+    let mut per_source: Vec<Vec<Agreement>> = vec![Vec::new(); loaded.len() - 1];
     let mut frames_total = 0;
     let mut count_mismatch = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -259,35 +260,33 @@ fn compare(sources: &[PathBuf], opts: &ReadOptions) -> anyhow::Result<()> {
             .filter_map(|v| v.anomalous.last().map(|iv| iv.end));
         let n = counts.iter().copied().chain(ends).max().unwrap_or(0);
         frames_total += n;
-        let labels: Vec<Vec<bool>> = vs.iter().map(|v| v.labels(n)).collect();
-        let diffs: Vec<usize> = labels[1..]
+        let against: Vec<Agreement> = vs[1..]
             .iter()
-            .map(|l| l.iter().zip(&labels[0]).filter(|(a, b)| a != b).count())
+            .map(|v| agreement(&vs[0].anomalous, &v.anomalous, n))
             .collect();
-        for (t, d) in totals[1..].iter_mut().zip(&diffs) {
-            *t += d;
-        }
         let anom: Vec<String> = vs
             .iter()
             .map(|v| v.anomalous_frames().to_string())
             .collect();
-        let diffs: Vec<String> = diffs.iter().map(usize::to_string).collect();
         println!(
             "{name:<12} {n:>7}  {:<40}  {}",
             anom.join(" "),
-            diffs.join(" ")
+            agreement_text(&against)
         );
+        for (all, a) in per_source.iter_mut().zip(against) {
+            all.push(a);
+        }
     }
     let anom: Vec<String> = loaded
         .iter()
         .map(|g| g.anomalous_frames().to_string())
         .collect();
-    let diffs: Vec<String> = totals[1..].iter().map(usize::to_string).collect();
+    let pooled: Vec<Agreement> = per_source.iter().map(|p| Agreement::pooled(p)).collect();
     println!(
         "{:<12} {frames_total:>7}  {:<40}  {}",
         "total",
         anom.join(" "),
-        diffs.join(" ")
+        agreement_text(&pooled)
     );
     if !count_mismatch.is_empty() {
         bail!(
@@ -295,7 +294,7 @@ fn compare(sources: &[PathBuf], opts: &ReadOptions) -> anyhow::Result<()> {
             count_mismatch.join("; ")
         );
     }
-    let disagree: usize = totals.iter().sum();
+    let disagree: usize = pooled.iter().map(Agreement::disagreeing).sum();
     if disagree > 0 {
         bail!("{disagree} frame labels disagree (summed over sources B.. vs A)");
     }
@@ -305,6 +304,22 @@ fn compare(sources: &[PathBuf], opts: &ReadOptions) -> anyhow::Result<()> {
         names.len()
     );
     Ok(())
+}
+
+/// "3 0.912 0.870" per source against A: frames disagreeing, κ, IoU.
+fn agreement_text(against: &[Agreement]) -> String {
+    against
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a.disagreeing(),
+                measure_text(a.kappa),
+                measure_text(a.iou)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("   ")
 }
 
 /// `A`, `B`, ... for source k.

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub mod agreement;
 mod csv;
 pub mod dense;
 pub mod edit;

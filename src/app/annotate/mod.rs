@@ -6,6 +6,7 @@
 pub mod recovery;
 pub mod review;
 pub(crate) mod save;
+mod second;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,17 @@ pub enum TruthCommand {
     EndTrack,
     /// Shift+B: the intervals become the frames the boxes are on.
     IntervalsFromBoxes,
+    /// D / Shift+D: the next / previous frames where a second annotator disagrees.
+    Disagreement {
+        /// Forward (D) or back (Shift+D).
+        forward: bool,
+    },
+    /// Shift+L: loop playback over the selected interval (or the one at the
+    /// playhead); again to stop.
+    LoopInterval,
+    /// H pressed: the frames the playhead passes while H is held become
+    /// anomalous (one undo step per hold).
+    Record,
     /// Undo the last edit.
     Undo,
     /// Redo the last undone edit.
@@ -88,6 +100,10 @@ pub struct Annotator {
     pub selected_box: Option<u32>,
     /// Whether a drag on the frame draws a new box (B).
     pub box_tool: bool,
+    /// While H is held: where the recording started, and its undo group.
+    pub recording: Option<(usize, u64)>,
+    /// Holds recorded so far (each its own undo group).
+    holds: u64,
 }
 
 /// What [`apply`] asks the app to do besides editing.
@@ -99,6 +115,8 @@ pub struct Outcome {
     pub save: bool,
     /// Save to this path.
     pub save_as: Option<PathBuf>,
+    /// Loop playback over these frames (`start..end`), or stop if already.
+    pub loop_frames: Option<(usize, usize)>,
 }
 
 /// Applies `cmd` at the playhead frame `playhead`.
@@ -261,6 +279,28 @@ pub fn apply(
                 an.message = Some(format!("intervals: the {frames} frames the boxes are on"));
             }
         }
+        TruthCommand::LoopInterval => {
+            let v = iv(truth);
+            let i = an
+                .selected
+                .map(|(i, _)| i)
+                .filter(|&i| i < v.len())
+                .or_else(|| edit::find(&v, playhead));
+            match i {
+                Some(i) => out.loop_frames = Some((v[i].start, v[i].end)),
+                None => an.message = Some("no interval selected or at the playhead to loop".into()),
+            }
+        }
+        TruthCommand::Record => {
+            if an.recording.is_none() {
+                an.holds += 1;
+                // Far from the drag groups (microseconds since start).
+                an.recording = Some((playhead, u64::MAX - an.holds));
+                an.message = Some(format!(
+                    "recording from frame {playhead}: the frames played while H is held become anomalous"
+                ));
+            }
+        }
         TruthCommand::Undo => {
             an.message = Some(match truth.edit.undo() {
                 Some(what) => format!("undid {what}"),
@@ -277,7 +317,8 @@ pub fn apply(
         TruthCommand::AcceptDetection
         | TruthCommand::ReviewToggle
         | TruthCommand::ReviewAccept
-        | TruthCommand::ReviewReject => {}
+        | TruthCommand::ReviewReject
+        | TruthCommand::Disagreement { .. } => {}
         TruthCommand::Save => out.save = true,
         TruthCommand::SaveAs(p) => out.save_as = Some(p),
     }

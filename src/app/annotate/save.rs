@@ -129,6 +129,26 @@ impl VadApp {
         ctx.request_repaint_after(self.autosave.interval);
     }
 
+    /// While H is held (after its press started a recording), the frames
+    /// from where it started to the playhead are anomalous; one undo step.
+    pub(crate) fn record_tick(&mut self, ctx: &egui::Context) {
+        let Some((from, group)) = self.annotator.recording else {
+            return;
+        };
+        let held = ctx.input(|i| i.key_down(egui::Key::H));
+        let at = self.state.current;
+        let (a, b) = (from.min(at), from.max(at));
+        let command = AnnotationCommand::Add(crate::truth::Interval {
+            start: a,
+            end: b + 1,
+        });
+        self.store.truth.apply(command, Some(group));
+        if !held {
+            self.annotator.recording = None;
+            self.annotator.message = Some(format!("frames {a}–{b} anomalous (recorded)"));
+        }
+    }
+
     /// Review mode on (starting at the largest disagreement) or off.
     fn toggle_review(&mut self) {
         if self.annotator.review.take().is_some() {
@@ -213,6 +233,10 @@ impl VadApp {
                 self.toggle_review();
                 return;
             }
+            TruthCommand::Disagreement { forward } => {
+                self.jump_disagreement(forward);
+                return;
+            }
             TruthCommand::ReviewAccept | TruthCommand::ReviewReject => {
                 self.decide_review(cmd == TruthCommand::ReviewAccept);
                 return;
@@ -251,6 +275,22 @@ impl VadApp {
         );
         if let Some(f) = out.seek {
             self.state.apply(Command::Seek(f), &self.store);
+        }
+        if let Some((a, b)) = out.loop_frames {
+            if self.state.selection == Some((a, b)) {
+                self.state.apply(Command::Select(None), &self.store);
+                self.annotator.message = Some("loop over the interval off".into());
+            } else {
+                self.state.apply(Command::Select(Some((a, b))), &self.store);
+                self.state.apply(Command::SetLooping(true), &self.store);
+                if !(a..b).contains(&self.state.current) {
+                    self.state.apply(Command::Seek(a), &self.store);
+                }
+                self.annotator.message = Some(format!(
+                    "looping frames {a}–{} (Shift+L again: stop)",
+                    b - 1
+                ));
+            }
         }
         if out.save {
             match self.store.truth.source.clone() {

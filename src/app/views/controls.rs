@@ -1,6 +1,7 @@
 //! The side panel (video, scoring, threshold and jump list, playback, map
 //! settings), the status bar and the error list.
 
+use crate::truth::agreement::measure_text;
 use eframe::egui::{self, Color32, RichText};
 
 use crate::app::annotate::{Annotator, TruthCommand};
@@ -123,6 +124,28 @@ fn truth_ui(ui: &mut egui::Ui, store: &Store, cmds: &mut Commands) {
             cmds.send(AppCommand::Dialog(crate::app::menu::DialogKind::SaveTruth));
         }
     });
+    if let Some(b) = &store.second {
+        let a = &b.agreement;
+        let name = b.path.file_name().map_or_else(
+            || b.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        ui.label(format!(
+            "B ({name}): κ {}, IoU {}",
+            measure_text(a.kappa),
+            measure_text(a.iou)
+        ))
+        .on_hover_text("frame-level Cohen's κ and the IoU of the anomalous frames, edited truth (A) against the second annotator (B)");
+        ui.label(
+            RichText::new(format!(
+                "{} disagreements, {} frames (D / Shift+D)",
+                a.runs.len(),
+                a.disagreeing()
+            ))
+            .small()
+            .weak(),
+        );
+    }
     match &store.metrics.value {
         Some(Ok(m)) => {
             egui::Grid::new("live-metrics")

@@ -43,6 +43,8 @@ pub struct Layout {
     pub plot: Rect,
     /// The ground-truth lane above the curves.
     pub truth: Rect,
+    /// The second annotator's lane under it, when one is open.
+    pub second: Option<Rect>,
     /// Lanes and their rects, score first.
     pub lanes: Vec<(Lane, Rect)>,
 }
@@ -54,8 +56,15 @@ impl Layout {
             Pos2::new(rect.left() + LABEL_W, rect.top() + 2.0),
             Pos2::new(rect.right() - 4.0, rect.top() + 2.0 + TRUTH_H),
         );
+        let second = store.second.as_ref().map(|_| {
+            Rect::from_min_max(
+                Pos2::new(truth.left(), truth.bottom() + 2.0),
+                Pos2::new(truth.right(), truth.bottom() + 2.0 + TRUTH_H),
+            )
+        });
+        let above = second.unwrap_or(truth).bottom();
         let plot = Rect::from_min_max(
-            Pos2::new(rect.left() + LABEL_W, truth.bottom() + 2.0),
+            Pos2::new(rect.left() + LABEL_W, above + 2.0),
             Pos2::new(rect.right() - 4.0, rect.bottom() - AXIS_H),
         );
         let terms: Vec<Lane> = [Lane::Recon, Lane::Pred, Lane::Dist]
@@ -84,6 +93,7 @@ impl Layout {
             view: state.time_view,
             plot,
             truth,
+            second,
             lanes,
         }
     }
@@ -140,6 +150,7 @@ pub fn paint(
         egui::FontId::proportional(11.0),
         TRUTH_COLOR,
     );
+    paint_second_lane(painter, &layout, state, store);
     // Ground truth.
     for iv in store.intervals() {
         let (a, b) = (
@@ -434,6 +445,44 @@ pub fn timeline_ui(
 
 /// The ground-truth lane's colour.
 const TRUTH_COLOR: Color32 = Color32::from_rgb(235, 90, 90);
+
+/// The second annotator's lane: their intervals as bars, and the frames
+/// where the two disagree marked under them.
+fn paint_second_lane(painter: &egui::Painter, layout: &Layout, state: &AppState, store: &Store) {
+    let (Some(lane), Some(second)) = (layout.second, store.second.as_ref()) else {
+        return;
+    };
+    painter.rect_filled(lane, 0.0, Color32::from_gray(30));
+    painter.text(
+        Pos2::new(layout.rect.left() + 4.0, lane.center().y),
+        egui::Align2::LEFT_CENTER,
+        "B",
+        egui::FontId::proportional(11.0),
+        SECOND_COLOR,
+    );
+    let bar = |iv: &crate::truth::Interval, y: std::ops::RangeInclusive<f32>, c: Color32| {
+        let (a, b) = (
+            layout.x_of(state, iv.start as f64),
+            layout.x_of(state, iv.end as f64),
+        );
+        if b >= lane.left() && a <= lane.right() {
+            let r = Rect::from_x_y_ranges(a.max(lane.left())..=b.min(lane.right()).max(a + 1.0), y);
+            painter.rect_filled(r, 1.0, c);
+        }
+    };
+    for iv in &second.intervals {
+        bar(iv, lane.top() + 2.0..=lane.bottom() - 5.0, SECOND_COLOR);
+    }
+    for iv in &second.agreement.runs {
+        bar(
+            iv,
+            lane.bottom() - 3.0..=lane.bottom(),
+            Color32::from_rgb(255, 220, 60),
+        );
+    }
+}
+
+const SECOND_COLOR: Color32 = Color32::from_rgb(150, 120, 255);
 
 /// The ground-truth lane: intervals as bars, the selected edge and the
 /// mark-in point (I) highlighted.
