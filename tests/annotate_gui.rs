@@ -269,9 +269,25 @@ fn keyboard_edits_undo_and_save_into_the_opened_file() {
         theirs,
         "their file was overwritten"
     );
-    let errors = h.state().state.errors.join("\n");
-    assert!(errors.contains("changed on disk"), "{errors}");
+    let message = h.state().annotator.message.clone().unwrap_or_default();
+    assert!(message.contains("changed on disk"), "{message}");
     assert!(h.state().store.truth.edit.is_dirty());
+    // The app asks; Cancel leaves their file, Overwrite replaces it (theirs kept as .bak).
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert_eq!(std::fs::read(&json).unwrap(), theirs);
+    key_mod(&mut h, Modifiers::COMMAND, Key::S);
+    h.get_by_label("Overwrite it").click();
+    h.run_steps(1);
+    wait_saved(&mut h);
+    assert!(!h.state().store.truth.edit.is_dirty());
+    let bak = json.with_file_name("truth.json.bak");
+    assert_eq!(
+        std::fs::read(bak).unwrap(),
+        theirs,
+        "their version is the .bak"
+    );
+    assert_ne!(std::fs::read(&json).unwrap(), theirs);
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub enum AppCommand {
     CancelQuit,
     /// Answer the offer of edits recovered after a crash: restore them or discard them.
     Recover(bool),
+    /// Answer the question about a truth file that changed on disk since it
+    /// was read: overwrite it (`true`) or leave it (`false`).
+    OverwriteChanged(bool),
 }
 
 impl From<Command> for AppCommand {
@@ -114,6 +117,8 @@ pub struct VadApp {
     saving: Option<SaveJob>,
     /// The close button was pressed with unsaved changes: ask.
     confirm_quit: bool,
+    /// A save refused because its file changed on disk, awaiting an answer.
+    disk_conflict: Option<TruthSource>,
     /// The user chose to quit without saving.
     quit_anyway: bool,
     /// The window title last sent (sent again only when it changes).
@@ -165,6 +170,7 @@ impl VadApp {
             annotator: Annotator::default(),
             saving: None,
             confirm_quit: false,
+            disk_conflict: None,
             quit_anyway: false,
             title: String::new(),
             timeline: None,
@@ -338,6 +344,7 @@ impl VadApp {
                     self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
                 AppCommand::CancelQuit => self.confirm_quit = false,
+                AppCommand::OverwriteChanged(overwrite) => self.answer_disk_conflict(overwrite),
                 AppCommand::Recover(restore) => self.answer_recovery(restore),
                 AppCommand::Open(req) => self.open(req),
                 AppCommand::OpenSibling(p) => {
@@ -620,6 +627,9 @@ impl eframe::App for VadApp {
         self.close_guard(&ctx);
         if let Some(rec) = &self.recovered {
             annotate::save::recovery_offer_ui(&ctx, rec, &mut cmds);
+        }
+        if let Some(target) = &self.disk_conflict {
+            annotate::save::disk_conflict_ui(&ctx, target, &mut cmds);
         }
         if self.confirm_quit {
             annotate::save::quit_question_ui(&ctx, &mut cmds);

@@ -45,6 +45,12 @@ pub struct ScoreArgs {
     /// extent as in training).
     #[arg(long)]
     pub whole_frames: bool,
+    /// The flow the CVAE is conditioned on: given (the model as trained),
+    /// zero, or shifted (moved by half the frame: real motion in the wrong
+    /// places). An ablation that measures how much the prediction uses the
+    /// flow; recorded in run.json.
+    #[arg(long, default_value = "given")]
+    pub flow_condition: vadscope::score::FlowCondition,
 }
 
 /// Scores each video and writes the score folder.
@@ -72,6 +78,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         scorer.set_whole_frames(true);
     }
     scorer.keep_score_maps(args.maps);
+    scorer.set_flow_condition(args.flow_condition);
     let is_frame_folder =
         args.input.is_dir() && !vadscope::video::list_images(&args.input)?.is_empty();
     let videos: Vec<(String, PathBuf)> = if args.input.is_dir() && !is_frame_folder {

@@ -20,11 +20,13 @@ use crate::frame::Frame;
 use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 
 pub mod baseline;
+mod condition;
 pub mod map_file;
 mod maps;
 pub mod worker;
 
 pub use crate::dataset::{Outcome, StageTimes};
+pub use condition::FlowCondition;
 pub use map_file::{maps_path, ScoreMaps, MAPS_SUFFIX};
 pub use maps::{AttentionMap, FrameMaps};
 pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
@@ -69,6 +71,8 @@ pub struct Scorer {
     /// Score maps of the frames scored since the last [`Scorer::take_score_maps`],
     /// when [`Scorer::keep_score_maps`] asked for them.
     score_maps: Option<ScoreMaps>,
+    /// The flow the CVAE is conditioned on (an ablation unless `Given`).
+    condition: FlowCondition,
 }
 
 impl Scorer {
@@ -84,6 +88,7 @@ impl Scorer {
             device: device.clone(),
             maps_video: None,
             score_maps: None,
+            condition: FlowCondition::Given,
         })
     }
 
@@ -103,6 +108,12 @@ impl Scorer {
     pub fn set_whole_frames(&mut self, whole: bool) {
         self.config.score.whole_frames = whole;
         self.model.set_score_config(self.config.score.clone());
+    }
+
+    /// Conditions the CVAE on an ablated flow (see [`FlowCondition`]), to
+    /// measure how much its prediction uses the flow.
+    pub fn set_flow_condition(&mut self, condition: FlowCondition) {
+        self.condition = condition;
     }
 
     /// Whether to keep a pixel score map of every frame scored (see
@@ -174,7 +185,10 @@ impl Scorer {
         windows: &[(&[Frame<f32>], &[Flow])],
         first_frame: usize,
     ) -> Result<Vec<FrameScore>> {
-        let input = make_input(windows, &self.device)?;
+        let mut input = make_input(windows, &self.device)?;
+        if self.condition != FlowCondition::Given {
+            input.flow = self.condition.apply(&input.flow)?;
+        }
         let o = self.model.score(&input).map_err(Error::from)?;
         let col = |t: &candle_core::Tensor| -> Result<Vec<f64>> {
             t.to_dtype(DType::F64)
@@ -309,6 +323,7 @@ impl Scorer {
             "score": "sum of score weights x (term - train mean) / train std (raw terms without statistics)",
             "first_scored_frame": self.config.input.frames,
             "videos": videos,
+            "flow_condition": self.condition,
         });
         if let Some(stats) = train_stats {
             doc["train_stats"] = stats;

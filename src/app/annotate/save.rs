@@ -330,10 +330,12 @@ impl VadApp {
             return;
         }
         if check_disk && target.stamp.is_some() && target.changed_on_disk() {
-            self.state.errors.push(format!(
-                "{}: changed on disk since it was opened; not overwritten. Save ground truth as… another file, or reopen it",
+            // Someone else's edits: ask before replacing them.
+            self.annotator.message = Some(format!(
+                "{}: changed on disk since it was opened; not overwritten",
                 target.path.display()
             ));
+            self.disk_conflict = Some(target);
             return;
         }
         let video = self.store.truth.video();
@@ -356,6 +358,22 @@ impl VadApp {
                 .state
                 .errors
                 .push(format!("cannot start the save: {e}")),
+        }
+    }
+
+    /// Overwrites the file that changed on disk (its old content kept as
+    /// `.bak`), or leaves it and says how to save elsewhere.
+    pub(crate) fn answer_disk_conflict(&mut self, overwrite: bool) {
+        let Some(target) = self.disk_conflict.take() else {
+            return;
+        };
+        if overwrite {
+            self.start_save(target, false);
+        } else {
+            self.annotator.message = Some(format!(
+                "{} left as it is: Save ground truth as… writes the edits elsewhere",
+                target.path.display()
+            ));
         }
     }
 
@@ -455,6 +473,33 @@ fn age_text(s: u64) -> String {
         7200..=172_799 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86_400),
     }
+}
+
+/// Asks whether to overwrite a truth file that changed on disk since it was read.
+pub(crate) fn disk_conflict_ui(ctx: &egui::Context, target: &TruthSource, cmds: &mut Commands) {
+    egui::Window::new("Ground-truth file changed on disk")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.label(format!(
+                "{} changed since vadscope read it (another program or annotator saved it). Saving now replaces their version; it would be kept as {}.bak.",
+                target.path.display(),
+                target.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Overwrite it").clicked() {
+                    cmds.send(AppCommand::OverwriteChanged(true));
+                }
+                if ui.button("Save as…").clicked() {
+                    cmds.send(AppCommand::OverwriteChanged(false));
+                    cmds.send(AppCommand::Dialog(crate::app::menu::DialogKind::SaveTruth));
+                }
+                if ui.button("Cancel").clicked() {
+                    cmds.send(AppCommand::OverwriteChanged(false));
+                }
+            });
+        });
 }
 
 /// Asks what to do with unsaved ground truth when the window is closed.
