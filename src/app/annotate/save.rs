@@ -157,6 +157,10 @@ impl VadApp {
         }
         self.annotator.review = Some(Review::default());
         self.refresh_review();
+        let left = self.annotator.review.as_ref().map_or(0, |r| r.left.len());
+        self.annotator.message = Some(format!(
+            "review mode: {left} disagreements with the model at its threshold, largest first; Y accepts, N rejects"
+        ));
         self.seek_to_review();
     }
 
@@ -449,9 +453,9 @@ pub(crate) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut 
                 .map_or(0, |d| d.as_secs())
                 .saturating_sub(rec.written_unix_s);
             ui.label(format!(
-                "vadscope stopped with unsaved ground-truth edits of {} ({} intervals, written {} ago).",
+                "vadscope stopped with unsaved ground-truth edits of {} ({}, written {} ago).",
                 rec.video,
-                rec.intervals.len(),
+                counted(rec.intervals.len(), rec.tracks.len()),
                 age_text(age_s)
             ));
             ui.horizontal(|ui| {
@@ -463,6 +467,16 @@ pub(crate) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut 
                 }
             });
         });
+}
+
+/// "1 interval", "3 intervals and 2 box tracks".
+fn counted(intervals: usize, tracks: usize) -> String {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let mut out = format!("{intervals} interval{}", s(intervals));
+    if tracks > 0 {
+        out += &format!(" and {tracks} box track{}", s(tracks));
+    }
+    out
 }
 
 /// "42 s", "5 min", "3 h", "2 days".
