@@ -349,6 +349,35 @@ fn save_as_writes_every_file_format_that_reads_back_equal() {
     // The last save is where Ctrl+S goes now.
     let source = h.state().store.truth.source.clone().expect("a source");
     assert_eq!(source.path, dir.path().join("out.csv"));
+    // A name without an extension: a folder of per-video .npy labels.
+    let folder = dir.path().join("labels");
+    h.state_mut()
+        .send(AppCommand::Picked(DialogKind::SaveTruth, folder.clone()));
+    h.run_steps(1);
+    wait_saved(&mut h);
+    assert!(folder.join("clip.npy").is_file());
+    let opts = truth::ReadOptions {
+        videos: Some(vec![("clip".into(), FRAMES)]),
+        skip_masks: false,
+    };
+    let back = truth::read(&folder, &opts).unwrap();
+    assert_eq!(back.videos[0].anomalous, want, "per-video .npy folder");
+    // A folder holding anything else is not replaced.
+    let other = dir.path().join("clip");
+    h.state_mut()
+        .send(AppCommand::Picked(DialogKind::SaveTruth, other.clone()));
+    h.run_steps(2);
+    assert!(h
+        .state()
+        .state
+        .errors
+        .iter()
+        .any(|e| e.contains("per-video .npy")));
+    assert!(
+        other.join("000.png").exists(),
+        "the frame folder is untouched"
+    );
+    h.state_mut().state.errors.clear();
     // An unknown extension is refused with the formats named.
     h.state_mut().send(AppCommand::Picked(
         DialogKind::SaveTruth,

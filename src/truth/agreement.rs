@@ -32,15 +32,29 @@ impl Agreement {
         let sum = |f: fn(&Agreement) -> usize| parts.iter().map(f).sum::<usize>();
         let (frames, both) = (sum(|a| a.frames), sum(|a| a.both));
         let (only_a, only_b) = (sum(|a| a.only_a), sum(|a| a.only_b));
-        let (kappa, iou) = measures(frames, both, only_a, only_b);
+        Agreement::from_counts(frames, [both, only_a, only_b], Vec::new())
+    }
+
+    /// The agreement of a 2×2 table: frames marked by both, by A only, by B only.
+    fn from_counts(frames: usize, [both, only_a, only_b]: [usize; 3], runs: Vec<Interval>) -> Self {
+        let n = frames as f64;
+        let kappa = (frames > 0)
+            .then(|| {
+                let observed = (frames - only_a - only_b) as f64 / n;
+                let (pa, pb) = ((both + only_a) as f64 / n, (both + only_b) as f64 / n);
+                let chance = pa * pb + (1.0 - pa) * (1.0 - pb);
+                (chance < 1.0).then(|| (observed - chance) / (1.0 - chance))
+            })
+            .flatten();
+        let union = both + only_a + only_b;
         Agreement {
             frames,
             both,
             only_a,
             only_b,
             kappa,
-            iou,
-            runs: Vec::new(),
+            iou: (union > 0).then(|| both as f64 / union as f64),
+            runs,
         }
     }
 
@@ -67,36 +81,11 @@ pub fn agreement(a: &[Interval], b: &[Interval], frames: usize) -> Agreement {
             x != y
         })
         .collect();
-    let (kappa, iou) = measures(frames, both, only_a, only_b);
-    Agreement {
+    Agreement::from_counts(
         frames,
-        both,
-        only_a,
-        only_b,
-        kappa,
-        iou,
-        runs: intervals_from_labels(&differ),
-    }
-}
-
-/// Cohen's κ and the IoU from the counts of a 2×2 agreement table.
-fn measures(
-    frames: usize,
-    both: usize,
-    only_a: usize,
-    only_b: usize,
-) -> (Option<f64>, Option<f64>) {
-    let n = frames as f64;
-    let kappa = (frames > 0)
-        .then(|| {
-            let observed = (frames - only_a - only_b) as f64 / n;
-            let (pa, pb) = ((both + only_a) as f64 / n, (both + only_b) as f64 / n);
-            let chance = pa * pb + (1.0 - pa) * (1.0 - pb);
-            (chance < 1.0).then(|| (observed - chance) / (1.0 - chance))
-        })
-        .flatten();
-    let union = both + only_a + only_b;
-    (kappa, (union > 0).then(|| both as f64 / union as f64))
+        [both, only_a, only_b],
+        intervals_from_labels(&differ),
+    )
 }
 
 /// "0.873", or "n/a" where the measure is undefined.

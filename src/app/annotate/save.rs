@@ -306,13 +306,14 @@ impl VadApp {
             }
         }
         if let Some(path) = out.save_as {
-            match Format::from_extension(&path) {
+            let format = Format::from_extension(&path).or_else(|| npy_folder_target(&path));
+            match format {
                 Some(format) => {
                     let videos = vec![(self.doc.name.clone(), self.doc.len)];
                     self.start_save(TruthSource::new(path, format, videos), false);
                 }
                 None => self.state.errors.push(format!(
-                    "{}: the ground truth's format follows the extension: .json, .m, .mat, .npy or .csv",
+                    "{}: the ground truth's format follows the extension: .json, .m, .mat, .npy or .csv; a name without one is a folder of per-video .npy files (new, or holding only .npy files)",
                     path.display()
                 )),
             }
@@ -434,6 +435,26 @@ impl VadApp {
     pub fn window_title(&self) -> &str {
         &self.title
     }
+}
+
+/// A save-as target without an extension is a folder of per-video `.npy`
+/// labels (ShanghaiTech's layout), if it is new or holds only `.npy` files:
+/// the save replaces the folder (keeping it as `.bak`), so any other folder
+/// is refused.
+fn npy_folder_target(path: &std::path::Path) -> Option<Format> {
+    if path.extension().is_some() {
+        return None;
+    }
+    if !path.exists() {
+        return Some(Format::NpyPerVideo);
+    }
+    let entries = std::fs::read_dir(path).ok()?;
+    let mut only_npy = true;
+    for e in entries {
+        let p = e.ok()?.path();
+        only_npy &= p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("npy"));
+    }
+    only_npy.then_some(Format::NpyPerVideo)
 }
 
 /// The title for video `name`, marked when the truth has unsaved changes.
