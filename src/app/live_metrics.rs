@@ -27,16 +27,16 @@ pub struct Summary {
 /// The metrics, cached by what they were computed from.
 #[derive(Debug, Clone, Default)]
 pub struct LiveMetrics {
-    key: Option<(u64, u64, usize)>,
+    key: Option<(u64, u64)>,
     /// The metrics, or why there are none (no scores yet, one class only).
     pub value: Option<Result<Summary, String>>,
 }
 
 impl LiveMetrics {
-    /// Recomputes when the curves' version, the truth's state id or the
-    /// number of intervals changed; returns whether it did.
-    pub fn refresh(&mut self, curves: &Curves, truth_state: u64, intervals: &[Interval]) -> bool {
-        let key = (curves.version, truth_state, intervals.len());
+    /// Recomputes when the curves' version or the truth's version
+    /// ([`crate::truth::history::Annotation::version`]) changed; returns whether it did.
+    pub fn refresh(&mut self, curves: &Curves, truth_version: u64, intervals: &[Interval]) -> bool {
+        let key = (curves.version, truth_version);
         if self.key == Some(key) {
             return false;
         }

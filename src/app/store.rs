@@ -40,8 +40,8 @@ pub struct SecondTruth {
     pub intervals: Vec<Interval>,
     /// Agreement of the edited truth (A) with these (B).
     pub agreement: Agreement,
-    /// The edited intervals the agreement was computed for.
-    compared: Option<Vec<Interval>>,
+    /// The version of the edited truth the agreement was computed for.
+    compared: Option<u64>,
 }
 
 impl SecondTruth {
@@ -55,10 +55,10 @@ impl SecondTruth {
         }
     }
 
-    fn refresh(&mut self, edited: &[Interval], frames: usize) {
-        if self.compared.as_deref() != Some(edited) {
+    fn refresh(&mut self, version: u64, edited: &[Interval], frames: usize) {
+        if self.compared != Some(version) {
             self.agreement = agreement(edited, &self.intervals, frames);
-            self.compared = Some(edited.to_vec());
+            self.compared = Some(version);
         }
     }
 }
@@ -84,9 +84,9 @@ impl Store {
     pub fn refresh(&mut self) {
         let edit = &self.truth.edit;
         self.metrics
-            .refresh(&self.curves, edit.state_id(), edit.intervals());
+            .refresh(&self.curves, edit.version(), edit.intervals());
         if let Some(s) = &mut self.second {
-            s.refresh(edit.intervals(), edit.len());
+            s.refresh(edit.version(), edit.intervals(), edit.len());
         }
     }
 

@@ -118,6 +118,9 @@ pub struct Annotation {
     redo: Vec<Step>,
     next_id: u64,
     saved_id: u64,
+    /// Counts every change of the state, a drag's coalesced moves included
+    /// (which keep their step's id).
+    version: u64,
 }
 
 impl Annotation {
@@ -160,6 +163,12 @@ impl Annotation {
 
     /// Performs a command; returns whether anything changed.
     fn perform(&mut self, command: &AnnotationCommand) -> bool {
+        let changed = self.perform_unversioned(command);
+        self.version += u64::from(changed);
+        changed
+    }
+
+    fn perform_unversioned(&mut self, command: &AnnotationCommand) -> bool {
         if let AnnotationCommand::Restore { intervals, tracks } = command {
             let mut tracks = tracks.clone();
             tracks.sort_by_key(|t| t.id);
@@ -297,6 +306,12 @@ impl Annotation {
         self.undo.last().map_or(0, |s| s.id)
     }
 
+    /// A number that changes whenever the intervals or tracks change (each
+    /// move of a drag too): what caches of derived data are keyed by.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// An id of the current state, for [`Annotation::mark_saved_at`]: a save
     /// that runs in the background marks the state it started from.
     pub fn state_id(&self) -> u64 {
@@ -355,6 +370,7 @@ mod tests {
             a.apply(AnnotationCommand::MoveEdge { index: 0, edge, to }, Some(1));
         }
         assert_eq!(a.intervals(), &[iv(5, 20)]);
+        assert_eq!(a.version(), 10, "every move of the drag is a new version");
         // A second drag is a second step.
         a.apply(AnnotationCommand::Move { index: 0, delta: 3 }, Some(2));
         assert_eq!(a.intervals(), &[iv(8, 23)]);

@@ -25,7 +25,7 @@ pub struct Autosave {
     /// How often unsaved edits are written.
     pub interval: Duration,
     last_write: Option<Instant>,
-    /// The history state last written (`None`: no file written for it).
+    /// The truth's version last written (`None`: no file written for it).
     written: Option<u64>,
 }
 
@@ -104,7 +104,7 @@ impl VadApp {
             }
             return;
         }
-        let state = edit.state_id();
+        let state = edit.version();
         let due = self
             .autosave
             .last_write
