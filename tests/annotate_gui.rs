@@ -124,9 +124,19 @@ fn wait_saved(h: &mut Harness<'static, VadApp>) {
 
 /// A primary-button drag from `from` to `to` in ten steps.
 fn drag(h: &mut Harness<'static, VadApp>, from: egui::Pos2, to: egui::Pos2) {
+    drag_with(h, egui::PointerButton::Primary, from, to);
+}
+
+/// A drag with `button` from `from` to `to` in ten steps.
+fn drag_with(
+    h: &mut Harness<'static, VadApp>,
+    button: egui::PointerButton,
+    from: egui::Pos2,
+    to: egui::Pos2,
+) {
     let button = |pos, pressed| egui::Event::PointerButton {
         pos,
-        button: egui::PointerButton::Primary,
+        button,
         pressed,
         modifiers: Modifiers::NONE,
     };
@@ -288,6 +298,27 @@ fn keyboard_edits_undo_and_save_into_the_opened_file() {
         "their version is the .bak"
     );
     assert_ne!(std::fs::read(&json).unwrap(), theirs);
+    // Changed again; this time their version is read back in, as one
+    // undoable step.
+    let ours = intervals(&h);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let gt = GroundTruth {
+        videos: vec![VideoTruth::new("clip", Some(FRAMES), vec![iv(5, 8)])],
+        provenance: None,
+    };
+    truth::write(&gt, &json, truth::Format::Json).unwrap();
+    key(&mut h, Key::End);
+    key(&mut h, Key::I);
+    key(&mut h, Key::O);
+    key_mod(&mut h, Modifiers::COMMAND, Key::S);
+    h.get_by_label("Reload theirs").click();
+    h.run_steps(2);
+    assert_eq!(intervals(&h), vec![iv(5, 8)]);
+    assert!(!h.state().store.truth.edit.is_dirty(), "what is on disk");
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    let mut edited = ours.clone();
+    edited.push(iv(FRAMES - 1, FRAMES));
+    assert_eq!(intervals(&h), edited, "undo brings the edits back");
 }
 
 #[test]
@@ -811,4 +842,152 @@ fn shift_l_loops_the_interval_and_holding_h_records_frames() {
     // The whole hold is one undo step.
     key_mod(&mut h, Modifiers::COMMAND, Key::Z);
     assert_eq!(intervals(&h), vec![iv(20, 30)]);
+}
+
+#[test]
+fn masks_painted_with_the_brush_undo_and_save_as_mask_images() {
+    let (dir, _frames, _json, mut h) = open_clip();
+    h.run_steps(3);
+    // The file's interval 20..30 goes; frame 20 alone gets a painted mask.
+    key(&mut h, Key::Home);
+    for _ in 0..25 {
+        key(&mut h, Key::ArrowRight);
+    }
+    key(&mut h, Key::Delete);
+    assert!(intervals(&h).is_empty());
+    key(&mut h, Key::P);
+    assert!(h.state().annotator.brush);
+    key_mod(&mut h, Modifiers::ALT, Key::OpenBracket);
+    let r = h.state().annotator.brush_radius_px;
+    assert!(
+        (r - 6.0 / 1.25).abs() < 1e-4,
+        "Alt+[ makes the brush smaller: {r}"
+    );
+    h.state_mut().annotator.brush_radius_px = 2.0;
+    let rect = h.state().frame_image_rect().expect("frame view drawn");
+    let at =
+        |x: f32, y: f32| rect.min + egui::vec2(x / 32.0 * rect.width(), y / 24.0 * rect.height());
+    // A stroke across frame 40, a normal frame: painted, and now anomalous.
+    key(&mut h, Key::End);
+    for _ in 0..19 {
+        key(&mut h, Key::ArrowLeft);
+    }
+    assert_eq!(h.state().state.current, 40);
+    drag(&mut h, at(4.0, 12.0), at(20.0, 12.0));
+    let px = |h: &Harness<'static, VadApp>, f: usize, x: usize, y: usize| {
+        h.state()
+            .store
+            .truth
+            .edit
+            .mask(f)
+            .is_some_and(|m| m.pixels[y * m.width + x])
+    };
+    assert!(
+        px(&h, 40, 10, 12) && px(&h, 40, 18, 11),
+        "the stroke is painted"
+    );
+    assert!(
+        !px(&h, 40, 10, 3) && !px(&h, 40, 28, 12),
+        "and nothing else"
+    );
+    assert_eq!(intervals(&h), vec![iv(40, 41)]);
+    // The right button erases the stroke's middle.
+    drag_with(
+        &mut h,
+        egui::PointerButton::Secondary,
+        at(9.0, 12.0),
+        at(13.0, 12.0),
+    );
+    assert!(
+        !px(&h, 40, 10, 12) && px(&h, 40, 18, 11),
+        "erased in the middle"
+    );
+    // Undo takes the erasing back, then the whole stroke with its frame.
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert!(px(&h, 40, 10, 12));
+    key_mod(&mut h, Modifiers::COMMAND, Key::Z);
+    assert!(h.state().store.truth.edit.mask(40).is_none());
+    assert!(intervals(&h).is_empty());
+    key_mod(&mut h, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    assert!(px(&h, 40, 10, 12));
+    // A click on frame 20 dabs it.
+    for _ in 0..20 {
+        key(&mut h, Key::ArrowLeft);
+    }
+    h.hover_at(at(24.0, 6.0));
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at(24.0, 6.0),
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run_steps(1);
+    assert!(px(&h, 20, 24, 6), "the dab");
+    assert_eq!(intervals(&h), vec![iv(20, 21), iv(40, 41)]);
+    // The frame folder is not taken for a mask folder.
+    h.state_mut().send(AppCommand::Picked(
+        DialogKind::SaveMasks,
+        dir.path().join("clip"),
+    ));
+    h.run_steps(2);
+    let err = h.state().state.errors.join("\n");
+    assert!(err.contains("video frames, not masks"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("clip")).unwrap().count(),
+        FRAMES
+    );
+    h.state_mut().state.errors.clear();
+    // Saved as mask images, the folder reads back as the app shows it.
+    let masks = dir.path().join("masks");
+    let save = |h: &mut Harness<'static, VadApp>| {
+        h.state_mut()
+            .send(AppCommand::Picked(DialogKind::SaveMasks, masks.clone()));
+        h.run_steps(1);
+        wait_saved(h);
+    };
+    save(&mut h);
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
+    assert!(!h.state().store.truth.edit.is_dirty());
+    let gt = truth::read(&masks, &truth::ReadOptions::default()).unwrap();
+    assert_eq!(gt.videos.len(), 1);
+    let v = &gt.videos[0];
+    assert_eq!(v.name, "clip");
+    assert_eq!(v.anomalous, vec![iv(20, 21), iv(40, 41)]);
+    let files = v.masks.as_ref().unwrap().frames().unwrap();
+    assert_eq!(files.len(), FRAMES);
+    for f in [20, 40] {
+        let shown = h.state().store.truth.edit.mask(f).unwrap().clone();
+        assert_eq!(files.get(f).unwrap().unwrap(), shown, "frame {f}");
+    }
+    // An anomalous frame without a mask is refused, and the folder kept.
+    key(&mut h, Key::End);
+    key(&mut h, Key::I);
+    key(&mut h, Key::O);
+    save(&mut h);
+    let err = h.state().state.errors.join("\n");
+    assert!(err.contains("frames 59") && err.contains("Paint"), "{err}");
+    let again = truth::read(&masks, &truth::ReadOptions::default()).unwrap();
+    assert_eq!(again.videos[0].anomalous, vec![iv(20, 21), iv(40, 41)]);
+    // Saving as JSON keeps the intervals, says the masks need a mask folder,
+    // and stays unsaved.
+    h.state_mut().state.errors.clear();
+    h.state_mut().send(AppCommand::Picked(
+        DialogKind::SaveTruth,
+        dir.path().join("out.json"),
+    ));
+    h.run_steps(1);
+    wait_saved(&mut h);
+    let message = h.state().annotator.message.clone().unwrap_or_default();
+    assert!(message.contains("painted mask"), "{message}");
+    assert!(h.state().store.truth.edit.is_dirty());
+    let json = read_video(&dir.path().join("out.json"));
+    assert_eq!(json.anomalous, vec![iv(20, 21), iv(40, 41), iv(59, 60)]);
 }

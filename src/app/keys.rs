@@ -80,6 +80,12 @@ pub enum Action {
     EndTrack,
     /// Shift+B.
     IntervalsFromBoxes,
+    /// P.
+    Brush,
+    /// Alt+[.
+    BrushSmaller,
+    /// Alt+].
+    BrushLarger,
     /// Alt+Left.
     NudgeBack,
     /// Alt+Right.
@@ -164,6 +170,9 @@ impl Action {
         Action::BoxTool,
         Action::EndTrack,
         Action::IntervalsFromBoxes,
+        Action::Brush,
+        Action::BrushSmaller,
+        Action::BrushLarger,
         Action::NudgeBack,
         Action::NudgeForward,
         Action::NudgeBack10,
@@ -219,6 +228,9 @@ impl Action {
             BoxTool => keys![NONE, Key::B],
             EndTrack => keys![SHIFT, Key::O],
             IntervalsFromBoxes => keys![SHIFT, Key::B],
+            Brush => keys![NONE, Key::P],
+            BrushSmaller => keys![ALT, Key::OpenBracket],
+            BrushLarger => keys![ALT, Key::CloseBracket],
             NudgeBack => keys![ALT, Key::ArrowLeft],
             NudgeForward => keys![ALT, Key::ArrowRight],
             NudgeBack10 => keys![ALT_SHIFT, Key::ArrowLeft],
@@ -277,6 +289,9 @@ impl Action {
             BoxTool => "box tool: drag on the frame to draw a box (drag a box to move it, its edges to resize)",
             EndTrack => "the selected box's track ends at the playhead (the object leaves)",
             IntervalsFromBoxes => "intervals from boxes: the frames any box is on become the intervals",
+            Brush => "brush: drag on the frame to paint its mask (Shift or right-drag erases); painting marks the frame anomalous",
+            BrushSmaller => "smaller brush",
+            BrushLarger => "larger brush",
             NudgeBack => "selected edge one frame back",
             NudgeForward => "selected edge one frame forward",
             NudgeBack10 => "selected edge ten frames back",
@@ -335,6 +350,9 @@ impl Action {
             BoxTool => t(TruthCommand::BoxTool),
             EndTrack => t(TruthCommand::EndTrack),
             IntervalsFromBoxes => t(TruthCommand::IntervalsFromBoxes),
+            Brush => t(TruthCommand::Brush),
+            BrushSmaller => t(TruthCommand::BrushSize(1.0 / 1.25)),
+            BrushLarger => t(TruthCommand::BrushSize(1.25)),
             NudgeBack => t(TruthCommand::Nudge(-1)),
             NudgeForward => t(TruthCommand::Nudge(1)),
             NudgeBack10 => t(TruthCommand::Nudge(-10)),
@@ -430,7 +448,7 @@ pub fn help_ui(ctx: &egui::Context, cmds: &mut Commands) {
                     }
                 });
             });
-            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold; in the truth lane, drag an edge or an interval. Frame: drag a box to move it (sets a keyframe), its edge or corner to resize, click to select.");
+            ui.label("Timeline: click or drag to seek, Shift-drag to select a loop, scroll to zoom, right-drag to pan, drag the orange line to set the threshold; in the truth lane, drag an edge or an interval. Frame: drag a box to move it (sets a keyframe), its edge or corner to resize, click to select; with the brush (P), drag to paint the mask, Shift-drag or right-drag to erase.");
         });
     if !open {
         cmds.send(Command::ToggleHelp);

@@ -27,6 +27,8 @@ pub enum DialogKind {
     Model,
     /// Where to save the ground truth (its format follows the extension).
     SaveTruth,
+    /// A folder to save the ground truth into as mask images.
+    SaveMasks,
     /// A second annotator's ground truth, to compare with.
     SecondTruth,
 }
@@ -90,6 +92,11 @@ impl Dialogs {
                             .pick_file()
                             .await
                             .map(|h| h.path().to_path_buf()),
+                        DialogKind::SaveMasks => d
+                            .set_title("Save ground truth as mask images: pick the folder of per-video mask folders (as testing/masks)")
+                            .pick_folder()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
                         DialogKind::SaveTruth => d
                             .set_title("Save ground truth as")
                             .add_filter("vadscope JSON", &["json"])
@@ -144,7 +151,7 @@ pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenReque
             ..same
         },
         // Saving and comparing are not opening: the app handles them before asking here.
-        DialogKind::SaveTruth | DialogKind::SecondTruth => same,
+        DialogKind::SaveTruth | DialogKind::SaveMasks | DialogKind::SecondTruth => same,
     }
 }
 
@@ -222,6 +229,13 @@ pub fn menu_bar_ui(
             }
             if ui.button("Save ground truth as…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::SaveTruth));
+            }
+            if ui
+                .button("Save ground truth as mask images…")
+                .on_hover_text("A folder of per-video folders of PNG masks (Ped2's testing/masks): keeps painted masks")
+                .clicked()
+            {
+                cmds.send(AppCommand::Dialog(DialogKind::SaveMasks));
             }
             ui.separator();
             ui.menu_button("Recent", |ui| {

@@ -126,7 +126,7 @@ pub struct VadApp {
     /// The timeline as last drawn.
     timeline: Option<views::timeline::Layout>,
     /// Writing unsaved edits to the recovery file.
-    autosave: annotate::save::Autosave,
+    autosave: annotate::autosave::Autosave,
     /// Edits found in the recovery file when the video was opened, offered for restoring.
     recovered: Option<annotate::recovery::Recovery>,
     doc: Document,
@@ -174,7 +174,7 @@ impl VadApp {
             quit_anyway: false,
             title: String::new(),
             timeline: None,
-            autosave: annotate::save::Autosave::default(),
+            autosave: annotate::autosave::Autosave::default(),
             recovered: None,
             doc,
             doc_serial: 1,
@@ -359,6 +359,9 @@ impl VadApp {
                 AppCommand::Picked(menu::DialogKind::SaveTruth, path) => {
                     self.annotate(TruthCommand::SaveAs(path))
                 }
+                AppCommand::Picked(menu::DialogKind::SaveMasks, path) => {
+                    self.annotate(TruthCommand::SaveAsMasks(path))
+                }
                 AppCommand::Picked(menu::DialogKind::SecondTruth, path) => {
                     self.load_second_truth(&path)
                 }
@@ -524,7 +527,9 @@ impl eframe::App for VadApp {
         menu::dropped_files(&ctx, &mut cmds);
         let tex = self.frame_texture(&ctx);
         let maps = self.current_maps();
-        let mask = if self.state.settings.show_truth {
+        // A painted mask replaces the file's mask of its frame.
+        let painted = self.store.truth.edit.mask(self.state.current).is_some();
+        let file_mask = if self.state.settings.show_truth && !painted {
             self.doc.mask(self.state.current, &self.store.truth.rest)
         } else {
             None
@@ -595,7 +600,13 @@ impl eframe::App for VadApp {
                 frame_size: self.doc.size,
                 maps: maps.as_deref(),
                 gpu: self.gpu,
-                mask: mask.as_deref(),
+                mask: if !self.state.settings.show_truth {
+                    None
+                } else if painted {
+                    self.store.truth.edit.mask(self.state.current)
+                } else {
+                    file_mask.as_deref()
+                },
                 annotator: &self.annotator,
             };
             if !self.state.presentation {
@@ -626,13 +637,13 @@ impl eframe::App for VadApp {
         }
         self.close_guard(&ctx);
         if let Some(rec) = &self.recovered {
-            annotate::save::recovery_offer_ui(&ctx, rec, &mut cmds);
+            annotate::windows::recovery_offer_ui(&ctx, rec, &mut cmds);
         }
         if let Some(target) = &self.disk_conflict {
-            annotate::save::disk_conflict_ui(&ctx, target, &mut cmds);
+            annotate::windows::disk_conflict_ui(&ctx, target, &mut cmds);
         }
         if self.confirm_quit {
-            annotate::save::quit_question_ui(&ctx, &mut cmds);
+            annotate::windows::quit_question_ui(&ctx, &mut cmds);
         }
         self.update_title(&ctx);
         views::controls::errors_window(&ctx, &self.state, &mut cmds);

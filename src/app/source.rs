@@ -71,15 +71,7 @@ pub struct Document {
 }
 
 /// A ground-truth pixel mask of one frame.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mask {
-    /// Width in pixels.
-    pub width: usize,
-    /// Height in pixels.
-    pub height: usize,
-    /// Row-major, true = anomalous.
-    pub bits: Vec<bool>,
-}
+pub type Mask = crate::truth::pixels::PixelMask;
 
 impl Document {
     /// Opens what `req` names. Errors name the file.
@@ -259,26 +251,33 @@ impl Document {
         m
     }
 
+    /// Drops the cached mask (the truth's masks changed).
+    pub fn forget_mask(&mut self) {
+        self.mask_cache = None;
+    }
+
     fn load_mask(&self, i: usize, truth: &VideoTruth) -> Option<Mask> {
-        if let Some(truth::Masks::Dense {
-            width,
-            height,
-            frames,
-        }) = truth.masks.as_ref()
-        {
-            let bits = frames.get(i)?.as_ref()?;
-            return Some(Mask {
-                width: *width,
-                height: *height,
-                bits: truth::Masks::unpack_bits(bits, width * height),
-            });
+        let listed = self.mask_files.get(i);
+        let m = match (&truth.masks, listed) {
+            (Some(truth::Masks::Folder { path }), Some(f)) if f.parent() == Some(path) => {
+                truth::masks::image_mask(f).ok()?
+            }
+            (Some(m), _) => m.frames().ok()?.get(i).ok()??,
+            (None, Some(f)) => truth::masks::image_mask(f).ok()?,
+            (None, None) => return None,
+        };
+        m.any().then_some(m)
+    }
+
+    /// Where the masks the app shows come from: the truth file's, else the
+    /// dataset's mask images.
+    pub fn mask_base(&self, truth: &VideoTruth) -> Option<truth::Masks> {
+        if let Some(m) = &truth.masks {
+            return Some(m.clone());
         }
-        let img = image::open(self.mask_files.get(i)?).ok()?.to_luma8();
-        let bits: Vec<bool> = img.pixels().map(|p| p.0[0] != 0).collect();
-        bits.iter().any(|&b| b).then(|| Mask {
-            width: img.width() as usize,
-            height: img.height() as usize,
-            bits,
+        let dir = self.mask_files.first()?.parent()?;
+        Some(truth::Masks::Folder {
+            path: dir.to_path_buf(),
         })
     }
 }

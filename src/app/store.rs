@@ -199,10 +199,19 @@ pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
     } else {
         GroundTruth::default()
     };
+    let masks = target.format == truth::Format::MaskFolder;
+    if masks && gt.videos.len() == 1 && truth::masks::holds_images(&target.path) {
+        // One video's own folder of masks, whatever it is called.
+        gt.videos[0].name = video.name.clone();
+    }
     match gt.videos.iter_mut().find(|v| v.name == video.name) {
         Some(v) => {
             v.anomalous = video.anomalous.clone();
             v.regions = video.regions.clone();
+            if masks {
+                // A mask folder's labels are its masks: they carry the edits.
+                v.masks = video.masks.clone();
+            }
         }
         None => gt.videos.push(video.clone()),
     }

@@ -1,13 +1,16 @@
 //! Ground-truth edits as typed commands with an undo/redo history.
 //!
-//! An [`AnnotationCommand`] is applied to one video's intervals and box
-//! tracks in one place,
+//! An [`AnnotationCommand`] is applied to one video's intervals, box
+//! tracks and painted masks in one place,
 //! [`Annotation::apply`], which records it with its inverse. A whole mouse
 //! drag is one step: commands sent with the same group id coalesce. The
 //! history knows which step was saved, so "unsaved changes" survives undoing
 //! back to the saved state (it is then clean again).
 
+use std::collections::BTreeMap;
+
 use super::edit::{self, Edge};
+use super::pixels::PixelMask;
 use super::tracks::Track;
 use super::Interval;
 
@@ -51,12 +54,27 @@ pub enum AnnotationCommand {
         /// What it becomes.
         track: Option<Track>,
     },
-    /// Replace the intervals and every track (a restored recovery file).
+    /// Set the painted mask of a frame (a brush stroke), or go back to the
+    /// file's mask with `None`, and the intervals with it (a stroke on a
+    /// normal frame makes it anomalous); its own inverse.
+    SetMask {
+        /// The frame.
+        frame: usize,
+        /// Its mask.
+        mask: Option<PixelMask>,
+        /// The intervals.
+        intervals: Vec<Interval>,
+    },
+    /// Replace the intervals, every track and every painted mask (a
+    /// restored recovery file, a file reloaded from disk).
     Restore {
         /// The intervals.
         intervals: Vec<Interval>,
         /// The tracks.
         tracks: Vec<Track>,
+        /// The painted masks by frame.
+        #[serde(default)]
+        masks: BTreeMap<usize, PixelMask>,
     },
 }
 
@@ -67,7 +85,7 @@ impl AnnotationCommand {
         use AnnotationCommand::*;
         match self {
             SetTrack { .. } => v.to_vec(),
-            Restore { intervals, .. } => edit::clamp(intervals, len),
+            Restore { intervals, .. } | SetMask { intervals, .. } => edit::clamp(intervals, len),
             Add(iv) => edit::add(v, *iv, len),
             Erase(iv) => edit::erase(v, *iv),
             Delete(i) => edit::delete(v, *i),
@@ -93,6 +111,8 @@ impl AnnotationCommand {
             Replace(_) => "replace intervals",
             SetTrack { track: None, .. } => "delete box track",
             SetTrack { .. } => "edit box",
+            SetMask { mask: None, .. } => "clear painted mask",
+            SetMask { .. } => "paint mask",
             Restore { .. } => "restore edits",
         }
     }
@@ -113,6 +133,8 @@ pub struct Annotation {
     intervals: Vec<Interval>,
     /// Sorted by id.
     tracks: Vec<Track>,
+    /// Painted masks by frame; they replace the file's mask of the frame.
+    masks: BTreeMap<usize, PixelMask>,
     len: usize,
     undo: Vec<Step>,
     redo: Vec<Step>,
@@ -153,6 +175,16 @@ impl Annotation {
         &self.tracks
     }
 
+    /// The painted mask of a frame, if one was painted.
+    pub fn mask(&self, frame: usize) -> Option<&PixelMask> {
+        self.masks.get(&frame)
+    }
+
+    /// Every painted mask, by frame.
+    pub fn masks(&self) -> &BTreeMap<usize, PixelMask> {
+        &self.masks
+    }
+
     /// The track with this id.
     pub fn track(&self, id: u32) -> Option<&Track> {
         self.tracks
@@ -169,16 +201,47 @@ impl Annotation {
     }
 
     fn perform_unversioned(&mut self, command: &AnnotationCommand) -> bool {
-        if let AnnotationCommand::Restore { intervals, tracks } = command {
+        if let AnnotationCommand::Restore {
+            intervals,
+            tracks,
+            masks,
+        } = command
+        {
             let mut tracks = tracks.clone();
             tracks.sort_by_key(|t| t.id);
             tracks.dedup_by_key(|t| t.id);
             let intervals = edit::clamp(intervals, self.len);
-            if intervals == self.intervals && tracks == self.tracks {
+            let masks: BTreeMap<usize, PixelMask> = masks
+                .iter()
+                .filter(|(&f, _)| f < self.len)
+                .map(|(&f, m)| (f, m.clone()))
+                .collect();
+            if intervals == self.intervals && tracks == self.tracks && masks == self.masks {
                 return false;
             }
             self.intervals = intervals;
             self.tracks = tracks;
+            self.masks = masks;
+            return true;
+        }
+        if let AnnotationCommand::SetMask {
+            frame,
+            mask,
+            intervals,
+        } = command
+        {
+            if *frame >= self.len {
+                return false;
+            }
+            let intervals = edit::clamp(intervals, self.len);
+            if self.masks.get(frame) == mask.as_ref() && intervals == self.intervals {
+                return false;
+            }
+            match mask {
+                Some(m) => self.masks.insert(*frame, m.clone()),
+                None => self.masks.remove(frame),
+            };
+            self.intervals = intervals;
             return true;
         }
         if let AnnotationCommand::SetTrack { id, track } = command {
@@ -220,9 +283,15 @@ impl Annotation {
                 id: *id,
                 track: self.track(*id).cloned(),
             },
+            AnnotationCommand::SetMask { frame, .. } => AnnotationCommand::SetMask {
+                frame: *frame,
+                mask: self.masks.get(frame).cloned(),
+                intervals: self.intervals.clone(),
+            },
             AnnotationCommand::Restore { .. } => AnnotationCommand::Restore {
                 intervals: self.intervals.clone(),
                 tracks: self.tracks.clone(),
+                masks: self.masks.clone(),
             },
             _ => AnnotationCommand::Replace(self.intervals.clone()),
         }
@@ -253,6 +322,10 @@ impl Annotation {
                 (
                     AnnotationCommand::SetTrack { id: a, .. },
                     AnnotationCommand::SetTrack { id: b, .. },
+                ) => a == b,
+                (
+                    AnnotationCommand::SetMask { frame: a, .. },
+                    AnnotationCommand::SetMask { frame: b, .. },
                 ) => a == b,
                 (AnnotationCommand::Replace(_), AnnotationCommand::Replace(_)) => true,
                 _ => false,
@@ -419,6 +492,47 @@ mod tests {
             !a.apply(set(Some(t.with_key(3, b(7.0)))), None),
             "no change"
         );
+    }
+
+    #[test]
+    fn a_brush_stroke_is_one_step_that_also_marks_the_frame() {
+        let mut a = Annotation::new(&[iv(5, 10)], 50);
+        let mut m = PixelMask::blank(8, 8);
+        let stroke = Some(3);
+        for x in 1..6 {
+            m.paint_segment([x as f32, 4.0], [x as f32 + 1.0, 4.0], 1.0, true);
+            let intervals = edit::add(a.intervals(), iv(20, 21), 50);
+            let cmd = AnnotationCommand::SetMask {
+                frame: 20,
+                mask: Some(m.clone()),
+                intervals,
+            };
+            assert!(a.apply(cmd, stroke) || x > 1);
+        }
+        assert_eq!(a.mask(20), Some(&m));
+        assert_eq!(a.intervals(), &[iv(5, 10), iv(20, 21)]);
+        assert_eq!(a.undo(), Some("paint mask"));
+        assert_eq!(a.mask(20), None, "the whole stroke undoes");
+        assert_eq!(a.intervals(), &[iv(5, 10)], "and the frame it marked");
+        assert_eq!(a.redo(), Some("paint mask"));
+        assert_eq!(a.mask(20), Some(&m));
+        // Frames past the video are refused.
+        let past = AnnotationCommand::SetMask {
+            frame: 50,
+            mask: Some(m.clone()),
+            intervals: a.intervals().to_vec(),
+        };
+        assert!(!a.apply(past, None));
+        // A restore replaces the painted masks too, as one step.
+        let restore = AnnotationCommand::Restore {
+            intervals: vec![],
+            tracks: vec![],
+            masks: BTreeMap::new(),
+        };
+        assert!(a.apply(restore, None));
+        assert!(a.masks().is_empty() && a.intervals().is_empty());
+        a.undo();
+        assert_eq!(a.mask(20), Some(&m));
     }
 
     #[test]

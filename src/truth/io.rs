@@ -194,7 +194,11 @@ pub fn write(gt: &GroundTruth, path: &Path, format: Format) -> Result<()> {
         Format::Json => json::encode(gt, path)?,
         Format::Csv => csv::encode(gt, path)?.into_bytes(),
         Format::NpyPerVideo => return write_folder(path, |dir| npy::write_folder(gt, dir)),
-        Format::MaskFolder => return write_folder(path, |dir| masks::write(gt, dir)),
+        Format::MaskFolder => {
+            // One video's own folder (`masks/04/`) is written back as it was.
+            let flat = gt.videos.len() == 1 && masks::holds_images(path);
+            return write_folder(path, |dir| masks::write(gt, dir, flat));
+        }
     };
     crate::save::atomic_write(path, &bytes)
 }

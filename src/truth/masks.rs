@@ -94,7 +94,8 @@ pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// An image as a mask: a pixel is anomalous when a colour channel is non-zero.
-pub(crate) fn image_mask(path: &Path) -> Result<super::pixels::PixelMask> {
+/// Errors name the file.
+pub fn image_mask(path: &Path) -> Result<super::pixels::PixelMask> {
     let img = image::open(path).map_err(|e| Error::decode(path, e.to_string()))?;
     let (width, height) = (img.width() as usize, img.height() as usize);
     let pixels = if img.color().has_alpha() {
@@ -152,11 +153,31 @@ pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
     })
 }
 
-/// Writes every video's masks into `dir/NAME/` (an empty, fresh folder).
-pub(crate) fn write(gt: &GroundTruth, dir: &Path) -> Result<()> {
+/// Whether `dir` holds mask images itself (one video's folder) rather than
+/// per-video folders.
+pub fn holds_images(dir: &Path) -> bool {
+    list_files(dir, IMAGE_EXTS).is_ok_and(|f| !f.is_empty())
+}
+
+/// Writes every video's masks into `dir/NAME/` (an empty, fresh folder), or
+/// the one video's into `dir` itself when `flat` (a video's own folder,
+/// as it was read).
+pub(crate) fn write(gt: &GroundTruth, dir: &Path, flat: bool) -> Result<()> {
+    if flat && gt.videos.len() != 1 {
+        return Err(Error::invalid(format!(
+            "{}: a folder of mask images holds one video, not {}",
+            dir.display(),
+            gt.videos.len()
+        )));
+    }
     for v in &gt.videos {
-        let vdir = dir.join(super::io::safe_file_name(&v.name, dir)?);
-        std::fs::create_dir(&vdir).map_err(|e| Error::io(&vdir, e))?;
+        let vdir = if flat {
+            dir.to_path_buf()
+        } else {
+            let vdir = dir.join(super::io::safe_file_name(&v.name, dir)?);
+            std::fs::create_dir(&vdir).map_err(|e| Error::io(&vdir, e))?;
+            vdir
+        };
         match &v.masks {
             Some(Masks::Dense {
                 width,

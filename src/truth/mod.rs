@@ -30,6 +30,7 @@ pub mod masks;
 mod mat;
 mod matv5;
 pub(crate) mod npy;
+pub mod paint;
 pub mod pixels;
 pub mod tracks;
 mod ucsd_m;

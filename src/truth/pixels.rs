@@ -4,19 +4,53 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use super::masks::image_mask;
 use super::Masks;
 use crate::error::Result;
 
-/// One frame's mask: `true` = anomalous pixel, row-major.
-#[derive(Debug, Clone, PartialEq)]
+/// One frame's mask: `true` = anomalous pixel, row-major. Serialised with
+/// its pixels as run lengths ([`super::paint::rle`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawMask")]
 pub struct PixelMask {
     /// Width in pixels.
     pub width: usize,
     /// Height in pixels.
     pub height: usize,
     /// One flag per pixel, row-major.
+    #[serde(with = "super::paint::rle")]
     pub pixels: Vec<bool>,
+}
+
+/// A mask as read, before its size is checked against its pixels.
+#[derive(Deserialize)]
+struct RawMask {
+    width: usize,
+    height: usize,
+    #[serde(with = "super::paint::rle")]
+    pixels: Vec<bool>,
+}
+
+impl TryFrom<RawMask> for PixelMask {
+    type Error = String;
+
+    fn try_from(m: RawMask) -> std::result::Result<Self, String> {
+        if m.width.checked_mul(m.height) != Some(m.pixels.len()) {
+            return Err(format!(
+                "a {}x{} mask with {} pixels",
+                m.width,
+                m.height,
+                m.pixels.len()
+            ));
+        }
+        Ok(PixelMask {
+            width: m.width,
+            height: m.height,
+            pixels: m.pixels,
+        })
+    }
 }
 
 /// A video's masks, one per frame, read on demand.

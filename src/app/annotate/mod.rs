@@ -3,10 +3,12 @@
 //! the [`TruthDoc`] at the playhead, in one place ([`apply`]). No UI here, so
 //! it is tested without one.
 
+pub(crate) mod autosave;
 pub mod recovery;
 pub mod review;
 pub(crate) mod save;
 mod second;
+pub(crate) mod windows;
 
 use std::path::PathBuf;
 
@@ -63,6 +65,11 @@ pub enum TruthCommand {
     EndTrack,
     /// Shift+B: the intervals become the frames the boxes are on.
     IntervalsFromBoxes,
+    /// P: the brush on or off (with it, a drag on the frame paints the
+    /// frame's mask; Shift or the right button erases).
+    Brush,
+    /// Alt+[ / Alt+]: the brush's radius times this factor.
+    BrushSize(f32),
     /// D / Shift+D: the next / previous frames where a second annotator disagrees.
     Disagreement {
         /// Forward (D) or back (Shift+D).
@@ -82,11 +89,16 @@ pub enum TruthCommand {
     Save,
     /// Save into another file; the format follows the extension.
     SaveAs(PathBuf),
+    /// Save into a folder of mask images (Ped2's `testing/masks` layout).
+    SaveAsMasks(PathBuf),
+    /// Replace the edits with the truth file as it is on disk now (one
+    /// undoable step).
+    Reload,
 }
 
 /// Annotation state that is not ground truth: the mark-in point, the
-/// selected edge, and the last message for the status bar.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// selected edge, the tools, and the last message for the status bar.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Annotator {
     /// Where I was pressed.
     pub mark_in: Option<usize>,
@@ -100,10 +112,34 @@ pub struct Annotator {
     pub selected_box: Option<u32>,
     /// Whether a drag on the frame draws a new box (B).
     pub box_tool: bool,
+    /// Whether a drag on the frame paints its mask (P).
+    pub brush: bool,
+    /// The brush's radius in frame pixels.
+    pub brush_radius_px: f32,
     /// While H is held: where the recording started, and its undo group.
     pub recording: Option<(usize, u64)>,
     /// Holds recorded so far (each its own undo group).
     holds: u64,
+}
+
+/// The brush's radius when the app starts, in frame pixels.
+pub const BRUSH_RADIUS_PX: f32 = 6.0;
+
+impl Default for Annotator {
+    fn default() -> Self {
+        Annotator {
+            mark_in: None,
+            selected: None,
+            message: None,
+            review: None,
+            selected_box: None,
+            box_tool: false,
+            brush: false,
+            brush_radius_px: BRUSH_RADIUS_PX,
+            recording: None,
+            holds: 0,
+        }
+    }
 }
 
 /// What [`apply`] asks the app to do besides editing.
@@ -244,8 +280,25 @@ pub fn apply(
                 an.selected = Some((i, e));
             }
         }
+        TruthCommand::Brush => {
+            an.brush = !an.brush;
+            an.box_tool &= !an.brush;
+            an.message = Some(if an.brush {
+                format!(
+                    "brush ({:.0} px): drag on the frame to paint its mask, Shift or right-drag to erase; Alt+[ / Alt+] size, P to stop",
+                    an.brush_radius_px
+                )
+            } else {
+                "brush off".into()
+            });
+        }
+        TruthCommand::BrushSize(f) => {
+            an.brush_radius_px = (an.brush_radius_px * f).clamp(0.5, 200.0);
+            an.message = Some(format!("brush radius {:.1} px", an.brush_radius_px));
+        }
         TruthCommand::BoxTool => {
             an.box_tool = !an.box_tool;
+            an.brush &= !an.box_tool;
             an.message = Some(if an.box_tool {
                 "box tool: drag on the frame to draw a box (B again to stop)".into()
             } else {
@@ -321,6 +374,8 @@ pub fn apply(
         | TruthCommand::Disagreement { .. } => {}
         TruthCommand::Save => out.save = true,
         TruthCommand::SaveAs(p) => out.save_as = Some(p),
+        // Resolved by the app, which knows the file and the dataset's masks.
+        TruthCommand::SaveAsMasks(_) | TruthCommand::Reload => {}
     }
     // Edits and undo can leave the selection past the last interval.
     if an

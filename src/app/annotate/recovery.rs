@@ -9,8 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use crate::truth::pixels::PixelMask;
 use crate::truth::tracks::Track;
 use crate::truth::Interval;
 
@@ -33,6 +36,9 @@ pub struct Recovery {
     /// The box tracks as edited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tracks: Vec<Track>,
+    /// The painted masks by frame (run-length encoded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub masks: BTreeMap<usize, PixelMask>,
     /// When it was written, in seconds since 1970.
     pub written_unix_s: u64,
     /// Who edited (`$USER`), for the provenance of a restored file.
@@ -42,13 +48,14 @@ pub struct Recovery {
 const FORMAT: &str = "vadscope-recovery";
 
 impl Recovery {
-    /// A record of `intervals` and `tracks` for video `video` at `video_path`, stamped now.
+    /// A record of the edits of video `video` at `video_path`, stamped now.
     pub fn new(
         video: &str,
         video_path: &str,
         truth_path: Option<PathBuf>,
         intervals: &[Interval],
         tracks: &[Track],
+        masks: &BTreeMap<usize, PixelMask>,
     ) -> Self {
         Recovery {
             format: FORMAT.into(),
@@ -57,6 +64,7 @@ impl Recovery {
             truth_path,
             intervals: intervals.to_vec(),
             tracks: tracks.to_vec(),
+            masks: masks.clone(),
             written_unix_s: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -135,6 +143,11 @@ mod tests {
                     h: 4.5,
                 },
             )],
+            &BTreeMap::from([(5, {
+                let mut m = PixelMask::blank(6, 4);
+                m.paint_segment([2.0, 2.0], [4.0, 2.0], 1.0, true);
+                m
+            })]),
         );
         write(&path, &rec).unwrap();
         assert_eq!(read(&path, "/d/04"), Some(rec));

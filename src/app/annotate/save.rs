@@ -1,134 +1,19 @@
 //! The app's side of ground-truth editing: annotation commands applied at
-//! the playhead, saves on a background thread (atomic, with a `.bak`, never
-//! over a file that changed on disk), the recovery file of unsaved edits
-//! (see [`crate::app::annotate::recovery`]), the unsaved-changes marker in the window title,
-//! and the question when quitting with unsaved changes.
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+//! the playhead (review, recording and detections resolved here, where the
+//! scores are), saves on a background thread (atomic, with a `.bak`, never
+//! over a file that changed on disk unasked), the unsaved-changes marker in
+//! the window title and the guard on closing with unsaved changes.
 
 use eframe::egui;
 
-use crate::app::annotate::recovery::{self, Recovery};
 use crate::app::annotate::review::{Kind, Review};
 use crate::app::annotate::{self, TruthCommand};
 use crate::app::store::{save_truth, stamp_of, TruthSource};
-use crate::app::{AppCommand, Command, Commands, SaveJob, VadApp};
+use crate::app::{Command, SaveJob, VadApp};
 use crate::truth::history::AnnotationCommand;
 use crate::truth::Format;
 
-/// The recovery file of the open video and when it was last written.
-#[derive(Debug)]
-pub struct Autosave {
-    /// The file.
-    pub path: PathBuf,
-    /// How often unsaved edits are written.
-    pub interval: Duration,
-    last_write: Option<Instant>,
-    /// The truth's version last written (`None`: no file written for it).
-    written: Option<u64>,
-}
-
-impl Default for Autosave {
-    fn default() -> Self {
-        Autosave {
-            path: PathBuf::new(),
-            interval: recovery::AUTOSAVE_INTERVAL,
-            last_write: None,
-            written: None,
-        }
-    }
-}
-
 impl VadApp {
-    /// The key the open video's recovery file is named by: its absolute path,
-    /// so that `open ./04` and `open /data/04` find the same file.
-    fn recovery_key(&self) -> String {
-        self.doc.path.as_deref().map_or_else(
-            || "demo".into(),
-            |p| {
-                std::fs::canonicalize(p)
-                    .unwrap_or_else(|_| p.to_path_buf())
-                    .display()
-                    .to_string()
-            },
-        )
-    }
-
-    /// Looks for edits a crash left for the newly opened video.
-    pub(crate) fn open_recovery(&mut self) {
-        let key = self.recovery_key();
-        let interval = self.autosave.interval;
-        self.autosave = Autosave {
-            path: recovery::recovery_path(&key),
-            interval,
-            ..Autosave::default()
-        };
-        self.recovered = recovery::read(&self.autosave.path, &key);
-        if self.recovered.as_ref().is_some_and(|r| {
-            r.intervals == self.store.intervals() && r.tracks == self.store.truth.tracks()
-        }) {
-            // The file already holds these intervals: nothing was lost.
-            recovery::remove(&self.autosave.path);
-            self.recovered = None;
-        }
-    }
-
-    /// Restores the recovered edits (as one undoable edit) or discards them.
-    pub(crate) fn answer_recovery(&mut self, restore: bool) {
-        let Some(rec) = self.recovered.take() else {
-            return;
-        };
-        if restore {
-            let command = AnnotationCommand::Restore {
-                intervals: rec.intervals,
-                tracks: rec.tracks,
-            };
-            self.store.truth.apply(command, None);
-            self.annotator.message =
-                Some("restored the recovered edits: save them with Ctrl+S".into());
-        } else {
-            recovery::remove(&self.autosave.path);
-            self.annotator.message = Some("discarded the recovered edits".into());
-        }
-    }
-
-    /// Every [`Autosave::interval`], writes unsaved edits to the recovery
-    /// file (off the UI thread); removes it once there are none.
-    pub(crate) fn autosave_tick(&mut self, ctx: &egui::Context) {
-        let edit = &self.store.truth.edit;
-        if !edit.is_dirty() {
-            // Saved or undone; but keep a file still offered for restoring.
-            if self.autosave.written.take().is_some() && self.recovered.is_none() {
-                recovery::remove(&self.autosave.path);
-            }
-            return;
-        }
-        let state = edit.version();
-        let due = self
-            .autosave
-            .last_write
-            .is_none_or(|t| t.elapsed() >= self.autosave.interval);
-        if self.autosave.written != Some(state) && due {
-            let rec = Recovery::new(
-                &self.doc.name,
-                &self.recovery_key(),
-                self.store.truth.source.as_ref().map(|s| s.path.clone()),
-                edit.intervals(),
-                edit.tracks(),
-            );
-            let path = self.autosave.path.clone();
-            // A failed write is retried on the next change; it never blocks editing.
-            let _ = std::thread::Builder::new()
-                .name("vadscope-recovery".into())
-                .spawn(move || recovery::write(&path, &rec));
-            self.autosave.written = Some(state);
-            self.autosave.last_write = Some(Instant::now());
-        }
-        // Come back when the next write is due even if nothing else wakes the UI.
-        ctx.request_repaint_after(self.autosave.interval);
-    }
-
     /// While H is held (after its press started a recording), the frames
     /// from where it started to the playhead are anomalous; one undo step.
     pub(crate) fn record_tick(&mut self, ctx: &egui::Context) {
@@ -215,19 +100,11 @@ impl VadApp {
         }
     }
 
-    /// Sets how often unsaved edits go to the recovery file (tests use a short one).
-    pub fn set_autosave_interval(&mut self, interval: Duration) {
-        self.autosave.interval = interval;
-    }
-
-    /// The open video's recovery file.
-    pub fn recovery_file(&self) -> &std::path::Path {
-        &self.autosave.path
-    }
-
     /// Applies an annotation command (the one place the truth changes).
     pub(crate) fn annotate(&mut self, cmd: TruthCommand) {
-        if self.recovered.is_some() && !matches!(cmd, TruthCommand::SaveAs(_)) {
+        if self.recovered.is_some()
+            && !matches!(cmd, TruthCommand::SaveAs(_) | TruthCommand::SaveAsMasks(_))
+        {
             // New edits would replace the recovered ones in the recovery file.
             self.annotator.message = Some("restore or discard the recovered edits first".into());
             return;
@@ -239,6 +116,14 @@ impl VadApp {
             }
             TruthCommand::Disagreement { forward } => {
                 self.jump_disagreement(forward);
+                return;
+            }
+            TruthCommand::SaveAsMasks(path) => {
+                self.save_as(path, Format::MaskFolder);
+                return;
+            }
+            TruthCommand::Reload => {
+                self.reload_truth();
                 return;
             }
             TruthCommand::ReviewAccept | TruthCommand::ReviewReject => {
@@ -306,18 +191,30 @@ impl VadApp {
             }
         }
         if let Some(path) = out.save_as {
-            let format = Format::from_extension(&path).or_else(|| npy_folder_target(&path));
+            let format = Format::from_extension(&path).or_else(|| folder_target(&path));
             match format {
-                Some(format) => {
-                    let videos = vec![(self.doc.name.clone(), self.doc.len)];
-                    self.start_save(TruthSource::new(path, format, videos), false);
-                }
+                Some(format) => self.save_as(path, format),
                 None => self.state.errors.push(format!(
-                    "{}: the ground truth's format follows the extension: .json, .m, .mat, .npy or .csv; a name without one is a folder of per-video .npy files (new, or holding only .npy files)",
+                    "{}: the ground truth's format follows the extension: .json, .m, .mat, .npy or .csv; a name without one is a folder of per-video .npy files (new, or holding only .npy files) (mask images: File > Save ground truth as mask images…)",
                     path.display()
                 )),
             }
         }
+    }
+
+    /// Saves into a new target in `format` (which becomes where Ctrl+S saves).
+    pub(crate) fn save_as(&mut self, path: std::path::PathBuf, format: Format) {
+        if format == Format::MaskFolder {
+            if let Some(why) = not_a_mask_folder(&path) {
+                self.state.errors.push(format!(
+                    "{}: not replaced by mask images ({why}); pick a folder of mask folders (as Ped2's testing/masks) or a new one",
+                    path.display()
+                ));
+                return;
+            }
+        }
+        let videos = vec![(self.doc.name.clone(), self.doc.len)];
+        self.start_save(TruthSource::new(path, format, videos), false);
     }
 
     /// Starts writing the truth to `target` on a thread. `check_disk`: refuse
@@ -325,13 +222,6 @@ impl VadApp {
     fn start_save(&mut self, target: TruthSource, check_disk: bool) {
         if self.saving.is_some() {
             self.annotator.message = Some("a save is still running".into());
-            return;
-        }
-        if matches!(target.format, Format::MaskFolder) {
-            self.state.errors.push(format!(
-                "{}: frame intervals cannot be saved into a folder of mask images without losing the masks; use Save ground truth as… (.json keeps intervals and regions)",
-                target.path.display()
-            ));
             return;
         }
         if check_disk && target.stamp.is_some() && target.changed_on_disk() {
@@ -343,15 +233,45 @@ impl VadApp {
             self.disk_conflict = Some(target);
             return;
         }
-        let video = self.store.truth.video();
+        let mut video = self.store.truth.video();
         let step = self.store.truth.edit.state_id();
+        // A mask folder's masks are put together on the thread (decoding the
+        // file's masks takes a while): from what the app shows.
+        let folder = (target.format == Format::MaskFolder).then(|| {
+            let t = &self.store.truth;
+            let base = self.doc.mask_base(&t.rest);
+            (
+                base,
+                t.edit.masks().clone(),
+                t.tracks().to_vec(),
+                self.doc.size,
+            )
+        });
+        let len = self.doc.len;
         let (tx, rx) = std::sync::mpsc::channel();
         let ctx = self.ctx.clone();
         let job_target = target.clone();
         let spawned = std::thread::Builder::new()
             .name("vadscope-save-truth".into())
             .spawn(move || {
-                let _ = tx.send(save_truth(&video, &job_target));
+                let result = (|| {
+                    if let Some((base, painted, tracks, size)) = folder {
+                        let masks = crate::truth::paint::masks_for_folder(
+                            &video.anomalous,
+                            base.as_ref(),
+                            &painted,
+                            &tracks,
+                            len,
+                            size,
+                        )
+                        .map_err(|e| {
+                            crate::Error::invalid(format!("{}: {e}", job_target.path.display()))
+                        })?;
+                        video.masks = Some(masks);
+                    }
+                    save_truth(&video, &job_target)
+                })();
+                let _ = tx.send(result);
                 ctx.request_repaint();
             });
         match spawned {
@@ -364,6 +284,38 @@ impl VadApp {
                 .errors
                 .push(format!("cannot start the save: {e}")),
         }
+    }
+
+    /// Replaces the edits with the truth file as it is on disk now, as one
+    /// undoable step (undo brings the edits back); the file's masks too.
+    fn reload_truth(&mut self) {
+        let Some(mut source) = self.store.truth.source.clone() else {
+            self.annotator.message = Some("this ground truth came from no file".into());
+            return;
+        };
+        let read = crate::app::source::read_truth(&source.path, &self.doc.name, self.doc.len);
+        let v = match read {
+            Ok(v) => v,
+            Err(e) => {
+                self.state.errors.push(format!("{e:#}"));
+                return;
+            }
+        };
+        let command = AnnotationCommand::Restore {
+            intervals: v.anomalous.clone(),
+            tracks: crate::truth::tracks::tracks_from_regions(&v.regions),
+            masks: Default::default(),
+        };
+        self.store.truth.apply(command, None);
+        self.store.truth.edit.mark_saved();
+        self.store.truth.rest.masks = v.masks;
+        self.doc.forget_mask();
+        source.stamp = stamp_of(&source.path);
+        self.annotator.message = Some(format!(
+            "reloaded {} as it is on disk (Ctrl+Z brings your edits back)",
+            source.path.display()
+        ));
+        self.store.truth.source = Some(source);
     }
 
     /// Overwrites the file that changed on disk (its old content kept as
@@ -391,25 +343,40 @@ impl VadApp {
         let job = self.saving.take().expect("checked above");
         match result {
             Ok(()) => {
-                self.store.truth.edit.mark_saved_at(job.step);
                 let mut target = job.target;
                 target.stamp = stamp_of(&target.path);
                 let boxes = self.store.truth.tracks().len();
-                self.annotator.message = Some(if boxes > 0 && !target.format.keeps_regions() {
+                let painted = self.store.truth.edit.masks().len();
+                let into_masks = target.format == Format::MaskFolder;
+                let (path, name) = (target.path.display(), target.format.name());
+                self.annotator.message = Some(if painted > 0 && !into_masks {
+                    // The painted masks live only here and in the recovery
+                    // file: the state stays unsaved, so quitting still asks.
                     format!(
-                        "saved the intervals to {}; a .{} file keeps no boxes: Save ground truth as… .json keeps the {boxes} box tracks",
-                        target.path.display(),
-                        target.format.name()
+                        "saved the intervals to {path}, but not the {painted} painted mask(s): only a folder of mask images keeps them (File > Save ground truth as mask images…)"
+                    )
+                } else if boxes > 0 && into_masks {
+                    format!("saved to {path}: the {boxes} box track(s) are filled into the masks (a .json file keeps them as boxes)")
+                } else if boxes > 0 && !target.format.keeps_regions() {
+                    format!(
+                        "saved the intervals to {path}; a .{name} file keeps no boxes: Save ground truth as… .json keeps the {boxes} box tracks"
                     )
                 } else {
-                    format!("saved to {}", target.path.display())
+                    format!("saved to {path}")
                 });
+                if painted == 0 || into_masks {
+                    self.store.truth.edit.mark_saved_at(job.step);
+                }
                 self.store.truth.source = Some(target);
             }
-            Err(e) => self
-                .state
-                .errors
-                .push(crate::error::report(&e).trim_end().to_string()),
+            Err(e) => {
+                let report = crate::error::report(&e).trim_end().to_string();
+                self.annotator.message = Some(format!(
+                    "not saved to {}: see the error",
+                    job.target.path.display()
+                ));
+                self.state.errors.push(report);
+            }
         }
     }
 
@@ -440,122 +407,66 @@ impl VadApp {
 /// A save-as target without an extension is a folder of per-video `.npy`
 /// labels (ShanghaiTech's layout), if it is new or holds only `.npy` files:
 /// the save replaces the folder (keeping it as `.bak`), so any other folder
-/// is refused.
-fn npy_folder_target(path: &std::path::Path) -> Option<Format> {
+/// is refused (mask images are saved by their own menu entry, which checks
+/// the folder holds masks).
+fn folder_target(path: &std::path::Path) -> Option<Format> {
     if path.extension().is_some() {
         return None;
     }
     if !path.exists() {
         return Some(Format::NpyPerVideo);
     }
-    let entries = std::fs::read_dir(path).ok()?;
     let mut only_npy = true;
-    for e in entries {
+    for e in std::fs::read_dir(path).ok()? {
         let p = e.ok()?.path();
         only_npy &= p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("npy"));
     }
     only_npy.then_some(Format::NpyPerVideo)
 }
 
+/// Why an existing folder must not be replaced by mask images: it holds
+/// something else than mask folders, or images of more than two levels
+/// (video frames, most likely). A new or empty folder is fine.
+fn not_a_mask_folder(path: &std::path::Path) -> Option<String> {
+    use crate::truth::masks;
+    let entries: Vec<_> = std::fs::read_dir(path).ok()?.flatten().collect();
+    let mut first_image = None;
+    for e in &entries {
+        let p = e.path();
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let image = if p.is_dir() {
+            masks::mask_frames(&p)
+                .ok()
+                .and_then(|f| f.into_iter().next())
+        } else {
+            Some(p.clone()).filter(|p| crate::video::is_image_file(p))
+        };
+        match image {
+            Some(i) => first_image = first_image.or(Some(i)),
+            None => {
+                return Some(format!(
+                    "{} is neither a mask image nor a folder of them",
+                    p.display()
+                ))
+            }
+        }
+    }
+    let img = image::open(first_image?).ok()?.to_luma8();
+    let mut levels = std::collections::BTreeSet::new();
+    for p in img.pixels() {
+        levels.insert(p.0[0]);
+        if levels.len() > 2 {
+            return Some(
+                "its images have more than two grey levels: video frames, not masks".into(),
+            );
+        }
+    }
+    None
+}
+
 /// The title for video `name`, marked when the truth has unsaved changes.
 pub fn window_title(name: &str, dirty: bool) -> String {
     format!("{}{name} — vadscope", if dirty { "*" } else { "" })
-}
-
-/// Offers the edits found in the recovery file.
-pub(crate) fn recovery_offer_ui(ctx: &egui::Context, rec: &Recovery, cmds: &mut Commands) {
-    egui::Window::new("Recover unsaved ground truth")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            let age_s = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                .saturating_sub(rec.written_unix_s);
-            ui.label(format!(
-                "vadscope stopped with unsaved ground-truth edits of {} ({}, written {} ago).",
-                rec.video,
-                counted(rec.intervals.len(), rec.tracks.len()),
-                age_text(age_s)
-            ));
-            ui.horizontal(|ui| {
-                if ui.button("Restore").clicked() {
-                    cmds.send(AppCommand::Recover(true));
-                }
-                if ui.button("Discard").clicked() {
-                    cmds.send(AppCommand::Recover(false));
-                }
-            });
-        });
-}
-
-/// "1 interval", "3 intervals and 2 box tracks".
-fn counted(intervals: usize, tracks: usize) -> String {
-    let s = |n: usize| if n == 1 { "" } else { "s" };
-    let mut out = format!("{intervals} interval{}", s(intervals));
-    if tracks > 0 {
-        out += &format!(" and {tracks} box track{}", s(tracks));
-    }
-    out
-}
-
-/// "42 s", "5 min", "3 h", "2 days".
-fn age_text(s: u64) -> String {
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7199 => format!("{} min", s / 60),
-        7200..=172_799 => format!("{} h", s / 3600),
-        _ => format!("{} days", s / 86_400),
-    }
-}
-
-/// Asks whether to overwrite a truth file that changed on disk since it was read.
-pub(crate) fn disk_conflict_ui(ctx: &egui::Context, target: &TruthSource, cmds: &mut Commands) {
-    egui::Window::new("Ground-truth file changed on disk")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label(format!(
-                "{} changed since vadscope read it (another program or annotator saved it). Saving now replaces their version; it would be kept as {}.bak.",
-                target.path.display(),
-                target.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-            ));
-            ui.horizontal(|ui| {
-                if ui.button("Overwrite it").clicked() {
-                    cmds.send(AppCommand::OverwriteChanged(true));
-                }
-                if ui.button("Save as…").clicked() {
-                    cmds.send(AppCommand::OverwriteChanged(false));
-                    cmds.send(AppCommand::Dialog(crate::app::menu::DialogKind::SaveTruth));
-                }
-                if ui.button("Cancel").clicked() {
-                    cmds.send(AppCommand::OverwriteChanged(false));
-                }
-            });
-        });
-}
-
-/// Asks what to do with unsaved ground truth when the window is closed.
-pub(crate) fn quit_question_ui(ctx: &egui::Context, cmds: &mut Commands) {
-    egui::Window::new("Unsaved ground truth")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label("The ground truth has changes that are not saved.");
-            ui.horizontal(|ui| {
-                if ui.button("Save").clicked() {
-                    cmds.send(AppCommand::Truth(TruthCommand::Save));
-                    cmds.send(AppCommand::CancelQuit);
-                }
-                if ui.button("Quit without saving").clicked() {
-                    cmds.send(AppCommand::QuitDiscarding);
-                }
-                if ui.button("Cancel").clicked() {
-                    cmds.send(AppCommand::CancelQuit);
-                }
-            });
-        });
 }

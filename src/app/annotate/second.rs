@@ -31,7 +31,7 @@ impl VadApp {
     pub(crate) fn jump_disagreement(&mut self, forward: bool) {
         let Some(second) = &self.store.second else {
             self.annotator.message =
-                Some("no second annotator: File → Compare with a second annotator's truth…".into());
+                Some("no second annotator: File > Compare with a second annotator's truth…".into());
             return;
         };
         let runs = &second.agreement.runs;

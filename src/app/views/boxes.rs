@@ -147,10 +147,8 @@ pub fn boxes_ui(
         let uv = image::screen_to_uv(rect, state, p);
         [uv[0] * size[0], uv[1] * size[1]]
     };
-    let to_screen =
-        |p: [f32; 2]| image::uv_to_screen(rect, state, [p[0] / size[0], p[1] / size[1]]);
     let tol = GRAB_PX * size[0] * image::uv_rect(state).width() / rect.width().max(1.0);
-    draw_boxes(ui, rect, tracks, frame, an.selected_box, to_screen);
+    draw_ui(ui, rect, input);
 
     let id = ui.scope_id().with("box-drag");
     let group_key = id.with("group");
@@ -238,6 +236,20 @@ pub fn boxes_ui(
         }
     }
     busy
+}
+
+/// Draws the boxes of the playhead's frame (without handling the pointer).
+pub fn draw_ui(ui: &egui::Ui, rect: Rect, input: &ViewInput<'_>) {
+    let state = input.state;
+    let size = [
+        input.frame_size.0.max(1) as f32,
+        input.frame_size.1.max(1) as f32,
+    ];
+    let to_screen =
+        |p: [f32; 2]| image::uv_to_screen(rect, state, [p[0] / size[0], p[1] / size[1]]);
+    let tracks = input.store.truth.tracks();
+    let selected = input.annotator.selected_box;
+    draw_boxes(ui, rect, tracks, state.current, selected, to_screen);
 }
 
 /// The boxes of `frame`: keyframes drawn bold, interpolated ones thin, the

@@ -1,5 +1,6 @@
 //! The frame view: the frame, a heat-map overlay with adjustable opacity,
-//! and the ground truth (mask contours, and the box tracks of [`super::boxes`]).
+//! and the ground truth (mask contours, the box tracks of [`super::boxes`]
+//! and the mask brush of [`super::brush`]).
 
 use eframe::egui::{self, Color32, Rect, Stroke};
 
@@ -23,16 +24,34 @@ pub fn frame_ui(ui: &mut egui::Ui, input: &ViewInput<'_>, cmds: &mut Commands) {
     let mut busy = false;
     if input.state.settings.show_truth {
         draw_mask(&painter, rect, input);
-        busy = super::boxes::boxes_ui(ui, &resp, rect, input, cmds);
+        busy = if input.annotator.brush {
+            super::boxes::draw_ui(ui, rect, input);
+            super::brush::brush_ui(ui, &resp, rect, input, cmds)
+        } else {
+            super::boxes::boxes_ui(ui, &resp, rect, input, cmds)
+        };
     }
     if !busy {
         image::pan(&resp, rect, input.state, cmds);
     }
-    if input.annotator.box_tool {
+    let an = input.annotator;
+    let hint = if an.brush && input.state.settings.show_truth {
+        Some(format!(
+            "brush {:.0} px: drag to paint, Shift-drag to erase (P: off)",
+            an.brush_radius_px
+        ))
+    } else if an.brush || an.box_tool && !input.state.settings.show_truth {
+        Some("the ground truth is hidden: show it (View) to edit".to_string())
+    } else if an.box_tool {
+        Some("box tool: drag to draw (B: off)".to_string())
+    } else {
+        None
+    };
+    if let Some(hint) = hint {
         painter.text(
             rect.left_top() + egui::vec2(6.0, 6.0),
             egui::Align2::LEFT_TOP,
-            "box tool: drag to draw (B: off)",
+            hint,
             egui::FontId::proportional(13.0),
             Color32::from_rgb(255, 220, 60),
         );
@@ -77,7 +96,7 @@ fn draw_mask(painter: &egui::Painter, rect: Rect, input: &ViewInput<'_>) {
     if let Some(m) = input.mask {
         let (mw, mh) = (m.width as f32, m.height as f32);
         let stroke = Stroke::new(1.5, Color32::from_rgb(80, 255, 120));
-        for (x0, y0, x1, y1) in contour(&m.bits, m.width, m.height) {
+        for (x0, y0, x1, y1) in contour(&m.pixels, m.width, m.height) {
             let p = |x: usize, y: usize| {
                 image::uv_to_screen(rect, input.state, [x as f32 / mw, y as f32 / mh])
             };

@@ -2,6 +2,7 @@
 //! reads the store and the state through `&` and sends commands.
 
 pub mod boxes;
+pub mod brush;
 pub mod controls;
 pub mod flow;
 pub mod frame;
