@@ -10,6 +10,7 @@
 pub mod app;
 pub mod dataset;
 pub mod error;
+pub mod export;
 pub mod flow;
 pub mod frame;
 pub mod metrics;

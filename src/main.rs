@@ -37,6 +37,9 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Open a video, frame folder or dataset in the inspection app.
     Open(cli::open::OpenArgs),
+    /// Export a video of the detector at work: views side by side, the score map
+    /// overlaid, ground truth outlined, the score curve burned in (H.264 MP4).
+    Export(cli::export::ExportArgs),
     /// The built-in demo: the app, or a text summary with `--text`.
     Demo(cli::demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, …) to standard output.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Some(Command::Score(args)) => cli::score::run(args),
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         Some(Command::Open(args)) => cli::open::run(args),
+        Some(Command::Export(args)) => cli::export::run(args),
         Some(Command::Demo(args)) => cli::demo::run_with(args),
         Some(Command::Completions(args)) => cli::completions::completions(args, clap_command()),
         Some(Command::Manpages(args)) => cli::completions::manpages(args, clap_command()),

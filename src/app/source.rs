@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::store::TruthSource;
 use crate::dataset::{self, Split};
-use crate::metrics::{read_scores, VideoScores};
+use crate::metrics::VideoScores;
 use crate::synth::{Scene, SceneConfig};
 use crate::truth::{self, VideoTruth};
 use crate::video::{cache::CachedVideo, OutputSpec};
@@ -104,6 +104,14 @@ impl Document {
             if let Some(t) = &req.truth {
                 match read_truth(t, &doc.name, doc.len) {
                     Ok(truth) => {
+                        // The truth's own mask images are the ones shown: listed
+                        // once here, not on every frame change.
+                        if let Some(truth::Masks::Folder { path }) = &truth.masks {
+                            match truth::masks::mask_frames(path) {
+                                Ok(files) => doc.mask_files = files,
+                                Err(e) => doc.notes.push(format!("masks not shown: {e}")),
+                            }
+                        }
                         doc.truth = Some(truth);
                         doc.truth_source = truth::Format::detect(t).ok().map(|f| {
                             TruthSource::new(t.clone(), f, vec![(doc.name.clone(), doc.len)])
@@ -197,7 +205,7 @@ impl Document {
             mask_cache: None,
             truth_source: None,
         };
-        if let Some((ds, entry)) = find_dataset(path) {
+        if let Some((ds, entry)) = dataset::containing(path) {
             doc.name = entry.name.clone();
             if let Some(fps) = ds.fps {
                 doc.fps = fps;
@@ -291,31 +299,6 @@ fn to_rgb(f: Frame<u8>) -> Frame<u8> {
     Frame::from_vec(f.width, f.height, 3, data).unwrap_or_default()
 }
 
-/// The dataset whose test split holds `video`, looking up to three folders up;
-/// one with ground truth wins over a plain folder of frame folders.
-fn find_dataset(video: &Path) -> Option<(dataset::Dataset, dataset::VideoEntry)> {
-    let canon = video.canonicalize().ok()?;
-    let mut dir = canon.parent();
-    let mut fallback = None;
-    for _ in 0..3 {
-        let Some(d) = dir else { break };
-        if let Ok(ds) = dataset::open(d) {
-            let hit = ds
-                .split(Split::Test)
-                .find(|v| v.path.canonicalize().ok().as_deref() == Some(canon.as_path()))
-                .cloned();
-            if let Some(entry) = hit {
-                if !ds.truth.is_empty() {
-                    return Some((ds, entry));
-                }
-                fallback.get_or_insert((ds, entry));
-            }
-        }
-        dir = d.parent();
-    }
-    fallback
-}
-
 /// The video's ground truth from the dataset's first readable source, with
 /// the problems of the sources it skipped.
 /// The dataset's truth of video `name`, with the file it came from.
@@ -340,29 +323,12 @@ fn dataset_truth(ds: &dataset::Dataset, name: &str) -> anyhow::Result<(DatasetTr
 
 /// Reads the ground truth of video `name` (or the only video) from `path`.
 pub fn read_truth(path: &Path, name: &str, frames: usize) -> anyhow::Result<VideoTruth> {
-    let opts = truth::ReadOptions {
-        videos: Some(vec![(name.to_string(), frames)]),
-        skip_masks: false,
-    };
-    let gt = truth::read(path, &opts)?;
-    pick(gt.videos, |v| v.name == name)
-        .with_context(|| format!("{}: no ground truth for video {name}", path.display()))
+    Ok(truth::read_video(path, name, frames)?)
 }
 
 /// Reads the scores of video `name` (or the only video) from `path`.
 pub fn scores_for(path: &Path, name: &str, frames: usize) -> anyhow::Result<VideoScores> {
-    let counts = [(name.to_string(), frames)];
-    let set = read_scores(path, Some(&counts))?;
-    pick(set.videos, |v| v.name == name)
-        .with_context(|| format!("{}: no scores for video {name}", path.display()))
-}
-
-/// The item that matches, or the only item.
-fn pick<T>(mut items: Vec<T>, matches: impl Fn(&T) -> bool) -> Option<T> {
-    if let Some(i) = items.iter().position(&matches) {
-        return Some(items.swap_remove(i));
-    }
-    (items.len() == 1).then(|| items.remove(0))
+    Ok(crate::metrics::read_video_scores(path, name, frames)?)
 }
 
 #[cfg(test)]

@@ -189,8 +189,12 @@ impl TruthDoc {
 /// this video's entry replaced (or added), and the whole written back
 /// atomically with a `.bak` (by [`truth::write`]).
 pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
+    let masks = target.format == truth::Format::MaskFolder;
     // Read with the same video list as when it was opened, so what opened saves.
-    let mut gt = if target.path.exists() {
+    let mut gt = if masks && target.path.exists() {
+        // The other videos' images are copied as they are: no need to decode them.
+        truth::masks::list_videos(&target.path)?
+    } else if target.path.exists() {
         let opts = truth::ReadOptions {
             videos: Some(target.videos.clone()),
             skip_masks: false,
@@ -199,7 +203,6 @@ pub fn save_truth(video: &VideoTruth, target: &TruthSource) -> Result<()> {
     } else {
         GroundTruth::default()
     };
-    let masks = target.format == truth::Format::MaskFolder;
     if masks && gt.videos.len() == 1 && truth::masks::holds_images(&target.path) {
         // One video's own folder of masks, whatever it is called.
         gt.videos[0].name = video.name.clone();

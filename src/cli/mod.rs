@@ -11,6 +11,7 @@ pub mod completions;
 pub mod demo;
 pub mod eval;
 pub mod eval_maps;
+pub mod export;
 pub mod flow;
 pub mod info;
 pub mod open;

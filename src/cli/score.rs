@@ -6,6 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::dataset::{self, Split};
 use vadscope::model::select_device;
 use vadscope::save::StagedFolder;
+use vadscope::score::events::{self, EventRule};
 use vadscope::score::{Scorer, SCORE_FOLDER};
 
 /// Arguments of `vadscope score`.
@@ -51,6 +52,53 @@ pub struct ScoreArgs {
     /// flow; recorded in run.json.
     #[arg(long, default_value = "given")]
     pub flow_condition: vadscope::score::FlowCondition,
+    /// Also write each video's alert events (from its `score` column) to
+    /// FILE: `.json` (the rule and, per video, start / peak / end) or `.csv`
+    /// (`video,start,peak,end,peak_score`). Needs --event-threshold.
+    #[arg(long, requires = "event_threshold")]
+    pub events: Option<PathBuf>,
+    /// The score at or above which an event starts, in the `score` column's
+    /// units (training-set z-scores). Choose it on training or validation
+    /// videos, not on the test set.
+    #[arg(long, value_parser = super::args::real(-1e9f64, 1e9, false))]
+    pub event_threshold: Option<f64>,
+    /// An event lasts while the score stays at or above the threshold minus
+    /// this; default a third of the threshold's size.
+    #[arg(long, value_parser = super::args::real(0.0f64, 1e9, false))]
+    pub event_hysteresis: Option<f64>,
+    /// Shortest event, in frames.
+    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1_000_000))]
+    pub event_min_frames: usize,
+    /// Frames after the score falls within which a new rise continues the
+    /// same event (one event instead of a flashing alert).
+    #[arg(long, default_value_t = 10, value_parser = super::args::int(0usize, 1_000_000))]
+    pub event_cooldown: usize,
+}
+
+/// The event rule of the `--event-*` flags, and the form of the events file.
+fn event_rule(args: &ScoreArgs) -> anyhow::Result<Option<(EventRule, PathBuf, bool)>> {
+    let (Some(path), Some(threshold)) = (&args.events, args.event_threshold) else {
+        return Ok(None);
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let json = match ext.as_deref() {
+        Some("json") => true,
+        Some("csv") => false,
+        _ => anyhow::bail!(
+            "{}: the events file must end in .json or .csv",
+            path.display()
+        ),
+    };
+    let mut rule = EventRule::at(threshold);
+    if let Some(h) = args.event_hysteresis {
+        rule.hysteresis = h;
+    }
+    rule.min_frames = args.event_min_frames;
+    rule.cooldown_frames = args.event_cooldown;
+    Ok(Some((rule, path.clone(), json)))
 }
 
 /// Scores each video and writes the score folder.
@@ -66,6 +114,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     } else {
         args.checkpoint.clone()
     };
+    let events_to = event_rule(&args)?;
+    let mut found: Vec<(String, Vec<events::Event>)> = Vec::new();
     let (device, note) = select_device(args.gpu);
     if let Some(note) = note {
         eprintln!("{note}");
@@ -123,6 +173,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         bar.set_message(name.clone());
         let scores = scorer.score_video(path, &|| bar.inc(1))?;
         Scorer::write_csv(&dir, name, &scores)?;
+        if let Some((rule, ..)) = &events_to {
+            let curve: Vec<f64> = scores.iter().map(|s| s.score).collect();
+            let first = scores.first().map_or(0, |s| s.frame);
+            found.push((name.clone(), events::detect(&curve, first, *rule)));
+        }
         if let Some(maps) = scorer.take_score_maps() {
             maps.write(&vadscope::score::maps_path(&dir, name))?;
         }
@@ -135,6 +190,23 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             "note: the scores that were in {} are kept as {}",
             args.output.display(),
             backup.display()
+        );
+    }
+    if let Some((rule, path, json)) = &events_to {
+        let text = if *json {
+            events::to_json(rule, &found)
+        } else {
+            events::to_csv(&found)
+        };
+        vadscope::save::atomic_write(path, text.as_bytes())?;
+        let n: usize = found.iter().map(|(_, e)| e.len()).sum();
+        println!(
+            "{n} events (score >= {}, hysteresis {}, at least {} frames, cooldown {}) written to {}",
+            rule.threshold,
+            rule.hysteresis,
+            rule.min_frames,
+            rule.cooldown_frames,
+            path.display()
         );
     }
     println!(

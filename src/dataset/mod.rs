@@ -8,6 +8,7 @@
 
 mod clips;
 mod layout;
+mod locate;
 pub mod stream;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use clips::{clips, open_for_model, Clip, ClipReader, FlowStage};
 pub use layout::open;
+pub use locate::containing;
 pub use stream::{Outcome, Prepared, StageTimes};
 
 use crate::error::Result;

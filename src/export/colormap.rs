@@ -1,5 +1,5 @@
-//! Colour maps on the CPU: the reference that the WGSL shader must match, and
-//! the path for legends and exports.
+//! Colour maps on the CPU: what exports burn in, and the reference that the
+//! app's WGSL shader must match (it receives the same stops as a uniform).
 //!
 //! Each map is 11 evenly spaced sRGB stops (t = 0, 0.1, …, 1) interpolated
 //! linearly in gamma space; the shader receives the same stops as a uniform,
@@ -117,6 +117,17 @@ impl Colormap {
     /// The colour at `t` as 8-bit sRGB.
     pub fn eval_u8(self, t: f32) -> [u8; 3] {
         self.eval(t).map(|c| (c * 255.0).round() as u8)
+    }
+}
+
+impl std::str::FromStr for Colormap {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Colormap, String> {
+        Colormap::ALL
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not a colour map (inferno, viridis or turbo)"))
     }
 }
 

@@ -33,7 +33,7 @@ pub use regions::{
     components, evaluate_regions, track_boxes, Component, RegionParams, RegionReport,
 };
 pub use roc::{average_precision, eer, eer_from_roc, roc_auc, roc_curve, Eer, Roc};
-pub use scores::{read_scores, ScoreSet};
+pub use scores::{read_scores, read_video_scores, ScoreSet};
 pub use smooth::{Edge, Smooth};
 
 #[cfg(test)]

@@ -30,6 +30,21 @@ pub struct ScoreSet {
     pub form: String,
 }
 
+/// The scores of video `name` (`frames` long) from `path`, any form: its
+/// entry, or the only one there is. Errors name the file.
+pub fn read_video_scores(path: &Path, name: &str, frames: usize) -> Result<VideoScores> {
+    let counts = [(name.to_string(), frames)];
+    let mut videos = read_scores(path, Some(&counts))?.videos;
+    match videos.iter().position(|v| v.name == name) {
+        Some(i) => Ok(videos.swap_remove(i)),
+        None if videos.len() == 1 => Ok(videos.remove(0)),
+        None => Err(Error::format(
+            path,
+            format!("no scores for video {name} (and more than one video here)"),
+        )),
+    }
+}
+
 /// Reads scores from `path`. `counts` (names and frame counts of the test videos,
 /// in order) splits a consolidated file; other forms ignore it.
 pub fn read_scores(path: &Path, counts: Option<&[(String, usize)]>) -> Result<ScoreSet> {

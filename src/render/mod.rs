@@ -7,7 +7,9 @@
 //! and a version, so a texture is uploaded only when the frame or the map
 //! changes, and scrubbing back to a recent frame reuses its texture.
 
-pub mod colormap;
+/// The CPU colour maps live in the engine (exports use them without the GUI);
+/// the shader receives their stops.
+pub use crate::export::colormap;
 
 use std::collections::HashMap;
 use std::sync::Arc;

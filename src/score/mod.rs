@@ -21,6 +21,7 @@ use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 
 pub mod baseline;
 mod condition;
+pub mod events;
 pub mod map_file;
 mod maps;
 pub mod worker;

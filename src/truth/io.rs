@@ -144,6 +144,24 @@ pub struct ReadOptions {
     pub skip_masks: bool,
 }
 
+/// The ground truth of video `name` (`frames` long) from `path`, any format:
+/// its entry, or the only one the file has. Errors name the file.
+pub fn read_video(path: &Path, name: &str, frames: usize) -> Result<VideoTruth> {
+    let opts = ReadOptions {
+        videos: Some(vec![(name.to_string(), frames)]),
+        skip_masks: false,
+    };
+    let mut videos = read(path, &opts)?.videos;
+    match videos.iter().position(|v| v.name == name) {
+        Some(i) => Ok(videos.swap_remove(i)),
+        None if videos.len() == 1 => Ok(videos.remove(0)),
+        None => Err(Error::format(
+            path,
+            format!("no ground truth for video {name} (and more than one video here)"),
+        )),
+    }
+}
+
 /// Reads ground truth from `path`, detecting its format.
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<GroundTruth> {
     read_as(path, Format::detect(path)?, opts)

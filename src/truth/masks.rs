@@ -121,6 +121,19 @@ fn image_nonzero(path: &Path) -> Result<bool> {
 
 /// Reads a folder of mask folders (or one mask folder).
 pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
+    read_videos(dir, true)
+}
+
+/// The videos of a folder of mask folders (or of one mask folder), each with
+/// its frame count and its folder as [`Masks::Folder`], without decoding an
+/// image: no frame is marked anomalous. Saving one video into the folder
+/// copies the others' images and needs no more than this (decoding Ped2's
+/// 2010 masks to learn labels that are not written would cost seconds).
+pub fn list_videos(dir: &Path) -> Result<GroundTruth> {
+    read_videos(dir, false)
+}
+
+fn read_videos(dir: &Path, decode: bool) -> Result<GroundTruth> {
     let direct = list_files(dir, IMAGE_EXTS)?;
     let videos: Vec<PathBuf> = if direct.is_empty() {
         list_dirs(dir)?
@@ -133,10 +146,14 @@ pub(crate) fn read(dir: &Path, _opts: &ReadOptions) -> Result<GroundTruth> {
         if frames.is_empty() {
             continue;
         }
-        let labels = frames
-            .par_iter()
-            .map(|f| image_nonzero(f))
-            .collect::<Result<Vec<bool>>>()?;
+        let labels = if decode {
+            frames
+                .par_iter()
+                .map(|f| image_nonzero(f))
+                .collect::<Result<Vec<bool>>>()?
+        } else {
+            vec![false; frames.len()]
+        };
         let mut v = VideoTruth::from_labels(file_name(&vdir), &labels);
         v.masks = Some(Masks::Folder { path: vdir });
         out.push(v);

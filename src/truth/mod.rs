@@ -36,7 +36,8 @@ pub mod tracks;
 mod ucsd_m;
 
 pub use io::{
-    read, read_as, video_list_from_file, video_list_from_frames, write, Format, ReadOptions,
+    read, read_as, read_video, video_list_from_file, video_list_from_frames, write, Format,
+    ReadOptions,
 };
 pub use json::{FORMAT_TAG as JSON_FORMAT_TAG, VERSION as JSON_VERSION};
 
