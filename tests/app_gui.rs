@@ -337,3 +337,33 @@ fn flow_wheel_shader_matches_the_cpu_reference() {
     // atan2 rounding may flip a pixel on the wheel's seam; nothing else may differ.
     assert!(bad <= n / 4, "{bad} pixels differ from the CPU wheel");
 }
+
+#[test]
+fn file_export_video_writes_the_loop_selection_with_the_demo_models_maps() {
+    let mut h = demo_harness();
+    h.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.mp4");
+    h.state_mut().state.selection = Some((100, 130));
+    h.state_mut().send(AppCommand::Picked(
+        vadscope::app::menu::DialogKind::ExportVideo,
+        out.clone(),
+    ));
+    h.run_steps(1);
+    assert!(h.state().export_progress().is_some(), "the export runs");
+    wait_for(&mut h, "the export", |app| app.export_progress().is_none());
+    h.run_steps(1);
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
+    let msg = h.state().annotator.message.clone().unwrap_or_default();
+    assert!(msg.contains("exported 30 frames"), "{msg}");
+    let mut v = vadscope::video::open(&out).unwrap();
+    assert_eq!(v.len(), 30);
+    assert!((v.info().fps - 10.0).abs() < 1e-6);
+    // The frame and the error map side by side, the score curve under them.
+    let f = v.read(0).unwrap();
+    assert_eq!((f.width, f.height), (2 * 240, 160 + 48));
+}

@@ -31,6 +31,8 @@ pub enum DialogKind {
     SaveMasks,
     /// A second annotator's ground truth, to compare with.
     SecondTruth,
+    /// Where to export a video of what the app shows.
+    ExportVideo,
 }
 
 /// Dialogs in flight.
@@ -97,6 +99,13 @@ impl Dialogs {
                             .pick_folder()
                             .await
                             .map(|h| h.path().to_path_buf()),
+                        DialogKind::ExportVideo => d
+                            .set_title("Export video (the loop selection, else the whole video)")
+                            .add_filter("MP4 video", &["mp4"])
+                            .set_file_name("export.mp4")
+                            .save_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
                         DialogKind::SaveTruth => d
                             .set_title("Save ground truth as")
                             .add_filter("vadscope JSON", &["json"])
@@ -151,7 +160,10 @@ pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenReque
             ..same
         },
         // Saving and comparing are not opening: the app handles them before asking here.
-        DialogKind::SaveTruth | DialogKind::SaveMasks | DialogKind::SecondTruth => same,
+        DialogKind::SaveTruth
+        | DialogKind::SaveMasks
+        | DialogKind::SecondTruth
+        | DialogKind::ExportVideo => same,
     }
 }
 
@@ -236,6 +248,14 @@ pub fn menu_bar_ui(
                 .clicked()
             {
                 cmds.send(AppCommand::Dialog(DialogKind::SaveMasks));
+            }
+            ui.separator();
+            if ui
+                .button("Export video…")
+                .on_hover_text("An MP4 of the loop selection (else the whole video): the frame, the error map and overlay when there are maps, the ground truth, the score curve")
+                .clicked()
+            {
+                cmds.send(AppCommand::Dialog(DialogKind::ExportVideo));
             }
             ui.separator();
             ui.menu_button("Recent", |ui| {

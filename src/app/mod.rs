@@ -12,6 +12,7 @@ pub mod decimate;
 pub mod live_metrics;
 pub mod maps;
 pub mod model;
+pub mod present;
 pub mod scoring;
 pub mod source;
 pub mod state;
@@ -58,6 +59,8 @@ pub enum AppCommand {
     OpenSibling(PathBuf),
     /// Stop background scoring.
     CancelScoring,
+    /// Stop the video export (it leaves no file).
+    CancelExport,
     /// Score again (the model if any, else the motion baseline).
     Rescore,
     /// Edit or save the ground truth.
@@ -115,6 +118,8 @@ pub struct VadApp {
     /// Mark-in point and selected edge of the annotation.
     pub annotator: Annotator,
     saving: Option<SaveJob>,
+    /// The video export running in the background, if any.
+    exporting: Option<present::export::ExportJob>,
     /// The close button was pressed with unsaved changes: ask.
     confirm_quit: bool,
     /// A save refused because its file changed on disk, awaiting an answer.
@@ -169,6 +174,7 @@ impl VadApp {
             store: Store::new(&doc.name, doc.len),
             annotator: Annotator::default(),
             saving: None,
+            exporting: None,
             confirm_quit: false,
             disk_conflict: None,
             quit_anyway: false,
@@ -221,6 +227,15 @@ impl VadApp {
     /// The open video's name.
     pub fn video_name(&self) -> &str {
         &self.doc.name
+    }
+
+    /// The running export: frames written, frames in all, and whether it is
+    /// scoring first (tests, the status bar).
+    pub fn export_progress(&self) -> Option<(usize, usize, bool)> {
+        self.exporting.as_ref().map(|j| {
+            let (done, scoring) = j.progress();
+            (done, j.total, scoring)
+        })
     }
 
     /// The current background job's status, if any.
@@ -362,6 +377,12 @@ impl VadApp {
                 AppCommand::Picked(menu::DialogKind::SaveMasks, path) => {
                     self.annotate(TruthCommand::SaveAsMasks(path))
                 }
+                AppCommand::Picked(menu::DialogKind::ExportVideo, path) => self.start_export(path),
+                AppCommand::CancelExport => {
+                    if let Some(j) = &self.exporting {
+                        j.cancel();
+                    }
+                }
                 AppCommand::Picked(menu::DialogKind::SecondTruth, path) => {
                     self.load_second_truth(&path)
                 }
@@ -406,6 +427,7 @@ impl VadApp {
             }
         }
         self.poll_save();
+        self.poll_export();
         self.maps.poll();
         for (kind, path) in self.dialogs.poll() {
             self.pending.push(AppCommand::Picked(kind, path));
@@ -492,13 +514,13 @@ fn frame_source(doc: &Document) -> FrameSource {
 
 /// The file or folder a video document reads: the path it was opened by,
 /// else the one its decoder reports.
-fn video_path(doc: &Document, v: &CachedVideo) -> PathBuf {
+pub(crate) fn video_path(doc: &Document, v: &CachedVideo) -> PathBuf {
     doc.path.clone().unwrap_or_else(|| v.info().path.clone())
 }
 
 /// The model to score `doc` with: the user's checkpoint, or for the built-in
 /// scene the demo's weights; `None` (a video without `--model`): the baseline.
-fn model_target(doc: &Document) -> Option<ModelTarget> {
+pub(crate) fn model_target(doc: &Document) -> Option<ModelTarget> {
     match (&doc.frames, &doc.model) {
         (Frames::Synthetic(scene), checkpoint) => {
             Some(ModelTarget::scene(scene.clone(), checkpoint.clone()))
@@ -549,6 +571,10 @@ impl eframe::App for VadApp {
                     views::controls::Work {
                         job: self.job.as_ref(),
                         maps_busy: self.maps.busy(),
+                        export: self.exporting.as_ref().map(|j| {
+                            let (done, scoring) = j.progress();
+                            (done, j.total, scoring)
+                        }),
                     },
                     &mut cmds,
                 );

@@ -57,6 +57,10 @@ impl ModelTarget {
                 scene,
                 cache: dir,
             } => {
+                // The scoring job, the maps worker and an export may all ask
+                // at once: one writes the files, the others wait and reuse them.
+                static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
                 let frames = scene_frames(dir, scene)?;

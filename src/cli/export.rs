@@ -6,7 +6,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::export::{self, colormap::Colormap, ExportInputs, ExportOptions, View};
 use vadscope::model::select_device;
-use vadscope::score::{maps_path, Scorer};
+use vadscope::score::maps_path;
 use vadscope::video::encode::{EncodeOptions, Quality};
 
 /// The only overlay there is today: the pixel score map.
@@ -143,33 +143,14 @@ fn score_with(
     frames: usize,
     gpu: bool,
 ) -> anyhow::Result<ExportInputs> {
-    let ckpt = if model.is_dir() {
-        vadscope::train::checkpoint_path(model)
-    } else {
-        model.to_path_buf()
-    };
-    anyhow::ensure!(
-        ckpt.is_file(),
-        "{}: no checkpoint here (`vadscope train -o RUN` writes RUN/checkpoint.safetensors)",
-        model.display()
-    );
     let (device, note) = select_device(gpu);
     if let Some(note) = note {
         eprintln!("{note}");
     }
-    let mut scorer = Scorer::load(&ckpt, &device)?;
-    scorer.keep_score_maps(true);
     let b = bar(frames, "scoring");
-    let scores = scorer.score_video(video, &|| b.inc(1))?;
+    let inputs = ExportInputs::from_model(model, video, name, &device, &|| b.inc(1))?;
     b.finish_and_clear();
-    let mut s =
-        vadscope::metrics::VideoScores::single(name, scores.iter().map(|s| s.score).collect());
-    s.first_frame = scores.first().map_or(0, |s| s.frame);
-    Ok(ExportInputs {
-        scores: Some(s),
-        maps: scorer.take_score_maps(),
-        truth: None,
-    })
+    Ok(inputs)
 }
 
 /// Writes the export.

@@ -138,6 +138,42 @@ pub struct ExportSummary {
     pub cancelled: bool,
 }
 
+impl ExportInputs {
+    /// Scores `video` (named `name`) with the checkpoint `checkpoint` (a
+    /// file, or a run folder holding `checkpoint.safetensors`) and keeps its
+    /// pixel score maps: the curve, the error view and the overlay of an
+    /// export. `progress` is called once per decoded frame.
+    pub fn from_model(
+        checkpoint: &Path,
+        video: &Path,
+        name: &str,
+        device: &candle_core::Device,
+        progress: &dyn Fn(),
+    ) -> Result<ExportInputs> {
+        let ckpt = if checkpoint.is_dir() {
+            crate::train::checkpoint_path(checkpoint)
+        } else {
+            checkpoint.to_path_buf()
+        };
+        if !ckpt.is_file() {
+            return Err(Error::invalid(format!(
+                "{}: no checkpoint here (`vadscope train -o RUN` writes RUN/checkpoint.safetensors)",
+                checkpoint.display()
+            )));
+        }
+        let mut scorer = crate::score::Scorer::load(&ckpt, device)?;
+        scorer.keep_score_maps(true);
+        let scores = scorer.score_video(video, progress)?;
+        let mut s = VideoScores::single(name, scores.iter().map(|s| s.score).collect());
+        s.first_frame = scores.first().map_or(0, |s| s.frame);
+        Ok(ExportInputs {
+            scores: Some(s),
+            maps: scorer.take_score_maps(),
+            truth: None,
+        })
+    }
+}
+
 /// Parses `A..B` (frames A to B−1), `A..` or `..B`.
 pub fn parse_range(s: &str) -> std::result::Result<(Option<usize>, Option<usize>), String> {
     let (a, b) = s

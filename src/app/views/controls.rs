@@ -439,6 +439,8 @@ pub struct Work<'a> {
     pub job: Option<&'a ScoreJob>,
     /// Whether the maps worker is computing.
     pub maps_busy: bool,
+    /// The export: frames written, frames in all, scoring first.
+    pub export: Option<(usize, usize, bool)>,
 }
 
 /// The status bar.
@@ -451,7 +453,11 @@ pub fn status_bar(
     work: Work<'_>,
     cmds: &mut Commands,
 ) {
-    let Work { job, maps_busy } = work;
+    let Work {
+        job,
+        maps_busy,
+        export,
+    } = work;
     ui.horizontal(|ui| {
         let t = state.current as f64 / doc.fps.max(1e-9);
         ui.monospace(format!(
@@ -480,6 +486,22 @@ pub fn status_bar(
         if maps_busy {
             ui.separator();
             ui.label("computing maps…");
+        }
+        if let Some((done, total, scoring)) = export {
+            ui.separator();
+            ui.add(egui::Spinner::new());
+            if scoring {
+                ui.label("export: scoring with the model…");
+            } else {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                        .desired_width(120.0)
+                        .text(format!("export {done}/{total}")),
+                );
+            }
+            if ui.small_button("cancel").clicked() {
+                cmds.send(AppCommand::CancelExport);
+            }
         }
         let truth = &store.truth;
         if truth.present {
