@@ -163,25 +163,13 @@ impl Curves {
         (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
     }
 
-    /// Runs of the score at or above `threshold`.
-    pub fn events(&self, threshold: f64) -> Events {
-        let t = threshold as f32;
-        let mut runs = Vec::new();
-        let mut cur: Option<(usize, usize, f32)> = None;
-        for (i, &v) in self.values[0].iter().enumerate() {
-            if v.is_finite() && v >= t {
-                cur = Some(match cur {
-                    None => (i, i, v),
-                    Some((s, _, pv)) if v > pv => (s, i, v),
-                    Some(c) => c,
-                });
-            } else if let Some((s, p, pv)) = cur.take() {
-                runs.push((s, i, p, pv));
-            }
-        }
-        if let Some((s, p, pv)) = cur {
-            runs.push((s, self.len(), p, pv));
-        }
+    /// The events of the score by `rule` (see [`crate::score::events`]).
+    pub fn events(&self, rule: crate::score::events::EventRule) -> Events {
+        let values: Vec<f64> = self.values[0].iter().map(|&v| v as f64).collect();
+        let runs = crate::score::events::detect(&values, 0, rule)
+            .into_iter()
+            .map(|e| (e.start, e.end, e.peak, e.peak_score as f32))
+            .collect();
         Events { runs }
     }
 
@@ -225,7 +213,13 @@ mod tests {
     #[test]
     fn events_are_runs_with_peaks() {
         let c = curves(&[0.0, 0.6, 0.9, 0.7, 0.1, f32::NAN, 0.8, 0.8]);
-        let e = c.events(0.5);
+        // Plain runs: no hysteresis, no minimum, no cooldown.
+        let e = c.events(crate::score::events::EventRule {
+            threshold: 0.5,
+            hysteresis: 0.0,
+            min_frames: 1,
+            cooldown_frames: 0,
+        });
         assert_eq!(e.runs, vec![(1, 4, 2, 0.9), (6, 8, 6, 0.8)]);
         assert_eq!(e.next_start(1), Some(6));
         assert_eq!(e.next_start(6), None);

@@ -489,7 +489,14 @@ fn presentation_banner_ui(ui: &mut egui::Ui, state: &AppState, store: &Store) {
         ui.label(egui::RichText::new(format!("frame {}", state.current)).size(22.0));
         if v.is_finite() {
             ui.label(egui::RichText::new(format!("score {v:.3}")).size(22.0));
-            if v as f64 >= state.threshold {
+            // The alert follows the event rule (hysteresis, minimum, cooldown),
+            // not every frame above the threshold.
+            let alert = state
+                .events(store)
+                .runs
+                .iter()
+                .any(|r| (r.0..r.1).contains(&state.current));
+            if alert {
                 ui.label(
                     egui::RichText::new(" ANOMALY ")
                         .size(22.0)

@@ -120,6 +120,14 @@ pub struct Settings {
     pub looping: bool,
     /// How many top events the jump list shows.
     pub top_k: usize,
+    /// Alerts: an event lasts while the score stays at or above the
+    /// threshold minus this (see [`crate::score::events`]).
+    pub alert_hysteresis: f32,
+    /// Alerts: shortest event, in frames.
+    pub alert_min_frames: usize,
+    /// Alerts: frames after the score falls within which a rise continues
+    /// the same event.
+    pub alert_cooldown: usize,
     /// The view in the main panel.
     pub view: View,
     /// What the memory view shows.
@@ -142,6 +150,9 @@ impl Default for Settings {
             speed: 1.0,
             looping: false,
             top_k: 5,
+            alert_hysteresis: 0.0,
+            alert_min_frames: 1,
+            alert_cooldown: 0,
             view: View::Frame,
             memory_mode: MemoryMode::Slot,
             recent: Vec::new(),
@@ -359,6 +370,9 @@ pub enum Command {
     TogglePresentation,
     /// How many top events the jump list shows.
     SetTopK(usize),
+    /// The alert rule besides the threshold: hysteresis, shortest event in
+    /// frames, cooldown in frames.
+    SetAlertRule(f32, usize, usize),
     /// Forget a shown error.
     DismissError(usize),
 }
@@ -517,6 +531,16 @@ impl AppState {
             ToggleHelp => self.show_help = !self.show_help,
             TogglePresentation => self.presentation = !self.presentation,
             SetTopK(k) => self.settings.top_k = k.clamp(1, 50),
+            SetAlertRule(hysteresis, min_frames, cooldown) => {
+                let s = &mut self.settings;
+                s.alert_hysteresis = if hysteresis.is_finite() {
+                    hysteresis.max(0.0)
+                } else {
+                    0.0
+                };
+                s.alert_min_frames = min_frames.clamp(1, 100_000);
+                s.alert_cooldown = cooldown.min(100_000);
+            }
             DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -569,9 +593,23 @@ impl AppState {
         self.current != before
     }
 
-    /// Events: runs of scored frames at or above the threshold.
+    /// Events of the score at the threshold, by the alert rule of the
+    /// settings (the engine's detector: what `score --events` and live
+    /// scoring raise).
     pub fn events(&self, store: &Store) -> Events {
-        store.curves.events(self.threshold)
+        store.curves.events(self.alert_rule())
+    }
+
+    /// The alert rule: the threshold and the settings' hysteresis, minimum
+    /// length and cooldown.
+    pub fn alert_rule(&self) -> crate::score::events::EventRule {
+        let s = &self.settings;
+        crate::score::events::EventRule {
+            threshold: self.threshold,
+            hysteresis: s.alert_hysteresis as f64,
+            min_frames: s.alert_min_frames,
+            cooldown_frames: s.alert_cooldown,
+        }
     }
 
     /// `(true positives, false positives, positives)` at the threshold: scored

@@ -129,6 +129,19 @@ fn jumps_follow_events_and_counts_use_the_truth() {
     let top = s.events(&st).top(2);
     assert_eq!(top[0].0, 1);
     assert_eq!(top[1].0, 8);
+    // The alert rule: two frames at least drops the single-frame runs at 6
+    // and 8; a cooldown of 1 frame joins them instead.
+    s.apply(Command::SetAlertRule(0.0, 2, 0), &st);
+    assert_eq!(s.events(&st).runs, vec![(1, 3, 1, 0.9)]);
+    s.apply(Command::SetAlertRule(0.0, 1, 1), &st);
+    let runs: Vec<(usize, usize)> = s.events(&st).runs.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(runs, vec![(1, 3), (6, 9)]);
+    s.apply(Command::NextAbove, &st);
+    assert_eq!(s.current, 6, "jumps follow the rule's events");
+    // Out-of-range values are made sane.
+    s.apply(Command::SetAlertRule(f32::NAN, 0, 5), &st);
+    assert_eq!(s.alert_rule().hysteresis, 0.0);
+    assert_eq!(s.alert_rule().min_frames, 1);
 }
 
 #[test]

@@ -283,6 +283,42 @@ fn threshold(ui: &mut egui::Ui, state: &AppState, store: &Store, cmds: &mut Comm
             cmds.send(Command::SetTopK(k));
         }
     });
+    let s = &state.settings;
+    let (mut hysteresis, mut min_frames, mut cooldown) =
+        (s.alert_hysteresis, s.alert_min_frames, s.alert_cooldown);
+    ui.horizontal(|ui| {
+        let mut changed = false;
+        changed |= ui
+            .add(
+                egui::DragValue::new(&mut min_frames)
+                    .range(1..=100_000)
+                    .prefix("min "),
+            )
+            .on_hover_text("alerts: shortest event, in frames")
+            .changed();
+        changed |= ui
+            .add(
+                egui::DragValue::new(&mut cooldown)
+                    .range(0..=100_000)
+                    .prefix("cooldown "),
+            )
+            .on_hover_text("alerts: a rise within this many frames of an event's end continues it")
+            .changed();
+        changed |= ui
+            .add(
+                egui::DragValue::new(&mut hysteresis)
+                    .range(0.0..=1e6)
+                    .speed(0.01)
+                    .prefix("hyst "),
+            )
+            .on_hover_text(
+                "alerts: an event lasts while the score stays above the threshold minus this",
+            )
+            .changed();
+        if changed {
+            cmds.send(Command::SetAlertRule(hysteresis, min_frames, cooldown));
+        }
+    });
     for (start, end, peak, v) in state.events(store).top(state.settings.top_k) {
         let label = format!("{start}–{} peak {v:.3} @ {peak}", end - 1);
         if ui.selectable_label(state.current == peak, label).clicked() {

@@ -196,11 +196,24 @@ pub fn paint(
         );
         if lane == Lane::Score {
             let y = y_of(r, range, state.threshold as f32);
-            painter.hline(
-                plot.x_range(),
-                y,
-                Stroke::new(1.5, Color32::from_rgb(255, 150, 40)),
-            );
+            let alert = Color32::from_rgb(255, 150, 40);
+            painter.hline(plot.x_range(), y, Stroke::new(1.5, alert));
+            // A marker where each alert event starts.
+            for (start, ..) in state.events(store).runs {
+                let x = layout.x_of(state, start as f64);
+                if plot.x_range().contains(x) {
+                    let top = r.top() + 1.0;
+                    painter.add(egui::Shape::convex_polygon(
+                        vec![
+                            Pos2::new(x - 4.0, top),
+                            Pos2::new(x + 4.0, top),
+                            Pos2::new(x, top + 6.0),
+                        ],
+                        alert,
+                        Stroke::NONE,
+                    ));
+                }
+            }
         }
         painter.hline(
             plot.x_range(),
