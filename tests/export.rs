@@ -236,35 +236,27 @@ fn a_stopped_export_leaves_no_file_and_missing_maps_are_named() {
         .filter(|n| n.contains("stopped"))
         .collect();
     assert!(left.is_empty(), "temporaries left: {left:?}");
-    let opts = ExportOptions {
+    let refused = |opts: ExportOptions| {
+        export::export(
+            &c.video,
+            &out,
+            &ExportInputs::default(),
+            &opts,
+            &|_| {},
+            &stop,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = refused(ExportOptions {
         overlay: Some(0.5),
         ..ExportOptions::default()
-    };
-    let e = export::export(
-        &c.video,
-        &out,
-        &ExportInputs::default(),
-        &opts,
-        &|_| {},
-        &stop,
-    )
-    .unwrap_err()
-    .to_string();
+    });
     assert!(e.contains("score --maps") && e.contains("clip.mp4"), "{e}");
-    let opts = ExportOptions {
+    let e = refused(ExportOptions {
         range: Some(20..40),
         ..ExportOptions::default()
-    };
-    let e = export::export(
-        &c.video,
-        &out,
-        &ExportInputs::default(),
-        &opts,
-        &|_| {},
-        &stop,
-    )
-    .unwrap_err()
-    .to_string();
+    });
     assert!(e.contains("20..40") && e.contains("30 frames"), "{e}");
 }
 

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::export::{self, colormap::Colormap, ExportInputs, ExportOptions, View};
 use vadscope::model::select_device;
 use vadscope::score::maps_path;
@@ -122,19 +121,6 @@ fn identify(video: &Path) -> anyhow::Result<Identity> {
     })
 }
 
-fn bar(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_owned());
-    bar
-}
-
 /// Scores the video with `model` and keeps its pixel score maps.
 fn score_with(
     model: &Path,
@@ -147,7 +133,7 @@ fn score_with(
     if let Some(note) = note {
         eprintln!("{note}");
     }
-    let b = bar(frames, "scoring");
+    let b = super::progress::frames(frames, "scoring");
     let inputs = ExportInputs::from_model(model, video, name, &device, &|| b.inc(1))?;
     b.finish_and_clear();
     Ok(inputs)
@@ -218,7 +204,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         },
         fps,
     };
-    let b = bar(n, "exporting");
+    let b = super::progress::frames(n, "exporting");
     let never = std::sync::atomic::AtomicBool::new(false);
     let summary = export::export(
         &args.video,

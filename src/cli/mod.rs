@@ -15,6 +15,7 @@ pub mod export;
 pub mod flow;
 pub mod info;
 pub mod open;
+pub mod progress;
 pub mod score;
 pub mod synth;
 pub mod train;

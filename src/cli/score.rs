@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use vadscope::dataset::{self, Split};
 use vadscope::model::select_device;
 use vadscope::save::StagedFolder;
@@ -161,14 +160,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(_, p)| dataset::frame_count(p))
         .sum::<Result<usize, _>>()?;
-    let bar = ProgressBar::new(frames as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = super::progress::frames(frames, "");
     for (name, path) in &videos {
         bar.set_message(name.clone());
         let scores = scorer.score_video(path, &|| bar.inc(1))?;
