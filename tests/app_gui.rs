@@ -367,3 +367,26 @@ fn file_export_video_writes_the_loop_selection_with_the_demo_models_maps() {
     let f = v.read(0).unwrap();
     assert_eq!((f.width, f.height), (2 * 240, 160 + 48));
 }
+
+#[test]
+fn a_picture_of_the_view_is_the_views_part_of_the_window() {
+    let mut h = demo_harness();
+    h.run_steps(3);
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("view.png");
+    h.state_mut().send(AppCommand::Picked(
+        vadscope::app::menu::DialogKind::SavePicture,
+        png.clone(),
+    ));
+    wait_for(&mut h, "the picture", |_| png.is_file());
+    h.run_steps(2);
+    let msg = h.state().annotator.message.clone().unwrap_or_default();
+    assert!(msg.contains("picture of the Frame view"), "{msg}");
+    let img = image::open(&png).unwrap().to_rgb8();
+    // Narrower and shorter than the 1200x900 window (the side panel and
+    // the timeline are cut off), and not one flat colour.
+    assert!(img.width() > 400 && img.width() < 1200, "{}", img.width());
+    assert!(img.height() > 200 && img.height() < 900, "{}", img.height());
+    let first = *img.get_pixel(0, 0);
+    assert!(img.pixels().any(|p| *p != first), "the picture has content");
+}

@@ -33,6 +33,8 @@ pub enum DialogKind {
     SecondTruth,
     /// Where to export a video of what the app shows.
     ExportVideo,
+    /// Where to save a picture of the main view.
+    SavePicture,
 }
 
 /// Dialogs in flight.
@@ -106,6 +108,13 @@ impl Dialogs {
                             .save_file()
                             .await
                             .map(|h| h.path().to_path_buf()),
+                        DialogKind::SavePicture => d
+                            .set_title("Save a picture of this view (PNG)")
+                            .add_filter("PNG image", &["png"])
+                            .set_file_name("view.png")
+                            .save_file()
+                            .await
+                            .map(|h| h.path().to_path_buf()),
                         DialogKind::SaveTruth => d
                             .set_title("Save ground truth as")
                             .add_filter("vadscope JSON", &["json"])
@@ -163,7 +172,8 @@ pub fn request_for(kind: DialogKind, path: PathBuf, doc: &Document) -> OpenReque
         DialogKind::SaveTruth
         | DialogKind::SaveMasks
         | DialogKind::SecondTruth
-        | DialogKind::ExportVideo => same,
+        | DialogKind::ExportVideo
+        | DialogKind::SavePicture => same,
     }
 }
 
@@ -256,6 +266,13 @@ pub fn menu_bar_ui(
                 .clicked()
             {
                 cmds.send(AppCommand::Dialog(DialogKind::ExportVideo));
+            }
+            if ui
+                .button("Save a picture of this view…")
+                .on_hover_text("The main view as it is on screen, as a PNG at its size")
+                .clicked()
+            {
+                cmds.send(AppCommand::Dialog(DialogKind::SavePicture));
             }
             ui.separator();
             ui.menu_button("Recent", |ui| {

@@ -120,6 +120,10 @@ pub struct VadApp {
     saving: Option<SaveJob>,
     /// The video export running in the background, if any.
     exporting: Option<present::export::ExportJob>,
+    /// A picture of the main view waiting for its screenshot.
+    picture: Option<present::picture::PictureJob>,
+    /// Where the main view was last drawn (pictures cut it out).
+    view_rect: Option<egui::Rect>,
     /// The close button was pressed with unsaved changes: ask.
     confirm_quit: bool,
     /// A save refused because its file changed on disk, awaiting an answer.
@@ -175,6 +179,8 @@ impl VadApp {
             annotator: Annotator::default(),
             saving: None,
             exporting: None,
+            picture: None,
+            view_rect: None,
             confirm_quit: false,
             disk_conflict: None,
             quit_anyway: false,
@@ -378,6 +384,7 @@ impl VadApp {
                     self.annotate(TruthCommand::SaveAsMasks(path))
                 }
                 AppCommand::Picked(menu::DialogKind::ExportVideo, path) => self.start_export(path),
+                AppCommand::Picked(menu::DialogKind::SavePicture, path) => self.save_picture(path),
                 AppCommand::CancelExport => {
                     if let Some(j) = &self.exporting {
                         j.cancel();
@@ -428,6 +435,7 @@ impl VadApp {
         }
         self.poll_save();
         self.poll_export();
+        self.poll_picture();
         self.maps.poll();
         for (kind, path) in self.dialogs.poll() {
             self.pending.push(AppCommand::Picked(kind, path));
@@ -658,6 +666,7 @@ impl eframe::App for VadApp {
             if self.state.presentation {
                 presentation_banner_ui(ui, &self.state, &self.store);
             }
+            self.view_rect = Some(ui.available_rect_before_wrap());
             match self.state.settings.view {
                 View::Frame => views::frame::frame_ui(ui, &ctxv, &mut cmds),
                 View::Flow => views::flow::flow_ui(ui, &ctxv, &mut cmds),

@@ -1,4 +1,6 @@
-//! Presenting: the export job (File → Export video…). Presentation mode's
+//! Presenting: the export job (File → Export video…) and pictures of a
+//! view (File → Save a picture of this view…). Presentation mode's
 //! banner is drawn by the app's frame loop.
 
 pub mod export;
+pub mod picture;
