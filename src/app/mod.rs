@@ -485,41 +485,6 @@ impl VadApp {
     }
 }
 
-/// Presentation mode's read-out: the frame, its score, and an alert above the threshold.
-fn presentation_banner_ui(ui: &mut egui::Ui, state: &AppState, store: &Store) {
-    let v = store
-        .curves
-        .lane(Lane::Score)
-        .get(state.current)
-        .copied()
-        .unwrap_or(f32::NAN);
-    ui.horizontal(|ui| {
-        ui.label(egui::RichText::new(format!("frame {}", state.current)).size(22.0));
-        if v.is_finite() {
-            ui.label(egui::RichText::new(format!("score {v:.3}")).size(22.0));
-            // The alert follows the event rule (hysteresis, minimum, cooldown),
-            // not every frame above the threshold.
-            let alert = state
-                .events(store)
-                .runs
-                .iter()
-                .any(|r| (r.0..r.1).contains(&state.current));
-            if alert {
-                ui.label(
-                    egui::RichText::new(" ANOMALY ")
-                        .size(22.0)
-                        .strong()
-                        .color(egui::Color32::WHITE)
-                        .background_color(egui::Color32::from_rgb(200, 30, 30)),
-                );
-            }
-        }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(egui::RichText::new("F / Esc: leave presentation").weak());
-        });
-    });
-}
-
 fn frame_source(doc: &Document) -> FrameSource {
     match &doc.frames {
         Frames::Synthetic(s) => FrameSource::Synthetic(s.clone()),
@@ -664,7 +629,7 @@ impl eframe::App for VadApp {
                 ui.separator();
             }
             if self.state.presentation {
-                presentation_banner_ui(ui, &self.state, &self.store);
+                present::banner::presentation_banner_ui(ui, &self.state, &self.store);
             }
             self.view_rect = Some(ui.available_rect_before_wrap());
             match self.state.settings.view {
