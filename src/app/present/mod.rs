@@ -1,6 +1,5 @@
-//! Presenting: presentation mode's banner, the export job (File → Export video…) and pictures of a
-//! view (File → Save a picture of this view…). Presentation mode's
-//! banner is drawn by the app's frame loop.
+//! Presenting: presentation mode's banner, the export job (File → Export
+//! video…) and pictures of a view (File → Save a picture of this view…).
 
 pub mod banner;
 pub mod export;
