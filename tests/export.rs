@@ -357,7 +357,7 @@ fn score_events_match_the_detector_on_the_written_scores_and_export_scores_with_
         min_frames: 2,
         ..vadscope::score::events::EventRule::at(t)
     };
-    let want = vadscope::score::events::detect(&curve, set.first_frame, rule);
+    let want = vadscope::score::events::detect(curve.iter().copied(), set.first_frame, rule);
     assert!(!want.is_empty(), "the median is crossed");
     let got: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let got = got["videos"][0]["events"].as_array().unwrap().clone();

@@ -165,8 +165,8 @@ impl Curves {
 
     /// The events of the score by `rule` (see [`crate::score::events`]).
     pub fn events(&self, rule: crate::score::events::EventRule) -> Events {
-        let values: Vec<f64> = self.values[0].iter().map(|&v| v as f64).collect();
-        let runs = crate::score::events::detect(&values, 0, rule)
+        let values = self.values[0].iter().map(|&v| v as f64);
+        let runs = crate::score::events::detect(values, 0, rule)
             .into_iter()
             .map(|e| (e.start, e.end, e.peak, e.peak_score as f32))
             .collect();

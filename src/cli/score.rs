@@ -166,9 +166,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         let scores = scorer.score_video(path, &|| bar.inc(1))?;
         Scorer::write_csv(&dir, name, &scores)?;
         if let Some((rule, ..)) = &events_to {
-            let curve: Vec<f64> = scores.iter().map(|s| s.score).collect();
             let first = scores.first().map_or(0, |s| s.frame);
-            found.push((name.clone(), events::detect(&curve, first, *rule)));
+            let curve = scores.iter().map(|s| s.score);
+            found.push((name.clone(), events::detect(curve, first, *rule)));
         }
         if let Some(maps) = scorer.take_score_maps() {
             maps.write(&vadscope::score::maps_path(&dir, name))?;

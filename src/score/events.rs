@@ -181,12 +181,16 @@ impl EventDetector {
     }
 }
 
-/// Every event of a score curve: `scores[k]` is the score of frame
-/// `first_frame + k`.
-pub fn detect(scores: &[f64], first_frame: usize, rule: EventRule) -> Vec<Event> {
+/// Every event of a score curve: the `k`-th score is that of frame
+/// `first_frame + k` (an iterator, so callers need not copy their curve).
+pub fn detect(
+    scores: impl IntoIterator<Item = f64>,
+    first_frame: usize,
+    rule: EventRule,
+) -> Vec<Event> {
     let mut d = EventDetector::new(rule);
     let mut out = Vec::new();
-    for (k, &s) in scores.iter().enumerate() {
+    for (k, s) in scores.into_iter().enumerate() {
         if let Some(EventUpdate::Ended(ev)) = d.push(first_frame + k, s) {
             out.push(ev);
         }
@@ -251,7 +255,7 @@ mod tests {
     fn hysteresis_keeps_an_event_whole_and_the_peak_is_found() {
         // Dips to 0.6 stay above the lower level 0.5: one event 2..7.
         let s = [0.0, 0.2, 1.2, 0.6, 1.5, 0.7, 1.1, 0.1, 0.0];
-        let ev = detect(&s, 0, rule(1, 0));
+        let ev = detect(s, 0, rule(1, 0));
         assert_eq!(
             ev,
             vec![Event {
@@ -266,7 +270,7 @@ mod tests {
             hysteresis: 0.0,
             ..rule(1, 0)
         };
-        assert_eq!(detect(&s, 0, r).len(), 3);
+        assert_eq!(detect(s, 0, r).len(), 3);
     }
 
     #[test]
@@ -275,13 +279,13 @@ mod tests {
             0.0, 1.2, 0.0, 0.0, 1.3, 1.4, 1.2, 0.0, 0.0, 1.1, 1.1, 1.1, 0.0,
         ];
         // At least 2 frames: the single frame at 1 is no event.
-        let ev = detect(&s, 100, rule(2, 0));
+        let ev = detect(s, 100, rule(2, 0));
         assert_eq!(
             ev.iter().map(|e| (e.start, e.end)).collect::<Vec<_>>(),
             vec![(104, 107), (109, 112)]
         );
         // A cooldown of 2 frames joins the two.
-        let ev = detect(&s, 100, rule(2, 2));
+        let ev = detect(s, 100, rule(2, 2));
         assert_eq!(
             ev.iter().map(|e| (e.start, e.end)).collect::<Vec<_>>(),
             vec![(104, 112)]
@@ -307,7 +311,7 @@ mod tests {
     #[test]
     fn nan_is_below_and_an_open_event_ends_with_the_stream() {
         let s = [2.0, 2.0, f64::NAN, 2.0, 2.0, 2.0];
-        let ev = detect(&s, 0, rule(2, 0));
+        let ev = detect(s, 0, rule(2, 0));
         assert_eq!(
             ev.iter().map(|e| (e.start, e.end)).collect::<Vec<_>>(),
             vec![(0, 2), (3, 6)]
