@@ -62,8 +62,11 @@ impl VadApp {
         let ctx = self.ctx.clone();
         let to = path.clone();
         let callback = egui::ScreenshotCallback::new(move |image| {
-            let _ = tx.send(write_cut(&image, rect, ppp, &to));
-            ctx.request_repaint();
+            // The callback runs on the renderer's thread: encode elsewhere.
+            std::thread::spawn(move || {
+                let _ = tx.send(write_cut(&image, rect, ppp, &to));
+                ctx.request_repaint();
+            });
         });
         self.ctx
             .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
