@@ -37,6 +37,14 @@ pub enum Variant {
     Cvae,
 }
 
+impl Variant {
+    /// Whether the model reads optical flow (only the CVAE's prior and
+    /// posterior do; the others ignore the flow part of their input).
+    pub fn uses_flow(self) -> bool {
+        self == Variant::Cvae
+    }
+}
+
 impl std::str::FromStr for Variant {
     type Err = Error;
 
@@ -133,6 +141,23 @@ pub struct CvaeConfig {
     /// told it (an ablation; older configs read as on).
     #[serde(default = "future_flow_default")]
     pub future_flow: bool,
+    /// Where the decoder's skip features come from (with `skips` on): the
+    /// posterior net, which sees the flows too (the paper), or an encoder of
+    /// the reconstructed frames alone, so that the flow reaches the decoder
+    /// only through the latent and the prior (an ablation, issue #18).
+    #[serde(default)]
+    pub skip_source: SkipSource,
+}
+
+/// The source of the CVAE decoder's skip connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipSource {
+    /// The posterior net F_φ on [x̂, y] (the paper's Fig. 2).
+    #[default]
+    Posterior,
+    /// A separate encoder on x̂ alone: appearance passes, motion does not.
+    Frames,
 }
 
 fn future_flow_default() -> bool {
@@ -329,6 +354,7 @@ impl ModelConfig {
             latent,
             skips: true,
             future_flow,
+            skip_source: SkipSource::Posterior,
         };
         let input = |size, channels, frames| InputConfig {
             height: size,

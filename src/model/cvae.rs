@@ -4,7 +4,8 @@
 //! - Posterior net F_φ on [x̂_1..t, y_1..t] (the MemAE's reconstruction and the
 //!   flows) gives q(z | x, y) = N(μ_q, σ²_q) [14].
 //! - Decoder D_ψ on [z, E_θ's bottleneck features], with skip connections from
-//!   F_φ, predicts x_t+1 [15]. z = μ_q + σ_q·ε in training, μ_q at test time.
+//!   F_φ (or, as an ablation, from an encoder of x̂ alone, so the flow reaches
+//!   the decoder only through z and the prior), predicts x_t+1 [15]. z = μ_q + σ_q·ε in training, μ_q at test time.
 //! - Loss: MSE + β·KL(q ‖ p) + gradient loss [16–17] (see [`super::losses`]).
 //!
 //! The `vae` ablation drops the flows: no prior net (p = N(0, I)), the posterior
@@ -13,7 +14,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::config::{ModelConfig, Variant};
+use super::config::{ModelConfig, SkipSource, Variant};
 use super::ops::{self, Conv, ConvBlock};
 
 /// A 4-level convolutional encoder with 2x max pooling between levels.
@@ -49,6 +50,8 @@ impl Encoder {
 pub struct Cvae {
     prior: Option<(Encoder, Conv, Conv)>,
     posterior: Encoder,
+    /// The frames-only encoder of [`SkipSource::Frames`].
+    skip_encoder: Option<Encoder>,
     post_mu: Conv,
     post_logvar: Conv,
     dec4: ConvBlock,
@@ -101,9 +104,13 @@ impl Cvae {
         let skips = cfg.cvae.skips;
         let skip = |c: usize| if skips { 2 * c } else { c };
         let vd = vb.pp("decoder");
+        let skip_encoder = (skips && with_flow && cfg.cvae.skip_source == SkipSource::Frames)
+            .then(|| Encoder::new(frames_in, ch, vb.pp("skip_encoder")))
+            .transpose()?;
         Ok(Cvae {
             prior,
             posterior: Encoder::new(post_in, ch, vq.clone())?,
+            skip_encoder,
             post_mu: ops::conv(c4, latent, 1, vq.pp("mu"))?,
             post_logvar: ops::conv(c4, latent, 1, vq.pp("logvar"))?,
             dec4: ConvBlock::new(latent + if with_flow { c4 } else { 0 }, c4, vd.pp("dec4"))?,
@@ -154,13 +161,17 @@ impl Cvae {
             Some((p, _)) => Tensor::cat(&[&z, &p[3]], 1)?,
             None => z,
         };
+        let skip = match &self.skip_encoder {
+            Some(encoder) => encoder.forward(x_hat)?,
+            None => f,
+        };
         let d = self.dec4.forward(&d)?;
         let d = self.up3.forward_up(&d)?;
-        let d = self.join(&self.dec3, &d, &f[2])?;
+        let d = self.join(&self.dec3, &d, &skip[2])?;
         let d = self.up2.forward_up(&d)?;
-        let d = self.join(&self.dec2, &d, &f[1])?;
+        let d = self.join(&self.dec2, &d, &skip[1])?;
         let d = self.up1.forward_up(&d)?;
-        let d = self.join(&self.dec1, &d, &f[0])?;
+        let d = self.join(&self.dec1, &d, &skip[0])?;
         Ok(CvaeOutput {
             pred: self.out.forward(&d)?,
             mu_q,

@@ -295,6 +295,56 @@ fn future_flow_off_hides_the_flow_into_the_predicted_frame() {
     );
 }
 
+/// With `skip_source: frames` the decoder's skips come from their own
+/// encoder of x̂ (its weights exist and get gradients), and the flow still
+/// reaches the prediction through z and the prior.
+#[test]
+fn frames_skip_source_has_its_own_encoder_and_still_uses_the_flow() {
+    use crate::model::config::SkipSource;
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    cfg.cvae.skip_source = SkipSource::Frames;
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let names: Vec<String> = vars.data().lock().unwrap().keys().cloned().collect();
+    assert!(
+        names.iter().any(|n| n.contains("skip_encoder")),
+        "{names:?}"
+    );
+    let input = scene_input(&cfg, 3);
+    let moved = Input {
+        flow: (&input.flow + 2.0).unwrap(),
+        ..input.clone()
+    };
+    let pred = |i: &Input| {
+        model
+            .forward(i, &Sampling::Mean)
+            .unwrap()
+            .cvae
+            .unwrap()
+            .pred
+    };
+    assert!(max_abs(&(pred(&input) - pred(&moved)).unwrap()) > 1e-5);
+    let out = model.forward(&input, &Sampling::Mean).unwrap();
+    let grads = out.losses.total.backward().unwrap();
+    let data = vars.data().lock().unwrap();
+    let with_grad = data
+        .iter()
+        .filter(|(n, _)| n.contains("skip_encoder"))
+        .filter(|(_, v)| grads.get(v.as_tensor()).is_some_and(|g| max_abs(g) > 0.0))
+        .count();
+    assert!(with_grad > 0, "the skip encoder gets no gradient");
+    // The posterior-skip model has no such encoder.
+    cfg.cvae.skip_source = SkipSource::Posterior;
+    let vars = VarMap::new();
+    Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    assert!(!vars
+        .data()
+        .lock()
+        .unwrap()
+        .keys()
+        .any(|n| n.contains("skip_encoder")));
+}
+
 fn sample_stats() -> ScoreStats {
     let t = TermStats {
         mean: 0.5,
