@@ -37,6 +37,9 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Open a video, frame folder or dataset in the inspection app.
     Open(cli::open::OpenArgs),
+    /// Score a live stream, camera or file as its frames arrive; print events
+    /// (and, with --frames, every score) as JSON lines.
+    Watch(cli::watch::WatchArgs),
     /// Export a video of the detector at work: views side by side, the score map
     /// overlaid, ground truth outlined, the score curve burned in (H.264 MP4).
     Export(cli::export::ExportArgs),
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         Some(Command::Open(args)) => cli::open::run(args),
         Some(Command::Export(args)) => cli::export::run(args),
+        Some(Command::Watch(args)) => cli::watch::run(args),
         Some(Command::Demo(args)) => cli::demo::run_with(args),
         Some(Command::Completions(args)) => cli::completions::completions(args, clap_command()),
         Some(Command::Manpages(args)) => cli::completions::manpages(args, clap_command()),

@@ -18,6 +18,9 @@ pub enum BenchCommand {
     /// Scoring stages alone (decode, flow, model) and overlapped; the last line
     /// is the pipeline's frames/s and its ratio to the slowest stage.
     Pipeline(bench_pipeline::PipelineArgs),
+    /// Live scoring of a stream, device or file as `vadscope watch` does:
+    /// frames/s scored, latency p50/p95 (decoded to scored), drop rate.
+    Live(super::bench_live::LiveArgs),
     /// Model training-step and inference speed (see benches/reference/model_torch.py).
     Model(super::bench_model::ModelArgs),
     /// Timeline drawing (decimate, shapes, tessellation) of a long curve; prints the median per UI frame.
@@ -38,6 +41,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
         BenchCommand::Model(args) => super::bench_model::run(args),
+        BenchCommand::Live(args) => super::bench_live::run(args),
         #[cfg(feature = "gui")]
         BenchCommand::Timeline(args) => super::bench_app::run(args),
         #[cfg(feature = "gui")]

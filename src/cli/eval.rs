@@ -35,16 +35,20 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0, value_name = "N",
           value_parser = super::args::int(0usize, vadscope::truth::MAX_FRAMES))]
     pub exclude_first: usize,
-    /// Score normalisation: minmax (per video), zscore (training statistics) or none.
-    #[arg(long, default_value = "minmax", value_parser = parse::<Normalize>)]
+    /// Score normalisation: minmax (per video; needs the whole video),
+    /// zscore alias train-stats (training statistics: the live protocol of
+    /// `vadscope watch`), or none. Also spelled --normalise.
+    #[arg(long, alias = "normalise", default_value = "minmax", value_parser = parse::<Normalize>)]
     pub normalize: Normalize,
     /// Training statistics MEAN,STD of the score column, for --normalize zscore
     /// (otherwise taken from the scores' run.json).
     #[arg(long, value_name = "MEAN,STD", value_parser = parse::<Stats>)]
     pub train_stats: Option<Stats>,
     /// Temporal smoothing: none, gaussian:SIGMA (SIGMA above 0 and at most 1000
-    /// frames) or median:K (K odd, 1 to 1001 frames); append ,nearest for edge
-    /// repetition instead of reflection.
+    /// frames) or median:K (K odd, 1 to 1001 frames), with ,nearest appended
+    /// for edge repetition instead of reflection; or the causal filters of
+    /// `vadscope watch`, causal:ema:ALPHA (0 < ALPHA <= 1) or causal:mean:K
+    /// (1 to 1001 frames), which use only past frames.
     #[arg(long, default_value = "none", value_parser = parse::<Smooth>)]
     pub smooth: Smooth,
     /// Smooth each term before normalising it (default: normalise, combine, then
@@ -160,6 +164,23 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         protocol.train_stats = set.train_stats.clone();
         if let Some(st) = args.train_stats {
             protocol.train_stats.insert("score".into(), st);
+        }
+        let ours = ["recon", "pred", "dist"]
+            .iter()
+            .all(|t| set.train_stats.contains_key(*t));
+        if ours && !ensemble && !protocol.train_stats.contains_key("score") {
+            // `vadscope score` writes the score column already as the weighted
+            // sum of training-set z-scores: it is taken as it is.
+            protocol.train_stats.insert(
+                "score".into(),
+                Stats {
+                    mean: 0.0,
+                    std: 1.0,
+                },
+            );
+            if protocol.weights.is_none() {
+                eprintln!("note: the score column is already in training-set z-scores; it is used as it is");
+            }
         }
     }
     let report = metrics::evaluate(&set.videos, &gt, &protocol)

@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 #[cfg(feature = "gui")]
 pub mod bench_app;
+pub mod bench_live;
 pub mod bench_model;
 pub mod bench_pipeline;
 pub mod bench_video;
@@ -20,3 +21,4 @@ pub mod score;
 pub mod synth;
 pub mod train;
 pub mod truth;
+pub mod watch;

@@ -34,7 +34,7 @@ pub use regions::{
 };
 pub use roc::{average_precision, eer, eer_from_roc, roc_auc, roc_curve, Eer, Roc};
 pub use scores::{read_scores, read_video_scores, ScoreSet};
-pub use smooth::{Edge, Smooth};
+pub use smooth::{CausalSmoother, Edge, Smooth};
 
 #[cfg(test)]
 mod tests;

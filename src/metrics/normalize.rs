@@ -91,14 +91,14 @@ impl fmt::Display for Normalize {
 impl FromStr for Normalize {
     type Err = Error;
 
-    /// `minmax`, `zscore` or `none`.
+    /// `minmax`, `zscore` (also `train-stats`: the live protocol's name) or `none`.
     fn from_str(s: &str) -> Result<Normalize> {
         match s.trim().to_ascii_lowercase().as_str() {
             "minmax" | "min-max" => Ok(Normalize::MinMax),
-            "zscore" | "z-score" => Ok(Normalize::ZScore),
+            "zscore" | "z-score" | "train-stats" | "train_stats" => Ok(Normalize::ZScore),
             "none" => Ok(Normalize::None),
             _ => Err(Error::invalid(format!(
-                "normalisation {s:?}: expected minmax, zscore or none"
+                "normalisation {s:?}: expected minmax, zscore (train-stats) or none"
             ))),
         }
     }

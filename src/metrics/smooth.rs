@@ -1,4 +1,9 @@
-//! Temporal smoothing of per-frame scores: Gaussian (σ in frames) or median (k frames).
+//! Temporal smoothing of per-frame scores: Gaussian (σ in frames) or median (k
+//! frames), which look at both sides of a frame (offline), or a causal filter
+//! (exponential or a trailing mean) that uses only the past, as live scoring
+//! must: [`CausalSmoother`] runs it one score at a time, and [`Smooth::apply`]
+//! runs the same code over a whole series, so an offline evaluation of the live
+//! protocol gets exactly the live numbers.
 //!
 //! Conventions follow SciPy's `ndimage` so numbers can be checked against it: the
 //! Gaussian kernel is truncated at `round(4σ)` frames each side and normalised;
@@ -54,6 +59,16 @@ pub enum Smooth {
         #[serde(default)]
         edge: Edge,
     },
+    /// Causal exponential moving average: `y_i = α·x_i + (1 − α)·y_i−1`, `y_0 = x_0`.
+    CausalEma {
+        /// Weight of the newest score (above 0, at most 1; 1 = no smoothing).
+        alpha: f64,
+    },
+    /// Causal trailing mean of the last `k` scores (fewer at the start).
+    CausalMean {
+        /// Window length in frames (1 to [`MAX_MEDIAN`]).
+        k: usize,
+    },
 }
 
 /// Index `i` (possibly outside `0..n`) mapped into `0..n` by `edge`.
@@ -80,6 +95,16 @@ impl Smooth {
                      (allowed: above 0 and at most {MAX_SIGMA} frames)"
                 )))
             }
+            Smooth::CausalEma { alpha } if !(alpha > 0.0 && alpha <= 1.0) => {
+                Err(Error::invalid(format!(
+                    "smoothing causal:ema:{alpha}: alpha {alpha} is out of range \
+                     (allowed: above 0 and at most 1)"
+                )))
+            }
+            Smooth::CausalMean { k } if k == 0 || k > MAX_MEDIAN => Err(Error::invalid(format!(
+                "smoothing causal:mean:{k}: window {k} is out of range \
+                 (allowed: 1 to {MAX_MEDIAN} frames)"
+            ))),
             Smooth::Median { k, .. } if k == 0 || k % 2 == 0 || k > MAX_MEDIAN => {
                 Err(Error::invalid(format!(
                     "smoothing median:{k}: window {k} is out of range \
@@ -99,6 +124,10 @@ impl Smooth {
         let n = x.len();
         Ok(match *self {
             Smooth::None => x.to_vec(),
+            Smooth::CausalEma { .. } | Smooth::CausalMean { .. } => {
+                let mut c = CausalSmoother::new(*self)?;
+                x.iter().map(|&v| c.push(v)).collect()
+            }
             Smooth::Gaussian { sigma, edge } => {
                 let r = (4.0 * sigma + 0.5) as isize;
                 let w: Vec<f64> = (-r..=r)
@@ -141,6 +170,8 @@ impl fmt::Display for Smooth {
             Smooth::None => f.write_str("none"),
             Smooth::Gaussian { sigma, edge } => write!(f, "gaussian:{sigma}{}", e(edge)),
             Smooth::Median { k, edge } => write!(f, "median:{k}{}", e(edge)),
+            Smooth::CausalEma { alpha } => write!(f, "causal:ema:{alpha}"),
+            Smooth::CausalMean { k } => write!(f, "causal:mean:{k}"),
         }
     }
 }
@@ -149,16 +180,36 @@ impl FromStr for Smooth {
     type Err = Error;
 
     /// `none`, `gaussian:SIGMA` or `median:K`, optionally followed by `,reflect`
-    /// or `,nearest` (edge handling; reflect by default).
+    /// or `,nearest` (edge handling; reflect by default); or the causal
+    /// `causal:ema:ALPHA` and `causal:mean:K`.
     fn from_str(s: &str) -> Result<Smooth> {
         let bad = || {
             Error::invalid(format!(
-                "smoothing {s:?}: expected none, gaussian:SIGMA or median:K (optionally ,nearest)"
+                "smoothing {s:?}: expected none, gaussian:SIGMA or median:K (optionally ,nearest), \
+                 causal:ema:ALPHA or causal:mean:K"
             ))
         };
         let s = s.trim();
         if s.eq_ignore_ascii_case("none") {
             return Ok(Smooth::None);
+        }
+        if let Some(rest) = s
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("causal:"))
+            .map(|_| &s[7..])
+        {
+            let (kind, value) = rest.split_once(':').ok_or_else(bad)?;
+            let out = match kind.to_ascii_lowercase().as_str() {
+                "ema" => Smooth::CausalEma {
+                    alpha: value.trim().parse().map_err(|_| bad())?,
+                },
+                "mean" => Smooth::CausalMean {
+                    k: value.trim().parse().map_err(|_| bad())?,
+                },
+                _ => return Err(bad()),
+            };
+            out.validate()?;
+            return Ok(out);
         }
         let (kind, rest) = s.split_once(':').ok_or_else(bad)?;
         let (value, edge) = match rest.split_once(',') {
@@ -180,6 +231,82 @@ impl FromStr for Smooth {
         };
         out.validate()?;
         Ok(out)
+    }
+}
+
+impl Smooth {
+    /// Whether the filter uses only past scores (so live scoring can apply it).
+    pub fn is_causal(&self) -> bool {
+        matches!(
+            self,
+            Smooth::None | Smooth::CausalEma { .. } | Smooth::CausalMean { .. }
+        )
+    }
+}
+
+/// A causal filter run one score at a time (see [`Smooth::is_causal`]).
+#[derive(Debug, Clone)]
+pub struct CausalSmoother {
+    filter: Smooth,
+    ema: Option<f64>,
+    window: std::collections::VecDeque<f64>,
+    sum: f64,
+    pushes: u64,
+}
+
+impl CausalSmoother {
+    /// A smoother for `filter`; an error for a filter that needs the future.
+    pub fn new(filter: Smooth) -> Result<CausalSmoother> {
+        filter.validate()?;
+        if !filter.is_causal() {
+            return Err(Error::invalid(format!(
+                "smoothing {filter} looks at later frames; live scoring needs \
+                 none, causal:ema:ALPHA or causal:mean:K"
+            )));
+        }
+        Ok(CausalSmoother {
+            filter,
+            ema: None,
+            window: Default::default(),
+            sum: 0.0,
+            pushes: 0,
+        })
+    }
+
+    /// The smoothed value after `x`. A non-finite score passes through
+    /// without entering the filter's state.
+    pub fn push(&mut self, x: f64) -> f64 {
+        if !x.is_finite() {
+            return x;
+        }
+        match self.filter {
+            Smooth::CausalEma { alpha } => {
+                let y = self.ema.map_or(x, |prev| alpha * x + (1.0 - alpha) * prev);
+                self.ema = Some(y);
+                y
+            }
+            Smooth::CausalMean { k } => {
+                self.window.push_back(x);
+                self.sum += x;
+                if self.window.len() > k {
+                    self.sum -= self.window.pop_front().unwrap_or(0.0);
+                }
+                // Re-summed now and then so rounding cannot drift over a long stream.
+                self.pushes += 1;
+                if self.pushes.is_multiple_of(4096) {
+                    self.sum = self.window.iter().sum();
+                }
+                self.sum / self.window.len() as f64
+            }
+            _ => x,
+        }
+    }
+
+    /// Forgets the past (a stream reconnected: its history is gone).
+    pub fn reset(&mut self) {
+        self.ema = None;
+        self.window.clear();
+        self.sum = 0.0;
     }
 }
 
@@ -214,6 +341,37 @@ mod tests {
         for v in g.apply(&[3.0; 5]).unwrap() {
             assert!((v - 3.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn causal_filters_use_only_the_past() {
+        let x = [0.0, 4.0, 2.0, 8.0, 6.0];
+        let mean: Smooth = "causal:mean:2".parse().unwrap();
+        assert_eq!(mean.apply(&x).unwrap(), [0.0, 2.0, 3.0, 5.0, 7.0]);
+        let ema: Smooth = "causal:ema:0.5".parse().unwrap();
+        assert_eq!(ema.apply(&x).unwrap(), [0.0, 2.0, 2.0, 5.0, 5.5]);
+        assert_eq!(ema.to_string(), "causal:ema:0.5");
+        // Changing a later score never changes an earlier output.
+        let mut y = x;
+        y[4] = 100.0;
+        assert_eq!(mean.apply(&y).unwrap()[..4], mean.apply(&x).unwrap()[..4]);
+        // The streaming smoother and the series agree; a reset forgets.
+        let mut c = CausalSmoother::new(mean).unwrap();
+        let live: Vec<f64> = x.iter().map(|&v| c.push(v)).collect();
+        assert_eq!(live, mean.apply(&x).unwrap());
+        c.reset();
+        assert_eq!(c.push(9.0), 9.0);
+        for bad in [
+            "causal:ema:0",
+            "causal:ema:1.5",
+            "causal:mean:0",
+            "causal:x:1",
+            "causal:ema",
+        ] {
+            assert!(bad.parse::<Smooth>().is_err(), "{bad}");
+        }
+        let e = CausalSmoother::new("gaussian:2".parse().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("later frames"), "{e}");
     }
 
     #[test]

@@ -22,8 +22,10 @@ use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 pub mod baseline;
 mod condition;
 pub mod events;
+pub mod live;
 pub mod map_file;
 mod maps;
+pub mod record;
 pub mod worker;
 
 pub use crate::dataset::{Outcome, StageTimes};

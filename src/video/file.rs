@@ -8,26 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-use ffmpeg::format::Pixel;
-use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
 
+use super::convert::Converter;
 use super::{init_ffmpeg, FrameSource, OutputSpec, SourceKind, VideoInfo};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::Frame;
 
 /// How far ahead (in frames) decoding forward is preferred to seeking.
 const FORWARD_DECODE_LIMIT: usize = 48;
-
-/// Source format and size, target format and size of a scaler.
-type ScalerKey = (Pixel, u32, u32, Pixel, u32, u32);
-
-/// A swscale context. It holds no thread-bound state, so moving it to another
-/// thread (the prefetch worker) is sound; it is never shared.
-struct Scaler(scaling::Context);
-
-// SAFETY: an SwsContext is plain heap state used by one thread at a time.
-unsafe impl Send for Scaler {}
 
 /// The frame index built by the packet scan.
 struct Index {
@@ -53,8 +42,7 @@ pub(crate) struct FileSource {
     eof_sent: bool,
     /// Frames delivered since the last seek, for streams without timestamps.
     counted: usize,
-    scaler: Option<(Scaler, ScalerKey)>,
-    scaled: ffmpeg::frame::Video,
+    converter: Converter,
     packet: ffmpeg::Packet,
 }
 
@@ -168,8 +156,7 @@ impl FileSource {
             pending: Default::default(),
             eof_sent: false,
             counted: 0,
-            scaler: None,
-            scaled: ffmpeg::frame::Video::empty(),
+            converter: Converter::new(),
             packet: ffmpeg::Packet::empty(),
         };
         this.rewind()?;
@@ -339,56 +326,6 @@ impl FileSource {
             k = k.saturating_sub(4);
         }
     }
-
-    fn convert(
-        &mut self,
-        frame: &ffmpeg::frame::Video,
-        spec: &OutputSpec,
-        out: &mut Frame<u8>,
-    ) -> Result<()> {
-        let (ow, oh) = spec.size.unwrap_or((self.info.width, self.info.height));
-        let dst = match spec.format {
-            PixelFormat::Gray => Pixel::GRAY8,
-            PixelFormat::Rgb => Pixel::RGB24,
-        };
-        let key = (
-            frame.format(),
-            frame.width(),
-            frame.height(),
-            dst,
-            ow as u32,
-            oh as u32,
-        );
-        if self.scaler.as_ref().map(|(_, k)| *k) != Some(key) {
-            let flags = if (ow, oh) == (frame.width() as usize, frame.height() as usize) {
-                scaling::Flags::POINT
-            } else {
-                scaling::Flags::BILINEAR
-            };
-            let ctx = scaling::Context::get(key.0, key.1, key.2, dst, key.4, key.5, flags)
-                .map_err(|e| {
-                    Error::decode(
-                        &self.path,
-                        format!("cannot convert {:?} frames ({e})", key.0),
-                    )
-                })?;
-            self.scaler = Some((Scaler(ctx), key));
-        }
-        let (scaler, _) = self.scaler.as_mut().expect("scaler set above");
-        scaler
-            .0
-            .run(frame, &mut self.scaled)
-            .map_err(|e| Error::decode(&self.path, format!("scaling failed ({e})")))?;
-        let ch = spec.format.channels();
-        out.resize(ow, oh, ch);
-        let stride = self.scaled.stride(0);
-        let row = ow * ch;
-        let src = self.scaled.data(0);
-        for (y, dst_row) in out.data.chunks_exact_mut(row).enumerate() {
-            dst_row.copy_from_slice(&src[y * stride..y * stride + row]);
-        }
-        Ok(())
-    }
 }
 
 impl FrameSource for FileSource {
@@ -398,7 +335,11 @@ impl FrameSource for FileSource {
 
     fn read_into(&mut self, index: usize, spec: &OutputSpec, out: &mut Frame<u8>) -> Result<()> {
         let frame = self.fetch(index)?;
-        self.convert(&frame, spec, out)
+        let spec = OutputSpec {
+            size: spec.size.or(Some((self.info.width, self.info.height))),
+            ..*spec
+        };
+        self.converter.convert(&self.path, &frame, &spec, out)
     }
 }
 

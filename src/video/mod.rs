@@ -6,11 +6,14 @@
 //! Sequential reads take a fast path (no seek); random reads seek to the keyframe
 //! before the frame and decode forward, matching frames by presentation
 //! timestamp. [`cache::CachedVideo`] adds a byte-bounded LRU cache with prefetch.
+//! [`live`] reads streams, capture devices and growing files as they arrive.
 
 pub mod cache;
+mod convert;
 pub mod encode;
 mod file;
 mod folder;
+pub mod live;
 mod resize;
 
 use std::path::{Path, PathBuf};
