@@ -390,3 +390,84 @@ fn a_picture_of_the_view_is_the_views_part_of_the_window() {
     let first = *img.get_pixel(0, 0);
     assert!(img.pixels().any(|p| *p != first), "the picture has content");
 }
+
+/// `vadscope open udp://…`: the app connects, scores the frames as they
+/// arrive, follows the newest with the playhead, and says LIVE; a source
+/// that cannot be opened is named in an error and the app keeps running.
+#[test]
+fn a_live_udp_stream_is_followed_and_scored_and_a_dead_one_is_named() {
+    setup();
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("clip.mp4");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vadscope"))
+        .args([
+            "synth", "--video", "--frames", "150", "--fps", "25", "--seed", "2",
+        ])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("udp://127.0.0.1:{port}");
+    let (v, u) = (video.clone(), url.clone());
+    // The app's open waits for the first frames: the sender starts just after.
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-re", "-i"])
+            .arg(&v)
+            .args(["-c:v", "libx264", "-g", "10", "-f", "mpegts", &u])
+            .status()
+            .expect("the ffmpeg CLI (packaging/setup.sh installs it)")
+    });
+    let req = OpenRequest {
+        path: Some(url.clone().into()),
+        ..Default::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .wgpu()
+        .build_eframe(move |cc| VadApp::new(cc, req));
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
+    assert_eq!(h.state().video_name(), "live");
+    wait_for(&mut h, "live scores", |app| {
+        app.live_status().is_some_and(|s| s.scored >= 20)
+    });
+    let s = h.state().live_status().unwrap();
+    assert!(s.connected && s.received >= s.scored, "{s:?}");
+    // The playhead follows the stream while playing.
+    assert!(h.state().state.playing);
+    let at = h.state().state.current;
+    assert!(
+        at + 30 >= s.received && at > 0,
+        "playhead {at}, received {}",
+        s.received
+    );
+    let scored = h.state().store.curves.scored;
+    assert!(scored >= 20, "{scored}");
+    h.get_by_label("LIVE");
+    assert!(sender.join().unwrap().success());
+
+    // Nothing is sent to this port: a clear error, and the app runs on.
+    let dead = format!("udp://127.0.0.1:{}", port.wrapping_add(1).max(1024));
+    let req = OpenRequest {
+        path: Some(dead.clone().into()),
+        ..Default::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .wgpu()
+        .build_eframe(move |cc| VadApp::new(cc, req));
+    h.step();
+    let errors = h.state().state.errors.join("\n");
+    assert!(errors.contains(&dead), "{errors}");
+    assert_eq!(h.state().video_name(), "street", "the demo opens instead");
+}

@@ -92,10 +92,19 @@ fn eval_refuses_bad_scores_naming_the_file() {
     let truth = d.join("gt.json");
     let scores = d.join("scores");
     let run = || vadscope(&[Path::new("eval"), &scores, Path::new("--truth"), &truth]);
-    std::fs::write(scores.join("v2.csv"), "frame,score\n0,0.5\n1,NaN\n").unwrap();
+    std::fs::write(scores.join("v2.csv"), "frame,score\n0,0.5\n1,inf\n").unwrap();
     let (ok, text) = run();
     assert!(
         !ok && text.contains("v2.csv") && text.contains("line 3"),
+        "{text}"
+    );
+    // NaN is a frame without a score (a live recording's dropped frame):
+    // readable, but not evaluated.
+    let rows = "frame,score\n0,0.5\n1,NaN\n2,1\n3,1\n4,1\n5,1\n";
+    std::fs::write(scores.join("v2.csv"), rows).unwrap();
+    let (ok, text) = run();
+    assert!(
+        !ok && text.contains("v2.csv") && text.contains("frame 1 has no") && text.contains("NaN"),
         "{text}"
     );
     std::fs::write(scores.join("v2.csv"), "frame,score\n0,0.5\n1,0.2\n").unwrap();

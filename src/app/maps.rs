@@ -58,6 +58,8 @@ pub enum FrameSource {
     Synthetic(Arc<Scene>),
     /// A video file or frame folder.
     Path(PathBuf),
+    /// The frames a live source kept.
+    Live(super::live::LiveFeed),
 }
 
 impl FrameSource {
@@ -68,6 +70,7 @@ impl FrameSource {
             FrameSource::Path(p) => {
                 GrayReader::Video(Box::new(video::open_with(p, OutputSpec::gray())?))
             }
+            FrameSource::Live(feed) => GrayReader::Live(feed.clone()),
         })
     }
 }
@@ -78,6 +81,8 @@ pub enum GrayReader {
     Synthetic(Arc<Scene>),
     /// Decoded.
     Video(Box<Video>),
+    /// Kept by a live source.
+    Live(super::live::LiveFeed),
 }
 
 impl GrayReader {
@@ -86,6 +91,7 @@ impl GrayReader {
         match self {
             GrayReader::Synthetic(s) => s.len(),
             GrayReader::Video(v) => v.len(),
+            GrayReader::Live(feed) => feed.capacity,
         }
     }
 
@@ -102,6 +108,14 @@ impl GrayReader {
             GrayReader::Video(v) => {
                 let mut scratch = Frame::default();
                 v.read_f32_into(i, &mut scratch, &mut out)?
+            }
+            GrayReader::Live(feed) => {
+                let f = feed.frame(i).ok_or_else(|| {
+                    crate::Error::invalid(format!(
+                        "live frame {i} is not kept (or not received yet)"
+                    ))
+                })?;
+                f.to_f32().to_gray_into(&mut out)
             }
         }
         Ok(out)

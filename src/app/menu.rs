@@ -378,9 +378,11 @@ pub fn menu_bar_ui(
             egui::RichText::new(format!(
                 "{} — {}",
                 doc.name,
-                doc.path
-                    .as_deref()
-                    .map_or("built-in demo".into(), |p| p.display().to_string())
+                match (doc.path.as_deref(), doc.live()) {
+                    (Some(p), _) => p.display().to_string(),
+                    (None, Some(feed)) => feed.source.clone(),
+                    (None, None) => "built-in demo".into(),
+                }
             ))
             .weak(),
         );

@@ -22,6 +22,7 @@ mod views;
 
 mod image;
 mod keys;
+pub mod live;
 pub mod menu;
 
 use std::path::PathBuf;
@@ -244,6 +245,11 @@ impl VadApp {
         })
     }
 
+    /// The live source's figures, when a stream or camera is open.
+    pub fn live_status(&self) -> Option<live::LiveStatus> {
+        self.doc.live().map(|f| f.status())
+    }
+
     /// The current background job's status, if any.
     pub fn job_status(&self) -> Option<&scoring::JobStatus> {
         self.job.as_ref().map(|j| &j.status)
@@ -296,6 +302,8 @@ impl VadApp {
             }
         }
         st.auto_threshold(&store);
+        // A live source plays from the start: the playhead follows the stream.
+        st.playing = self.doc.live().is_some();
         self.state = st;
         self.store = store;
         self.open_recovery();
@@ -311,6 +319,14 @@ impl VadApp {
         }
         let ctx = self.ctx.clone();
         let wake = move || ctx.request_repaint();
+        if let Some(feed) = self.doc.live() {
+            // The live session scores from the moment it connected; a new
+            // request (e.g. re-scoring) has nothing to restart.
+            if let Some(rx) = feed.take_updates(wake) {
+                self.job = Some(ScoreJob::adopt(rx, feed.stop_flag()));
+            }
+            return;
+        }
         self.job = Some(match model_target(&self.doc) {
             Some(target) => ScoreJob::model(target, wake),
             None => ScoreJob::baseline(frame_source(&self.doc), wake),
@@ -433,6 +449,11 @@ impl VadApp {
                 }
             }
         }
+        if let Some(n) = self.doc.live().and_then(|f| f.newest()) {
+            if self.state.live_edge != Some(n) {
+                self.pending.push(AppCommand::State(Command::LiveEdge(n)));
+            }
+        }
         self.poll_save();
         self.poll_export();
         self.poll_picture();
@@ -481,6 +502,11 @@ impl VadApp {
     /// The maps to draw for the current frame (the nearest earlier ones while it is computed).
     fn current_maps(&mut self) -> Option<Arc<Maps>> {
         let i = self.state.current;
+        if self.doc.live().is_some() && self.state.playing {
+            // Following a stream, maps of every new frame would take the
+            // scorer's CPU: they are computed for the frame paused on.
+            return self.maps.nearest(i);
+        }
         self.maps.get(i).or_else(|| self.maps.nearest(i))
     }
 }
@@ -489,6 +515,7 @@ fn frame_source(doc: &Document) -> FrameSource {
     match &doc.frames {
         Frames::Synthetic(s) => FrameSource::Synthetic(s.clone()),
         Frames::Video(v) => FrameSource::Path(video_path(doc, v)),
+        Frames::Live(h) => FrameSource::Live(h.0.clone()),
     }
 }
 
@@ -510,6 +537,8 @@ pub(crate) fn model_target(doc: &Document) -> Option<ModelTarget> {
             video: video_path(doc, v),
         }),
         (Frames::Video(_), None) => None,
+        // The live job scores; the maps of kept frames are the model-free ones.
+        (Frames::Live(_), _) => None,
     }
 }
 
@@ -664,7 +693,9 @@ impl eframe::App for VadApp {
         self.autosave_tick(&ctx);
         let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
         self.state.tick(dt);
-        if self.state.playing || changed {
+        // A live source repaints when a frame arrives (its edge command), not
+        // at the display's rate: the CPU is the scorer's.
+        if (self.state.playing && self.doc.live().is_none()) || changed {
             ctx.request_repaint();
         }
         if self.job.as_ref().is_some_and(|j| !j.is_done()) || self.maps.busy() {

@@ -133,6 +133,14 @@ fn scene_frames(dir: &Path, scene: &Scene) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The demo's weights as a file in the user's cache folder.
+pub(crate) fn demo_checkpoint() -> anyhow::Result<PathBuf> {
+    let dir = cache_dir();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
+    demo_weights(&dir)
+}
+
 /// The demo's weights as a file in `dir`.
 fn demo_weights(dir: &Path) -> anyhow::Result<PathBuf> {
     let out = dir.join(format!("demo-{:016x}.safetensors", fnv(&[DEMO_WEIGHTS])));

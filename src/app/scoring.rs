@@ -111,6 +111,16 @@ impl ScoreJob {
         job
     }
 
+    /// A job whose work already runs elsewhere and reports through `rx`
+    /// (a live source's scoring); `cancel` stops it.
+    pub fn adopt(rx: Receiver<ScoreUpdate>, cancel: Arc<AtomicBool>) -> Self {
+        ScoreJob {
+            rx,
+            cancel,
+            status: JobStatus::default(),
+        }
+    }
+
     /// The motion baseline over `source` (see the module docs).
     pub fn baseline(source: FrameSource, wake: impl Fn() + Send + 'static) -> Self {
         Self::spawn(wake, move |tx, cancel, wake| {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::live::LiveFeed;
 use super::store::TruthSource;
 use crate::dataset::{self, Split};
 use crate::metrics::VideoScores;
@@ -37,6 +38,18 @@ pub enum Frames {
     Synthetic(Arc<Scene>),
     /// A video file or frame folder behind a cache with a prefetch thread.
     Video(Box<CachedVideo>),
+    /// A stream or camera, scored as it arrives (stopped when the document goes).
+    Live(LiveHandle),
+}
+
+/// The document's hold on a live source: dropping it stops the session
+/// (the views' clones of the feed do not).
+pub struct LiveHandle(pub LiveFeed);
+
+impl Drop for LiveHandle {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// An opened video with everything known about it.
@@ -80,6 +93,9 @@ impl Document {
         let mut problems = Vec::new();
         let doc = match &req.path {
             None => Self::demo(),
+            Some(p) if crate::video::live::is_live(&p.to_string_lossy()) => {
+                Self::open_live(&p.to_string_lossy(), req.model.as_deref())
+            }
             Some(p) => Self::open_path(p),
         };
         let mut doc = match doc {
@@ -165,6 +181,56 @@ impl Document {
         })
     }
 
+    /// Connects to a stream or camera and starts scoring it with
+    /// `checkpoint` (the built-in demo model without one).
+    pub fn open_live(source: &str, checkpoint: Option<&Path>) -> anyhow::Result<Document> {
+        let (checkpoint, note) = match checkpoint {
+            Some(c) => (crate::train::resolve_checkpoint(c)?, None),
+            None => (
+                super::model::demo_checkpoint()?,
+                Some("scored by the built-in demo model (synthetic streets): give --model CKPT for your scene"),
+            ),
+        };
+        let (feed, info) = LiveFeed::open(source, checkpoint)?;
+        let mut notes = vec![format!(
+            "live: {} ({}, {} {}x{}{}); frames are scored as they arrive, the newest first",
+            info.source,
+            info.container,
+            info.codec,
+            info.width,
+            info.height,
+            info.fps.map_or(String::new(), |f| format!(" @ {f:.2} fps"))
+        )];
+        notes.extend(note.map(String::from));
+        Ok(Document {
+            name: "live".into(),
+            path: None,
+            len: feed.capacity,
+            fps: info
+                .fps
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .unwrap_or(25.0),
+            size: (info.width, info.height),
+            frames: Frames::Live(LiveHandle(feed)),
+            truth: None,
+            scores: None,
+            model: None,
+            siblings: Vec::new(),
+            notes,
+            mask_files: Vec::new(),
+            mask_cache: None,
+            truth_source: None,
+        })
+    }
+
+    /// The live feed, when the document is a live source.
+    pub fn live(&self) -> Option<&LiveFeed> {
+        match &self.frames {
+            Frames::Live(h) => Some(&h.0),
+            _ => None,
+        }
+    }
+
     fn open_path(path: &Path) -> anyhow::Result<Document> {
         // A dataset root opens its first test video.
         if path.is_dir() && !crate::video::list_images(path).is_ok_and(|v| !v.is_empty()) {
@@ -241,6 +307,11 @@ impl Document {
         match &mut self.frames {
             Frames::Synthetic(scene) => Ok(Arc::new(to_rgb(scene.render(i)))),
             Frames::Video(v) => Ok(v.get(i)?),
+            // Not received yet, or no longer kept: black.
+            Frames::Live(h) => Ok(h
+                .0
+                .frame(i)
+                .unwrap_or_else(|| Arc::new(Frame::new(self.size.0, self.size.1, 3)))),
         }
     }
 }

@@ -375,7 +375,13 @@ pub enum Command {
     SetAlertRule(f32, usize, usize),
     /// Forget a shown error.
     DismissError(usize),
+    /// A live source's newest frame: playback follows it (the timeline
+    /// shows its last [`LIVE_WINDOW_SECS`]); pausing scrubs back.
+    LiveEdge(usize),
 }
+
+/// How much of a live source the timeline shows while following it.
+pub const LIVE_WINDOW_SECS: f64 = 60.0;
 
 /// Playback and view state; the data views read (scores, slot usage,
 /// ground truth) is in [`Store`].
@@ -414,6 +420,8 @@ pub struct AppState {
     pub errors: Vec<String>,
     /// Fraction of a frame accumulated by playback.
     accum: f64,
+    /// The newest frame of a live source (playback follows it).
+    pub live_edge: Option<usize>,
 }
 
 impl AppState {
@@ -440,6 +448,7 @@ impl AppState {
             presentation: false,
             errors: Vec::new(),
             accum: 0.0,
+            live_edge: None,
         }
     }
 
@@ -541,6 +550,7 @@ impl AppState {
                 s.alert_min_frames = min_frames.clamp(1, 100_000);
                 s.alert_cooldown = cooldown.min(100_000);
             }
+            LiveEdge(e) => self.live_edge = Some(e.min(self.last())),
             DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -567,6 +577,18 @@ impl AppState {
     pub fn tick(&mut self, dt: f64) -> bool {
         if !self.playing || self.frames == 0 {
             return false;
+        }
+        if let Some(edge) = self.live_edge {
+            // Live: the playhead is the newest frame, the view its last minute.
+            let before = self.current;
+            self.current = edge;
+            let window = LIVE_WINDOW_SECS * self.fps;
+            let end = edge as f64 + 1.0 + 0.05 * window;
+            self.time_view = TimeView {
+                start: (end - window).max(0.0),
+                end: end.max(window.min(self.frames as f64)),
+            };
+            return self.current != before;
         }
         let rate = self.fps * self.settings.speed as f64 * self.shuttle as f64;
         self.accum += dt.max(0.0) * rate;

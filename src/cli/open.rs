@@ -6,9 +6,12 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct OpenArgs {
     /// A video file, a frame folder or a dataset root (its first test video);
-    /// without one, the built-in demo (what the desktop menu entry opens).
+    /// a live source: a stream URL (`udp://`, `rtsp://`, `http(s)://`, …) or
+    /// a camera (`/dev/video0`), scored as it arrives; without one, the
+    /// built-in demo (what the desktop menu entry opens).
     pub path: Option<PathBuf>,
-    /// A checkpoint to score with in the background.
+    /// A checkpoint (or run folder) to score with in the background; for a
+    /// live source without one, the built-in demo model.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Scores to show: a `vadscope score` folder, or any form `vadscope eval` reads.
@@ -26,8 +29,12 @@ pub struct OpenArgs {
 
 /// Opens the app.
 pub fn run(args: OpenArgs) -> anyhow::Result<()> {
+    let live = args
+        .path
+        .as_ref()
+        .is_some_and(|p| vadscope::video::live::is_live(&p.to_string_lossy()));
     for p in [
-        args.path.as_ref(),
+        args.path.as_ref().filter(|_| !live),
         args.model.as_ref(),
         args.scores.as_ref(),
         args.truth.as_ref(),

@@ -102,17 +102,7 @@ fn event_rule(args: &ScoreArgs) -> anyhow::Result<Option<(EventRule, PathBuf, bo
 
 /// Scores each video and writes the score folder.
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
-    let ckpt = if args.checkpoint.is_dir() {
-        let ckpt = vadscope::train::checkpoint_path(&args.checkpoint);
-        anyhow::ensure!(
-            ckpt.is_file(),
-            "{}: not a run folder (it has no checkpoint.safetensors; `vadscope train -o RUN` writes one)",
-            args.checkpoint.display()
-        );
-        ckpt
-    } else {
-        args.checkpoint.clone()
-    };
+    let ckpt = super::watch::resolve_checkpoint(&args.checkpoint)?;
     let events_to = event_rule(&args)?;
     let mut found: Vec<(String, Vec<events::Event>)> = Vec::new();
     let (device, note) = select_device(args.gpu);

@@ -115,18 +115,7 @@ fn parse_smooth(s: &str) -> Result<Smooth, String> {
 
 /// A checkpoint file, or the checkpoint of a run folder.
 pub fn resolve_checkpoint(path: &Path) -> anyhow::Result<PathBuf> {
-    if path.is_dir() {
-        let ckpt = vadscope::train::checkpoint_path(path);
-        anyhow::ensure!(
-            ckpt.is_file(),
-            "{}: not a run folder (it has no checkpoint.safetensors; `vadscope train -o RUN` writes one)",
-            path.display()
-        );
-        Ok(ckpt)
-    } else {
-        anyhow::ensure!(path.is_file(), "{}: no such checkpoint", path.display());
-        Ok(path.to_path_buf())
-    }
+    Ok(vadscope::train::resolve_checkpoint(path)?)
 }
 
 impl WatchArgs {

@@ -169,6 +169,14 @@ fn prepare(v: &VideoScores, n: usize, protocol: &Protocol) -> Result<Vec<f64>> {
             ))
         })?;
         let mut x = col[skip.min(col.len())..].to_vec();
+        if let Some(k) = x.iter().position(|v| v.is_nan()) {
+            return Err(Error::invalid(format!(
+                "{}: frame {} has no {term:?} score (NaN: e.g. dropped while scoring live); \
+                 score the video offline (vadscope score) to evaluate it",
+                v.describe(),
+                start + k
+            )));
+        }
         if protocol.smooth_first {
             x = protocol.smooth.apply(&x)?;
         }

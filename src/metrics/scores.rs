@@ -269,10 +269,12 @@ impl Table {
 
     fn num(path: &Path, no: usize, col: &str, f: &str) -> Result<f64> {
         match f.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(v),
+            // NaN: a frame without a score (a live recording's dropped
+            // frames); the app shows a gap, `evaluate` refuses it by name.
+            Ok(v) if v.is_finite() || v.is_nan() => Ok(v),
             _ => Err(Error::format(
                 path,
-                format!("line {no}: {col} {f:?} is not a finite number"),
+                format!("line {no}: {col} {f:?} is not a finite number (or NaN)"),
             )),
         }
     }

@@ -77,6 +77,9 @@ pub struct LiveScore {
     pub smoothed: f64,
     /// From the frame decoded to its score available, in milliseconds.
     pub latency_ms: f64,
+    /// Frames dropped so far in this watch (keep the newest).
+    #[serde(skip)]
+    pub dropped: usize,
 }
 
 /// What [`watch`] reports while it runs.
@@ -344,6 +347,7 @@ pub fn watch(
                 score,
                 smoothed,
                 latency_ms,
+                dropped: stats.dropped,
             }));
             if let Some(update) = detector.as_mut().and_then(|d| d.push(newest, smoothed)) {
                 on(WatchMessage::Event(update));

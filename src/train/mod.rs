@@ -466,6 +466,28 @@ pub fn checkpoint_path(dir: &Path) -> PathBuf {
     dir.join("checkpoint.safetensors")
 }
 
+/// A checkpoint file as given, or the checkpoint of a run folder; an error
+/// names the path and says what it lacks.
+pub fn resolve_checkpoint(path: &Path) -> crate::Result<PathBuf> {
+    if path.is_dir() {
+        let ckpt = checkpoint_path(path);
+        if !ckpt.is_file() {
+            return Err(crate::Error::invalid(format!(
+                "{}: not a run folder (it has no checkpoint.safetensors; `vadscope train -o RUN` writes one)",
+                path.display()
+            )));
+        }
+        Ok(ckpt)
+    } else if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(crate::Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

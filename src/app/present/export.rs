@@ -54,6 +54,13 @@ impl VadApp {
                 .push("an export is running: wait for it or cancel it first".into());
             return;
         }
+        if self.doc.live().is_some() {
+            self.state.errors.push(
+                "a live source keeps only its newest frames: record it (vadscope watch --record DIR) and export the recording"
+                    .into(),
+            );
+            return;
+        }
         let range = self.state.selection.map(|(a, b)| a..b);
         let n = self.doc.len;
         let total = range.as_ref().map_or(n, |r| r.len());
@@ -68,7 +75,7 @@ impl VadApp {
         let target = crate::app::model_target(&self.doc);
         let video = match &self.doc.frames {
             crate::app::source::Frames::Video(v) => Some(crate::app::video_path(&self.doc, v)),
-            crate::app::source::Frames::Synthetic(_) => None,
+            crate::app::source::Frames::Synthetic(_) | crate::app::source::Frames::Live(_) => None,
         };
         let maps_file = self
             .doc

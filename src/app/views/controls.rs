@@ -41,16 +41,28 @@ pub fn side_panel(
     } = *input;
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading(doc.name.as_str());
-        ui.label(format!(
-            "{} frames · {:.1} fps · {}×{}",
-            doc.len, doc.fps, doc.size.0, doc.size.1
-        ));
+        if doc.live().is_some() {
+            ui.label(format!(
+                "live · {:.1} fps · {}×{} · up to {} min",
+                doc.fps,
+                doc.size.0,
+                doc.size.1,
+                crate::app::live::LIVE_MINUTES
+            ));
+        } else {
+            ui.label(format!(
+                "{} frames · {:.1} fps · {}×{}",
+                doc.len, doc.fps, doc.size.0, doc.size.1
+            ));
+        }
         for n in doc.notes.iter().take(3) {
             ui.label(RichText::new(n).small().weak());
         }
 
         section(ui, "playback", |ui| playback(ui, state, cmds));
-        section(ui, "scoring", |ui| scoring(ui, store, job, cmds));
+        section(ui, "scoring", |ui| {
+            scoring(ui, store, job, doc.live().is_some(), cmds)
+        });
         section(ui, "threshold", |ui| threshold(ui, state, store, cmds));
         section(ui, "heatmaps", |ui| heatmaps(ui, state, maps, cmds));
         section(ui, "truth", |ui| truth_ui(ui, store, cmds));
@@ -67,7 +79,13 @@ fn section(ui: &mut egui::Ui, name: &str, add: impl FnOnce(&mut egui::Ui)) {
     ui.scope_builder(scope, add);
 }
 
-fn scoring(ui: &mut egui::Ui, store: &Store, job: Option<&ScoreJob>, cmds: &mut Commands) {
+fn scoring(
+    ui: &mut egui::Ui,
+    store: &Store,
+    job: Option<&ScoreJob>,
+    live: bool,
+    cmds: &mut Commands,
+) {
     ui.strong("Scoring");
     let Some(job) = job else {
         ui.label(format!("scores from file: {} frames", store.curves.scored));
@@ -76,6 +94,18 @@ fn scoring(ui: &mut egui::Ui, store: &Store, job: Option<&ScoreJob>, cmds: &mut 
     let st = &job.status;
     // Always drawn, so the buttons below keep their ids when the device is named.
     ui.label(RichText::new(&st.device).small());
+    if live {
+        // A stream has no end to show progress towards.
+        if st.done {
+            ui.add(egui::Label::new(RichText::new(&st.outcome).small()).wrap());
+        } else {
+            ui.label(format!("{} frames scored as they arrived", st.scored));
+            if ui.button("Stop").clicked() {
+                cmds.send(AppCommand::CancelScoring);
+            }
+        }
+        return;
+    }
     let frac = if st.frames > 0 {
         st.scored as f32 / st.frames as f32
     } else {
@@ -479,6 +509,31 @@ pub struct Work<'a> {
     pub export: Option<(usize, usize, bool)>,
 }
 
+/// A live source's figures: connected or not, frames received / scored /
+/// dropped, the latency of the last score, and what happened last.
+fn live_status_ui(ui: &mut egui::Ui, s: &crate::app::live::LiveStatus) {
+    ui.separator();
+    let (dot, colour) = if s.connected {
+        ("LIVE", Color32::from_rgb(230, 60, 60))
+    } else {
+        ("offline", Color32::GRAY)
+    };
+    ui.label(RichText::new(dot).color(colour).strong());
+    let latency = s
+        .latency_ms
+        .map_or(String::new(), |l| format!(" · latency {l:.0} ms"));
+    ui.label(format!(
+        "{} received · {} scored · {} dropped{latency}",
+        s.received, s.scored, s.dropped
+    ))
+    .on_hover_text(
+        "When the model is slower than the stream it scores the newest frame and drops the ones in between",
+    );
+    if !s.connected && !s.message.is_empty() {
+        ui.label(RichText::new(&s.message).color(Color32::LIGHT_RED));
+    }
+}
+
 /// The status bar.
 pub fn status_bar(
     ui: &mut egui::Ui,
@@ -514,7 +569,10 @@ pub fn status_bar(
             ui.separator();
             ui.label(format!("score {v:.4}"));
         }
-        if let Some(j) = job.filter(|j| !j.is_done()) {
+        if let Some(feed) = doc.live() {
+            live_status_ui(ui, &feed.status());
+        }
+        if let Some(j) = job.filter(|j| !j.is_done() && doc.live().is_none()) {
             ui.separator();
             ui.add(egui::Spinner::new());
             ui.label(format!("scoring {}/{}", j.status.scored, j.status.frames));
