@@ -193,13 +193,8 @@ impl Document {
         };
         let (feed, info) = LiveFeed::open(source, checkpoint)?;
         let mut notes = vec![format!(
-            "live: {} ({}, {} {}x{}{}); frames are scored as they arrive, the newest first",
-            info.source,
-            info.container,
-            info.codec,
-            info.width,
-            info.height,
-            info.fps.map_or(String::new(), |f| format!(" @ {f:.2} fps"))
+            "live: {}; frames are scored as they arrive, the newest first",
+            info.describe()
         )];
         notes.extend(note.map(String::from));
         Ok(Document {

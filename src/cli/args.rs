@@ -129,3 +129,39 @@ mod tests {
         assert!(e.contains("0 to"), "{e}");
     }
 }
+
+/// The alert-event flags of `score --events` and `watch` (one rule, one set
+/// of flags: the engine's [`vadscope::score::events::EventRule`]).
+#[derive(clap::Args, Debug, Clone)]
+pub struct EventFlags {
+    /// The score at or above which an event starts, in the `score` column's
+    /// units (training-set z-scores; after `--smooth` when watching). Choose
+    /// it on training or validation videos, not on the test set.
+    #[arg(long, value_parser = real(-1e9f64, 1e9, false))]
+    pub event_threshold: Option<f64>,
+    /// An event lasts while the score stays at or above the threshold minus
+    /// this; default a third of the threshold's size.
+    #[arg(long, value_parser = real(0.0f64, 1e9, false))]
+    pub event_hysteresis: Option<f64>,
+    /// Shortest event, in scored frames.
+    #[arg(long, default_value_t = 3, value_parser = int(1usize, 1_000_000))]
+    pub event_min_frames: usize,
+    /// Scored frames after the score falls within which a new rise continues
+    /// the same event (one event instead of a flashing alert).
+    #[arg(long, default_value_t = 10, value_parser = int(0usize, 1_000_000))]
+    pub event_cooldown: usize,
+}
+
+impl EventFlags {
+    /// The rule, when a threshold was given.
+    pub fn rule(&self) -> Option<vadscope::score::events::EventRule> {
+        let t = self.event_threshold?;
+        let base = vadscope::score::events::EventRule::at(t);
+        Some(vadscope::score::events::EventRule {
+            hysteresis: self.event_hysteresis.unwrap_or(base.hysteresis),
+            min_frames: self.event_min_frames,
+            cooldown_frames: self.event_cooldown,
+            ..base
+        })
+    }
+}

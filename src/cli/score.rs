@@ -56,27 +56,14 @@ pub struct ScoreArgs {
     /// (`video,start,peak,end,peak_score`). Needs --event-threshold.
     #[arg(long, requires = "event_threshold")]
     pub events: Option<PathBuf>,
-    /// The score at or above which an event starts, in the `score` column's
-    /// units (training-set z-scores). Choose it on training or validation
-    /// videos, not on the test set.
-    #[arg(long, value_parser = super::args::real(-1e9f64, 1e9, false))]
-    pub event_threshold: Option<f64>,
-    /// An event lasts while the score stays at or above the threshold minus
-    /// this; default a third of the threshold's size.
-    #[arg(long, value_parser = super::args::real(0.0f64, 1e9, false))]
-    pub event_hysteresis: Option<f64>,
-    /// Shortest event, in frames.
-    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1_000_000))]
-    pub event_min_frames: usize,
-    /// Frames after the score falls within which a new rise continues the
-    /// same event (one event instead of a flashing alert).
-    #[arg(long, default_value_t = 10, value_parser = super::args::int(0usize, 1_000_000))]
-    pub event_cooldown: usize,
+    /// The event rule.
+    #[command(flatten)]
+    pub event: super::args::EventFlags,
 }
 
 /// The event rule of the `--event-*` flags, and the form of the events file.
 fn event_rule(args: &ScoreArgs) -> anyhow::Result<Option<(EventRule, PathBuf, bool)>> {
-    let (Some(path), Some(threshold)) = (&args.events, args.event_threshold) else {
+    let (Some(path), Some(rule)) = (&args.events, args.event.rule()) else {
         return Ok(None);
     };
     let ext = path
@@ -91,12 +78,6 @@ fn event_rule(args: &ScoreArgs) -> anyhow::Result<Option<(EventRule, PathBuf, bo
             path.display()
         ),
     };
-    let mut rule = EventRule::at(threshold);
-    if let Some(h) = args.event_hysteresis {
-        rule.hysteresis = h;
-    }
-    rule.min_frames = args.event_min_frames;
-    rule.cooldown_frames = args.event_cooldown;
     Ok(Some((rule, path.clone(), json)))
 }
 

@@ -17,7 +17,7 @@ use anyhow::Context;
 
 use vadscope::metrics::Smooth;
 use vadscope::model::select_device;
-use vadscope::score::events::{Event, EventRule, EventUpdate};
+use vadscope::score::events::{Event, EventUpdate};
 use vadscope::score::live::{self, LiveScore, WatchEnd, WatchMessage, WatchOptions, WatchStats};
 use vadscope::score::record::Recorder;
 use vadscope::score::Scorer;
@@ -46,22 +46,9 @@ pub struct WatchArgs {
     /// `vadscope open DIR/stream.mkv --scores DIR`.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
-    /// The smoothed score at or above which an event starts, in the `score`
-    /// column's units (training-set z-scores). Choose it on training or
-    /// validation footage. Without it no events are raised.
-    #[arg(long, value_parser = super::args::real(-1e9f64, 1e9, false))]
-    pub event_threshold: Option<f64>,
-    /// An event lasts while the score stays at or above the threshold minus
-    /// this; default a third of the threshold's size.
-    #[arg(long, value_parser = super::args::real(0.0f64, 1e9, false))]
-    pub event_hysteresis: Option<f64>,
-    /// Shortest event, in scored frames.
-    #[arg(long, default_value_t = 3, value_parser = super::args::int(1usize, 1_000_000))]
-    pub event_min_frames: usize,
-    /// Scored frames after the score falls within which a new rise continues
-    /// the same event.
-    #[arg(long, default_value_t = 10, value_parser = super::args::int(0usize, 1_000_000))]
-    pub event_cooldown: usize,
+    /// The event rule (without --event-threshold no events are raised).
+    #[command(flatten)]
+    pub event: super::args::EventFlags,
     /// Causal smoothing of the score before events: none, causal:ema:ALPHA
     /// or causal:mean:K (`vadscope eval --smooth` takes the same).
     #[arg(long, default_value = "none", value_parser = parse_smooth)]
@@ -128,12 +115,7 @@ impl WatchArgs {
                 follow: self.follow,
             },
             smooth: self.smooth,
-            rule: self.event_threshold.map(|t| EventRule {
-                hysteresis: self.event_hysteresis.unwrap_or(EventRule::at(t).hysteresis),
-                min_frames: self.event_min_frames,
-                cooldown_frames: self.event_cooldown,
-                ..EventRule::at(t)
-            }),
+            rule: self.event.rule(),
             retries: self.retries.0,
             duration: self.duration.map(Duration::from_secs_f64),
         }
@@ -273,15 +255,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         stop.clone(),
         native,
         &mut |m| match m {
-            WatchMessage::Connected(info) => eprintln!(
-                "watching {} ({}, {} {}x{}{}); Ctrl-C stops",
-                info.source,
-                info.container,
-                info.codec,
-                info.width,
-                info.height,
-                info.fps.map_or(String::new(), |f| format!(" @ {f:.2} fps"))
-            ),
+            WatchMessage::Connected(info) => {
+                eprintln!("watching {}; Ctrl-C stops", info.describe())
+            }
             WatchMessage::Dropped {
                 error,
                 retry_in,
@@ -320,7 +296,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    eprintln!("{}", stats_line(&summary.stats));
+    if summary.stats.received > 0 {
+        eprintln!("{}", stats_line(&summary.stats));
+    }
     if let Some(e) = record_err {
         return Err(e).context("recording the scores");
     }

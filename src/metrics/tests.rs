@@ -264,11 +264,15 @@ fn score_files_in_every_form_agree() {
 #[test]
 fn malformed_score_files_name_the_file_and_line() {
     let d = tempfile::tempdir().unwrap();
-    let nan = write(d.path(), "a.csv", "frame,score\n0,0.5\n1,nan\n");
-    let e = read_scores(&nan, Some(&[("a".into(), 2)]))
+    let inf = write(d.path(), "a.csv", "frame,score\n0,0.5\n1,inf\n");
+    let e = read_scores(&inf, Some(&[("a".into(), 2)]))
         .unwrap_err()
         .to_string();
     assert!(e.contains("a.csv") && e.contains("line 3"), "{e}");
+    // NaN is an unscored frame (a live recording's drop): read, kept as NaN.
+    let nan = write(d.path(), "n.csv", "frame,score\n0,0.5\n1,nan\n");
+    let s = read_scores(&nan, Some(&[("n".into(), 2)])).unwrap();
+    assert!(s.videos[0].columns["score"][1].is_nan());
     let gap = write(d.path(), "g.csv", "video,frame,score\nx,0,1\nx,2,1\n");
     let e = read_scores(&gap, None).unwrap_err().to_string();
     assert!(e.contains("g.csv") && e.contains("consecutive"), "{e}");

@@ -16,6 +16,7 @@
 //! the history window and the smoother start again, and an open event ends.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Condvar, Mutex};
@@ -500,8 +501,14 @@ fn read_loop(
                     (_, Err(e)) => e.to_string(),
                 }
             }
-            // A file that cannot be opened will not appear by waiting.
+            // A file that cannot be opened will not appear by waiting, nor
+            // (before it ever worked) a device that does not exist.
             Err(e) if kind == LiveKind::File => return finish(WatchEnd::Failed(e.to_string())),
+            Err(e)
+                if kind == LiveKind::Device && !connected_before && !Path::new(source).exists() =>
+            {
+                return finish(WatchEnd::Failed(e.to_string()))
+            }
             Err(e) => e.to_string(),
         };
         if stop.load(Ordering::Relaxed) {

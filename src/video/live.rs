@@ -103,6 +103,21 @@ pub struct LiveInfo {
     pub fps: Option<f64>,
 }
 
+impl LiveInfo {
+    /// In words: `udp://… (mpegts, h264 360x240 @ 25.00 fps)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}, {} {}x{}{})",
+            self.source,
+            self.container,
+            self.codec,
+            self.width,
+            self.height,
+            self.fps.map_or(String::new(), |f| format!(" @ {f:.2} fps"))
+        )
+    }
+}
+
 /// Timing of one frame read from a live source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveFrame {
