@@ -287,7 +287,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     )?;
     if let Some(r) = recorder {
         let dir = r.dir().to_path_buf();
-        r.finish(opts.rule.as_ref(), &events)
+        r.finish(summary.stats.received, opts.rule.as_ref(), &events)
             .with_context(|| format!("{}: finishing the recording", dir.display()))?;
         eprintln!(
             "recorded into {}: vadscope open {}/stream.mkv --scores {}",

@@ -102,11 +102,21 @@ impl Recorder {
         self.csv.flush().map_err(io)
     }
 
-    /// Ends the recording: the video is finished and `events.json` written
-    /// (when there was a rule).
-    pub fn finish(mut self, rule: Option<&EventRule>, found: &[Event]) -> Result<()> {
+    /// Ends the recording of `received` frames: NaN rows up to the last, the
+    /// video finished, and `events.json` written (when there was a rule).
+    pub fn finish(
+        mut self,
+        received: usize,
+        rule: Option<&EventRule>,
+        found: &[Event],
+    ) -> Result<()> {
         let path = self.dir.join("stream.csv");
-        self.csv.flush().map_err(|e| Error::io(&path, e))?;
+        let io = |e| Error::io(&path, e);
+        while self.next_row < received {
+            writeln!(self.csv, "{},NaN,NaN,NaN,NaN", self.next_row).map_err(io)?;
+            self.next_row += 1;
+        }
+        self.csv.flush().map_err(io)?;
         drop(self.tx.take());
         if let Some(h) = self.video.take() {
             h.join()
