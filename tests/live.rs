@@ -370,3 +370,44 @@ fn a_model_slower_than_its_source_keeps_the_newest_frame_and_counts_the_drops() 
         );
     }
 }
+
+#[test]
+fn a_growing_file_is_followed_until_it_stops_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = clip(dir.path());
+    let growing = dir.path().join("growing.ts");
+    // A recorder writing the file as the frames happen.
+    let mut writer = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-re", "-i"])
+        .arg(&video)
+        .args(["-c", "copy", "-f", "mpegts"])
+        .arg(&growing)
+        .spawn()
+        .expect("the ffmpeg CLI (packaging/setup.sh installs it)");
+    let t0 = Instant::now();
+    while std::fs::metadata(&growing).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "ffmpeg wrote nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = vadscope()
+        .arg("watch")
+        .arg(&growing)
+        .args([
+            "--model",
+            demo().to_str().unwrap(),
+            "--follow",
+            "--timeout",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(writer.wait().unwrap().success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // Every frame written, though most were not there yet when watching began.
+    assert!(err.contains(&format!("{FRAMES} frames received")), "{err}");
+    assert!(err.contains("the source ended"), "{err}");
+}

@@ -61,8 +61,10 @@ pub struct WatchArgs {
     /// doubling to 8 s), or `forever`.
     #[arg(long, default_value = "10", value_parser = parse_retries)]
     pub retries: Retries,
-    /// Keep reading a file that is still being written; it ends when no data
-    /// came for --timeout seconds.
+    /// Keep reading a file that is still being written: from its start at
+    /// its frame rate (--fast: as it comes), then its new frames; it ends when
+    /// no data came for --timeout seconds, which must be longer than the
+    /// writer's flushes (a muxer writes in blocks).
     #[arg(long)]
     pub follow: bool,
     /// Read a file as fast as it decodes instead of at its frame rate (the

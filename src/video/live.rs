@@ -320,6 +320,8 @@ impl LiveSource {
             pending_error: None,
             first_pts: None,
             paced_from: None,
+            // A growing file too: its writer flushes in blocks, and paced
+            // delivery spreads each block's frames over their time.
             realtime: opts.realtime && kind == LiveKind::File,
             stop,
         })
