@@ -471,3 +471,37 @@ fn a_live_udp_stream_is_followed_and_scored_and_a_dead_one_is_named() {
     assert!(errors.contains(&dead), "{errors}");
     assert_eq!(h.state().video_name(), "street", "the demo opens instead");
 }
+
+/// File → Open stream or camera…: a typed URL connects (here to a port
+/// nobody sends to, so the error names it and the demo stays open); text
+/// that is not a stream cannot be connected.
+#[test]
+fn the_stream_dialog_opens_a_typed_url() {
+    let mut h = demo_harness();
+    h.state_mut().send(AppCommand::StreamDialog(true));
+    h.run_steps(3);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text("x");
+    h.run_steps(2);
+    assert!(h
+        .query_by_label("not a stream URL or a /dev/video device")
+        .is_some());
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("udp://127.0.0.1:{port}");
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&url);
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    h.run_steps(3);
+    let errors = h.state().state.errors.join("\n");
+    assert!(errors.contains(&url), "{errors}");
+    assert_eq!(h.state().video_name(), "street");
+    assert!(h.query_by_label("Connect").is_none(), "the window closed");
+}

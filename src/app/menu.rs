@@ -222,6 +222,9 @@ pub fn menu_bar_ui(
             if ui.button("Open frame folder or dataset…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::Folder));
             }
+            if ui.button("Open stream or camera…").clicked() {
+                cmds.send(AppCommand::StreamDialog(true));
+            }
             ui.separator();
             if ui.button("Open scores…").clicked() {
                 cmds.send(AppCommand::Dialog(DialogKind::Scores));
@@ -387,6 +390,62 @@ pub fn menu_bar_ui(
             .weak(),
         );
     });
+}
+
+/// The window that opens a live source: a URL or a device, typed (kept in
+/// egui's memory while typed, so the app state holds only whether it shows).
+pub fn stream_dialog_ui(ctx: &egui::Context, doc: &Document, cmds: &mut Commands) {
+    let id = egui::Id::unique("vadscope_stream_url");
+    let mut url: String = ctx.data_mut(|d| d.get_temp(id)).unwrap_or_default();
+    let mut open = true;
+    egui::Window::new("Open stream or camera")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .show(ctx, |ui| {
+            ui.label("rtsp://, udp://, http(s):// (any FFmpeg protocol) or /dev/video0:");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut url)
+                    .hint_text("udp://127.0.0.1:5600")
+                    .desired_width(320.0),
+            );
+            let model = doc.model.as_ref().map_or_else(
+                || "the built-in demo model".to_string(),
+                |m| m.display().to_string(),
+            );
+            ui.label(
+                egui::RichText::new(format!("scored with {model}"))
+                    .small()
+                    .weak(),
+            );
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let ready = crate::video::live::is_live(url.trim());
+            ui.horizontal(|ui| {
+                let connect = ui.add_enabled(ready, egui::Button::new("Connect"));
+                if connect.clicked() || (enter && ready) {
+                    cmds.send(AppCommand::StreamDialog(false));
+                    cmds.send(AppCommand::Open(OpenRequest {
+                        path: Some(PathBuf::from(url.trim())),
+                        model: doc.model.clone(),
+                        ..Default::default()
+                    }));
+                }
+                if ui.button("Cancel").clicked() {
+                    cmds.send(AppCommand::StreamDialog(false));
+                }
+            });
+            if !ready && !url.trim().is_empty() {
+                ui.label(
+                    egui::RichText::new("not a stream URL or a /dev/video device")
+                        .small()
+                        .color(egui::Color32::LIGHT_RED),
+                );
+            }
+        });
+    if !open {
+        cmds.send(AppCommand::StreamDialog(false));
+    }
+    ctx.data_mut(|d| d.insert_temp(id, url));
 }
 
 /// A path's last component, for menus.

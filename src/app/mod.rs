@@ -75,6 +75,8 @@ pub enum AppCommand {
     /// Answer the question about a truth file that changed on disk since it
     /// was read: overwrite it (`true`) or leave it (`false`).
     OverwriteChanged(bool),
+    /// Show or close the window that opens a stream URL or a camera.
+    StreamDialog(bool),
 }
 
 impl From<Command> for AppCommand {
@@ -127,6 +129,8 @@ pub struct VadApp {
     view_rect: Option<egui::Rect>,
     /// The close button was pressed with unsaved changes: ask.
     confirm_quit: bool,
+    /// The open-a-stream window is shown.
+    stream_dialog: bool,
     /// A save refused because its file changed on disk, awaiting an answer.
     disk_conflict: Option<TruthSource>,
     /// The user chose to quit without saving.
@@ -183,6 +187,7 @@ impl VadApp {
             picture: None,
             view_rect: None,
             confirm_quit: false,
+            stream_dialog: false,
             disk_conflict: None,
             quit_anyway: false,
             title: String::new(),
@@ -381,6 +386,7 @@ impl VadApp {
                     self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
                 AppCommand::CancelQuit => self.confirm_quit = false,
+                AppCommand::StreamDialog(show) => self.stream_dialog = show,
                 AppCommand::OverwriteChanged(overwrite) => self.answer_disk_conflict(overwrite),
                 AppCommand::Recover(restore) => self.answer_recovery(restore),
                 AppCommand::Open(req) => self.open(req),
@@ -680,6 +686,9 @@ impl eframe::App for VadApp {
         }
         if self.confirm_quit {
             annotate::windows::quit_question_ui(&ctx, &mut cmds);
+        }
+        if self.stream_dialog {
+            menu::stream_dialog_ui(&ctx, &self.doc, &mut cmds);
         }
         self.update_title(&ctx);
         views::controls::errors_window(&ctx, &self.state, &mut cmds);
