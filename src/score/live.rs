@@ -219,6 +219,15 @@ struct Slot {
 
 type Shared = Arc<(Mutex<Slot>, Condvar)>;
 
+impl Slot {
+    /// Whether it holds a complete window that the scorer, last in `epoch`
+    /// at frame `last`, has not scored.
+    fn fresh(&self, t: usize, epoch: u64, last: Option<usize>) -> bool {
+        self.window.len() == t + 1
+            && (self.epoch != epoch || self.window.back().map(|f| f.index) > last)
+    }
+}
+
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Slot> {
     shared.0.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -268,12 +277,10 @@ pub fn watch(
             let (messages, window, end, slot_epoch, slot_first) = {
                 let mut slot = lock(&shared);
                 loop {
-                    let fresh = slot.window.len() == t + 1
-                        && (slot.epoch != epoch || slot.window.back().map(|f| f.index) > last);
-                    if fresh || slot.end.is_some() || !slot.messages.is_empty() {
-                        break;
-                    }
-                    if stop.load(Ordering::Relaxed) {
+                    let ready = slot.fresh(t, epoch, last)
+                        || slot.end.is_some()
+                        || !slot.messages.is_empty();
+                    if ready || stop.load(Ordering::Relaxed) {
                         break;
                     }
                     slot = shared
@@ -287,10 +294,9 @@ pub fn watch(
                 }
                 stats.received = slot.received;
                 stats.reconnects = slot.reconnects;
-                let fresh = slot.window.len() == t + 1
-                    && (slot.epoch != epoch || slot.window.back().map(|f| f.index) > last);
-                let window: Option<Vec<Arc<Timed>>> =
-                    fresh.then(|| slot.window.iter().cloned().collect());
+                let window: Option<Vec<Arc<Timed>>> = slot
+                    .fresh(t, epoch, last)
+                    .then(|| slot.window.iter().cloned().collect());
                 (
                     std::mem::take(&mut slot.messages),
                     window,
@@ -322,11 +328,11 @@ pub fn watch(
                 continue;
             };
             let newest = window[t].index;
+            // (The connection's Connected message, taken with this window,
+            // has already reset the history.)
             if slot_epoch != epoch {
                 epoch = slot_epoch;
                 first_of_epoch = slot_first;
-                flows.clear();
-                last = None;
             }
             // Frames with full history that were never scored: the keep-newest drops.
             stats.dropped += match last {
@@ -411,7 +417,8 @@ fn window_flows(
     Ok(out)
 }
 
-/// The reader thread: opens, reads and reconnects; returns why it stopped.
+/// The reader thread: opens, reads and reconnects; why it stopped goes
+/// into the slot's `end`.
 #[allow(clippy::too_many_arguments)]
 fn read_loop(
     source: &str,
@@ -422,7 +429,7 @@ fn read_loop(
     shared: &Shared,
     stop: &Arc<AtomicBool>,
     native: Option<SyncSender<NativeFrame>>,
-) -> Option<WatchEnd> {
+) {
     let kind = LiveKind::of(source);
     let native_spec = OutputSpec {
         format: PixelFormat::Rgb,
@@ -433,10 +440,8 @@ fn read_loop(
     let mut connected_before = false;
     let (mut bytes, mut native_frame) = (Frame::default(), Frame::default());
     let finish = |end: WatchEnd| {
-        let mut slot = lock(shared);
-        slot.end = Some(end.clone());
+        lock(shared).end = Some(end);
         shared.1.notify_all();
-        Some(end)
     };
     loop {
         if stop.load(Ordering::Relaxed) {

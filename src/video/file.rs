@@ -51,10 +51,22 @@ fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input> {
         .map_err(|e| Error::decode(path, format!("not a video FFmpeg can open ({e})")))
 }
 
-fn open_decoder(
+const FRAME_THREADS: ffmpeg::codec::threading::Type = ffmpeg::codec::threading::Type::Frame;
+
+/// A rate (frames per second) from an FFmpeg rational; `None` when unset (0/0).
+pub(super) fn rate_of(r: ffmpeg::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0)
+        .then(|| f64::from(r.numerator()) / f64::from(r.denominator()))
+}
+
+/// A decoder for the video stream `stream_index` of `input` (from `path`,
+/// named in errors). Files decode with frame threads (throughput); live
+/// sources with slice threads, which hold no frames back (latency).
+pub(super) fn open_decoder(
     path: &Path,
     input: &ffmpeg::format::context::Input,
     stream_index: usize,
+    threading: ffmpeg::codec::threading::Type,
 ) -> Result<ffmpeg::decoder::Video> {
     let stream = input
         .stream(stream_index)
@@ -62,7 +74,7 @@ fn open_decoder(
     let mut ctx = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| Error::decode(path, format!("unsupported codec parameters ({e})")))?;
     ctx.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Frame,
+        kind: threading,
         ..Default::default()
     });
     ctx.decoder()
@@ -84,7 +96,7 @@ impl FileSource {
         let avg_rate = stream.avg_frame_rate();
         let real_rate = stream.rate();
         let announced = stream.frames();
-        let decoder = open_decoder(path, &input, stream_index)?;
+        let decoder = open_decoder(path, &input, stream_index, FRAME_THREADS)?;
         let codec = decoder
             .codec()
             .map(|c| c.name().to_string())
@@ -102,10 +114,6 @@ impl FileSource {
         }
 
         let tb = f64::from(time_base.numerator()) / f64::from(time_base.denominator().max(1));
-        let rate_of = |r: ffmpeg::Rational| {
-            (r.numerator() > 0 && r.denominator() > 0)
-                .then(|| f64::from(r.numerator()) / f64::from(r.denominator()))
-        };
         // Duration from timestamps: first to last presentation, plus the last frame's own duration.
         let last_dur = durations.last().copied().filter(|&d| d > 0);
         let span = (index.pts[n - 1] - index.pts[0]) as f64 * tb;
@@ -196,7 +204,7 @@ impl FileSource {
                 ));
             }
         }
-        self.decoder = open_decoder(&self.path, &self.input, self.stream_index)?;
+        self.decoder = open_decoder(&self.path, &self.input, self.stream_index, FRAME_THREADS)?;
         self.pending.clear();
         self.eof_sent = false;
         self.counted = 0;

@@ -19,6 +19,7 @@ use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
 use super::convert::Converter;
+use super::file::{open_decoder, rate_of};
 use super::{init_ffmpeg, OutputSpec};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -273,21 +274,13 @@ impl LiveSource {
         let stream_index = stream.index();
         let tb = stream.time_base();
         let time_base = f64::from(tb.numerator()) / f64::from(tb.denominator().max(1));
-        let rate = |r: ffmpeg::Rational| {
-            (r.numerator() > 0 && r.denominator() > 0)
-                .then(|| f64::from(r.numerator()) / f64::from(r.denominator()))
-        };
-        let fps = rate(stream.avg_frame_rate()).or_else(|| rate(stream.rate()));
-        let mut ctx = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
-            .map_err(|e| fail(format!("unsupported codec parameters ({e})")))?;
-        ctx.set_threading(ffmpeg::codec::threading::Config {
-            kind: ffmpeg::codec::threading::Type::Slice,
-            ..Default::default()
-        });
-        let decoder = ctx
-            .decoder()
-            .video()
-            .map_err(|e| fail(format!("no decoder for this codec ({e})")))?;
+        let fps = rate_of(stream.avg_frame_rate()).or_else(|| rate_of(stream.rate()));
+        let decoder = open_decoder(
+            &name,
+            &input,
+            stream_index,
+            ffmpeg::codec::threading::Type::Slice,
+        )?;
         let codec = decoder
             .codec()
             .map(|c| c.name().to_string())
