@@ -40,11 +40,16 @@ fn setup() {
 }
 
 fn demo_harness() -> Harness<'static, VadApp> {
+    harness(OpenRequest::default())
+}
+
+/// The app opened on `req`, in a 1200×900 window.
+fn harness(req: OpenRequest) -> Harness<'static, VadApp> {
     setup();
     Harness::builder()
         .with_size(egui::vec2(1200.0, 900.0))
         .wgpu()
-        .build_eframe(|cc| VadApp::new(cc, OpenRequest::default()))
+        .build_eframe(move |cc| VadApp::new(cc, req))
 }
 
 /// Steps until `done` holds (background threads deliver between steps).
@@ -428,18 +433,17 @@ fn a_live_udp_stream_is_followed_and_scored_and_a_dead_one_is_named() {
         path: Some(url.clone().into()),
         ..Default::default()
     };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1200.0, 900.0))
-        .wgpu()
-        .build_eframe(move |cc| VadApp::new(cc, req));
+    let mut h = harness(req);
     assert!(
         h.state().state.errors.is_empty(),
         "{:?}",
         h.state().state.errors
     );
     assert_eq!(h.state().video_name(), "live");
+    // The feed counts a score before the app's next poll puts it on the
+    // timeline: wait for both.
     wait_for(&mut h, "live scores", |app| {
-        app.live_status().is_some_and(|s| s.scored >= 20)
+        app.live_status().is_some_and(|s| s.scored >= 20) && app.store.curves.scored >= 20
     });
     let s = h.state().live_status().unwrap();
     assert!(s.connected && s.received >= s.scored, "{s:?}");
@@ -462,10 +466,7 @@ fn a_live_udp_stream_is_followed_and_scored_and_a_dead_one_is_named() {
         path: Some(dead.clone().into()),
         ..Default::default()
     };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1200.0, 900.0))
-        .wgpu()
-        .build_eframe(move |cc| VadApp::new(cc, req));
+    let mut h = harness(req);
     h.step();
     let errors = h.state().state.errors.join("\n");
     assert!(errors.contains(&dead), "{errors}");
