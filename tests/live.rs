@@ -411,3 +411,34 @@ fn a_growing_file_is_followed_until_it_stops_growing() {
     assert!(err.contains(&format!("{FRAMES} frames received")), "{err}");
     assert!(err.contains("the source ended"), "{err}");
 }
+
+#[test]
+fn jsonl_goes_to_its_file_and_an_earlier_file_is_kept_as_bak() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = clip(dir.path());
+    let jsonl = dir.path().join("events.jsonl");
+    std::fs::write(&jsonl, "earlier\n").unwrap();
+    let o = vadscope()
+        .arg("watch")
+        .arg(&video)
+        .args([
+            "--model",
+            demo().to_str().unwrap(),
+            "--frames",
+            "--fast",
+            "--jsonl",
+        ])
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty(), "the lines go to the file, not stdout");
+    let bak = dir.path().join("events.jsonl.bak");
+    assert_eq!(std::fs::read_to_string(bak).unwrap(), "earlier\n");
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(!text.is_empty());
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["frame"].as_u64().is_some(), "{l}");
+    }
+}

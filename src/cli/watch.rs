@@ -33,7 +33,8 @@ pub struct WatchArgs {
     /// A checkpoint written by `vadscope train`, or its run folder.
     #[arg(long)]
     pub model: PathBuf,
-    /// Write the JSON lines to FILE instead of standard output.
+    /// Write the JSON lines to FILE instead of standard output (flushed per
+    /// line; an existing FILE is kept as FILE.bak).
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
     /// Also print one line per scored frame: frame, score, recon, pred, dist,
@@ -220,9 +221,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     let mut scorer = Scorer::load(&ckpt, &device)?;
     let opts = args.options();
     let mut out: Box<dyn Write> = match &args.jsonl {
-        Some(p) => Box::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        ),
+        Some(p) => {
+            if p.is_file() {
+                // A log written as it happens cannot be saved atomically: the
+                // old one is moved aside instead of being overwritten.
+                let bak = vadscope::save::backup_path(p);
+                std::fs::rename(p, &bak).with_context(|| {
+                    format!("{}: cannot keep it as {}", p.display(), bak.display())
+                })?;
+                eprintln!(
+                    "note: the earlier {} is kept as {}",
+                    p.display(),
+                    bak.display()
+                );
+            }
+            Box::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("{}: cannot create", p.display()))?,
+            )
+        }
         None => Box::new(std::io::stdout()),
     };
     let mut recorder = match &args.record {
