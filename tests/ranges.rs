@@ -85,8 +85,22 @@ fn every_numeric_flag_names_its_range() {
             &["--size", "height 4", "8 to 8192"],
         ),
         (
-            &["bench", "flow-epe", "d", "--runs", "0"],
-            &["--runs", "1 to 1000"],
+            &["bench", "flow-epe", "d", "--runs", "1001"],
+            &["--runs", "0 to 1000"],
+        ),
+        (
+            &[
+                "bench",
+                "flow-pairs",
+                "o",
+                "--tune",
+                "a",
+                "--held-out",
+                "b",
+                "--pairs",
+                "0",
+            ],
+            &["--pairs", "1 to 1000"],
         ),
         (
             &["bench", "pipeline", "c", "v", "--runs", "0"],

@@ -33,6 +33,7 @@ mean end-point error over each pair's mask.
 
 import argparse
 import glob
+import json
 import os
 import statistics
 import struct
@@ -127,33 +128,80 @@ def make(args):
     print(f"{args.pairs} pairs of {n}x{n} in {args.out}")
 
 
-def load_pairs(folder):
+def load_pairs(folder, split=None):
+    """Pairs as (split, set, prev, next, flow, mask, occluded)."""
+    manifest = os.path.join(folder, "manifest.json")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            entries = [
+                (p["split"], p["set"], os.path.join(folder, p["file"]))
+                for p in json.load(f)["pairs"]
+                if split is None or p["split"] == split
+            ]
+    else:
+        entries = [
+            ("-", "pairs", p[: -len("_prev.png")])
+            for p in sorted(glob.glob(os.path.join(folder, "*_prev.png")), key=natural_key)
+        ]
     pairs = []
-    for prev_path in sorted(glob.glob(os.path.join(folder, "*_prev.png")), key=natural_key):
-        base = prev_path[: -len("_prev.png")]
-        prev = cv2.imread(prev_path, cv2.IMREAD_GRAYSCALE)
+    for sp, st, base in entries:
+        prev = cv2.imread(base + "_prev.png", cv2.IMREAD_GRAYSCALE)
         nxt = cv2.imread(base + "_next.png", cv2.IMREAD_GRAYSCALE)
         mask = cv2.imread(base + "_mask.png", cv2.IMREAD_GRAYSCALE) > 127
-        pairs.append((prev, nxt, read_flo(base + "_flow.flo"), mask))
+        occ_path = base + "_occ.png"
+        if os.path.exists(occ_path):
+            occ = cv2.imread(occ_path, cv2.IMREAD_GRAYSCALE) > 127
+        else:
+            occ = np.zeros_like(mask)
+        pairs.append((sp, st, prev, nxt, read_flo(base + "_flow.flo"), mask, occ))
     if not pairs:
-        sys.exit(f"{folder}: no *_prev.png pairs (run `make` first)")
+        sys.exit(f"{folder}: no pairs (run `vadscope bench flow-pairs` first)")
     return pairs
 
 
 def epe(flow, truth, mask):
+    if not mask.any():
+        return None
     d = flow - truth
     return float(np.sqrt((d * d).sum(-1))[mask].mean())
 
 
+SETS = ["synth", "smooth-small", "smooth-large", "piecewise", "photometric", "pairs"]
+SPLITS = ["tune", "held-out", "-"]
+
+
+def summarize(pairs, errors):
+    """Rows as `vadscope bench flow-epe` makes them: per split and set, then overall."""
+    rows = []
+    for sp in SPLITS:
+        mine = [(p, e) for p, e in zip(pairs, errors) if p[0] == sp]
+        if not mine:
+            continue
+        for st in SETS + [None]:
+            group = [e for p, e in mine if st is None or p[1] == st]
+            if not group:
+                continue
+            noc = [e[1] for e in group if e[1] is not None]
+            rows.append({
+                "split": sp,
+                "set": st or "overall",
+                "pairs": len(group),
+                "epe_all": statistics.mean(e[0] for e in group),
+                "epe_noc": statistics.mean(noc) if noc else 0.0,
+            })
+    return rows
+
+
 def measure(args):
     cv2.setNumThreads(args.threads)
-    pairs = load_pairs(args.folder)
+    pairs = load_pairs(args.folder, args.split)
     methods = {
         "dis-medium": lambda: cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
         "dis-fast": lambda: cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST),
         "farneback": None,
     }
     only = args.methods.split(",") if args.methods else list(methods)
+    docs = []
     for name in only:
         make_est = methods[name]
         if make_est is None:
@@ -163,18 +211,38 @@ def measure(args):
             est = make_est()
             def calc(a, b, est=est):
                 return est.calc(a, b, None)
-        errors = [epe(calc(p, n), t, m) for p, n, t, m in pairs]
+        errors = []
+        for _, _, p, n, t, m, o in pairs:
+            f = calc(p, n)
+            errors.append((epe(f, t, m), epe(f, t, m & ~o)))
+        rows = summarize(pairs, errors)
         rates = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            for p, n, _, _ in pairs:
+            for _, _, p, n, _, _, _ in pairs:
                 calc(p, n)
             rates.append(len(pairs) / (time.perf_counter() - t0))
-        print(
-            f"{name}: EPE {statistics.mean(errors):.4f} px, "
-            f"{statistics.median(rates):.1f} pairs/s "
-            f"({len(pairs)} pairs, median of {args.runs} runs, {args.threads} threads)"
-        )
+        rate = statistics.median(rates) if rates else None
+        print(f"{name} ({args.threads} threads)")
+        print(f"{'split':<9} {'set':<13} {'pairs':>5} {'EPE all':>9} {'EPE noc':>9}")
+        for r in rows:
+            print(f"{r['split']:<9} {r['set']:<13} {r['pairs']:>5} {r['epe_all']:>9.4f} {r['epe_noc']:>9.4f}")
+        if rate is not None:
+            print(
+                f"{name}: {rate:.1f} pairs/s "
+                f"({len(pairs)} pairs, median of {args.runs} runs, {args.threads} threads)"
+            )
+        docs.append({
+            "method": name,
+            "threads": args.threads,
+            "pairs_per_s": rate,
+            "runs": args.runs,
+            "pairs": len(pairs),
+            "rows": rows,
+        })
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(docs if len(docs) > 1 else docs[0], f, indent=1)
 
 
 def main():
@@ -189,8 +257,10 @@ def main():
     r = sub.add_parser("measure", help="EPE and pairs/s of OpenCV DIS and Farneback")
     r.add_argument("folder")
     r.add_argument("--threads", type=int, default=2)
-    r.add_argument("--runs", type=int, default=5)
+    r.add_argument("--runs", type=int, default=5, help="timed runs (0 = EPE only)")
     r.add_argument("--methods", help="comma list of dis-medium,dis-fast,farneback")
+    r.add_argument("--split", choices=["tune", "held-out"], help="one split only (default: both)")
+    r.add_argument("--json", help="also write the figures as JSON (a list if several methods)")
     args = ap.parse_args()
     make(args) if args.cmd == "make" else measure(args)
 

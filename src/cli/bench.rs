@@ -13,8 +13,12 @@ pub enum BenchCommand {
     Seek(bench_video::SeekArgs),
     /// Dense flow speed on consecutive frames; the last line is `P pairs, F pairs/s`.
     Flow(super::flow::BenchFlowArgs),
-    /// Dense flow EPE and speed on pairs with known flow (see benches/reference/flow_opencv.py).
-    FlowEpe(super::flow::BenchFlowEpeArgs),
+    /// Makes the flow benchmark: pairs with exact flow and occlusion masks, per set
+    /// (synth, smooth-small, smooth-large, piecewise, photometric) and split (tune, held-out).
+    FlowPairs(super::bench_flow::PairsArgs),
+    /// Dense flow EPE (all pixels and non-occluded) per set and split, and pairs/s,
+    /// on a folder made by `bench flow-pairs` (see benches/reference/flow_compare.sh).
+    FlowEpe(super::bench_flow::EpeArgs),
     /// Scoring stages alone (decode, flow, model) and overlapped; the last line
     /// is the pipeline's frames/s and its ratio to the slowest stage.
     Pipeline(bench_pipeline::PipelineArgs),
@@ -38,7 +42,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Decode(a) => bench_video::decode(a),
         BenchCommand::Seek(a) => bench_video::seek(a),
         BenchCommand::Flow(args) => super::flow::run_bench(args),
-        BenchCommand::FlowEpe(args) => super::flow::run_bench_epe(args),
+        BenchCommand::FlowPairs(args) => super::bench_flow::pairs(args),
+        BenchCommand::FlowEpe(args) => super::bench_flow::epe(args),
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
         BenchCommand::Model(args) => super::bench_model::run(args),
         BenchCommand::Live(args) => super::bench_live::run(args),

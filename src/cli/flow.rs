@@ -1,5 +1,4 @@
-//! `vadscope flow A B -o out.flo`, `vadscope bench flow VIDEO` and
-//! `vadscope bench flow-epe DIR`.
+//! `vadscope flow A B -o out.flo` and `vadscope bench flow VIDEO`.
 //!
 //! Benchmark frames come through `vadscope::video` (any video file or frame
 //! folder), resized to the model's input size like the clip pipeline does.
@@ -9,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use vadscope::flow::{self, Flow, FlowEstimator, Params, Preset};
-use vadscope::video::{self, natural_cmp, OutputSpec};
+use vadscope::video::{self, OutputSpec};
 use vadscope::Frame;
 
 /// Arguments of `vadscope flow`.
@@ -50,25 +49,8 @@ pub struct BenchFlowArgs {
     pub threads: Option<usize>,
 }
 
-/// Arguments of `vadscope bench flow-epe`.
-#[derive(clap::Args)]
-pub struct BenchFlowEpeArgs {
-    /// Folder of pairs made by `benches/reference/flow_opencv.py make`:
-    /// NNN_prev.png, NNN_next.png, NNN_flow.flo, NNN_mask.png.
-    pub dir: PathBuf,
-    /// Speed/accuracy preset: fast, balanced or accurate.
-    #[arg(long, default_value = "balanced")]
-    pub preset: Preset,
-    /// Worker threads, 1 to 1024 (default: all cores).
-    #[arg(long, value_parser = super::args::int(1usize, 1024))]
-    pub threads: Option<usize>,
-    /// Timed runs over all pairs (1 to 1000); the median rate is reported.
-    #[arg(long, default_value_t = 5, value_parser = super::args::int(1usize, 1000))]
-    pub runs: usize,
-}
-
 /// Builds rayon's global pool with `threads` workers (if given).
-fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
+pub(super) fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
     if let Some(n) = threads {
         if n == 0 {
             bail!("--threads must be at least 1");
@@ -205,61 +187,6 @@ pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     println!("{pairs} pairs, {:.1} pairs/s", pairs as f64 / secs);
-    Ok(())
-}
-
-/// `vadscope bench flow-epe DIR`: EPE and speed on pairs with known flow.
-pub fn run_bench_epe(args: BenchFlowEpeArgs) -> anyhow::Result<()> {
-    init_threads(args.threads)?;
-    let mut prevs: Vec<PathBuf> = std::fs::read_dir(&args.dir)
-        .with_context(|| format!("{}: cannot list the folder", args.dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with("_prev.png"))
-        .collect();
-    prevs.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
-    if prevs.is_empty() {
-        bail!(
-            "{}: no *_prev.png pairs (make them with benches/reference/flow_opencv.py make)",
-            args.dir.display()
-        );
-    }
-    let mut pairs = Vec::new();
-    for p in &prevs {
-        let s = p.to_string_lossy();
-        let base = &s[..s.len() - "_prev.png".len()];
-        let prev = load_gray(p)?;
-        let next = load_gray(Path::new(&format!("{base}_next.png")))?;
-        let truth = flow::read_flo(format!("{base}_flow.flo"))?;
-        let mask = load_gray(Path::new(&format!("{base}_mask.png")))?;
-        let mask: Vec<bool> = mask.data.iter().map(|&m| m > 0.5).collect();
-        pairs.push((prev, next, truth, mask));
-    }
-    let params = Params::preset(args.preset);
-    let mut est = FlowEstimator::new(params)?;
-    let mut out = Flow::default();
-    let mut epe = 0.0;
-    for (prev, next, truth, mask) in &pairs {
-        est.estimate_into(prev, next, &mut out)?;
-        epe += out.epe(truth, Some(mask))?;
-    }
-    epe /= pairs.len() as f64;
-    let mut rates = Vec::new();
-    for _ in 0..args.runs {
-        let started = Instant::now();
-        for (prev, next, _, _) in &pairs {
-            est.estimate_into(prev, next, &mut out)?;
-        }
-        rates.push(pairs.len() as f64 / started.elapsed().as_secs_f64());
-    }
-    rates.sort_by(f64::total_cmp);
-    println!(
-        "vadscope-{}: EPE {epe:.4} px, {:.1} pairs/s ({} pairs, median of {} runs, {} threads)",
-        format!("{:?}", args.preset).to_lowercase(),
-        rates[rates.len() / 2],
-        pairs.len(),
-        rates.len(),
-        rayon::current_num_threads()
-    );
     Ok(())
 }
 

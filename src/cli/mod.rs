@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 #[cfg(feature = "gui")]
 pub mod bench_app;
+pub mod bench_flow;
 pub mod bench_live;
 pub mod bench_model;
 pub mod bench_pipeline;

@@ -17,6 +17,7 @@
 //! `u` points right (+x), `v` points down (+y): pixel `(x, y)` of `prev` moved
 //! to `(x + u, y + v)` in `next`.
 
+pub mod benchmark;
 mod color;
 mod io;
 mod pyramid;

@@ -54,7 +54,8 @@ pub use output::{
     frame_file_name, write_dataset, write_frames, write_masks, write_truth_json, write_video,
     DatasetConfig, TRUTH_FORMAT, TRUTH_VERSION,
 };
-pub use scene::{Scene, SceneConfig, MAX_ANOMALIES, MAX_SCENE_FRAMES};
+pub(crate) use rng::Rng;
+pub use scene::{FlowPair, Scene, SceneConfig, MAX_ANOMALIES, MAX_SCENE_FRAMES};
 
 /// A kind of staged anomaly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

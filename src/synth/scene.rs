@@ -13,6 +13,9 @@ use crate::frame::{Frame, PixelFormat};
 use crate::truth::dense::pack_nonzero;
 use crate::truth::{intervals_from_labels, Masks, Region, VideoTruth};
 
+mod flow_pair;
+pub use flow_pair::FlowPair;
+
 /// The most frames a scene may have (a day at 10 fps is 864 000).
 pub const MAX_SCENE_FRAMES: usize = 1_000_000;
 /// The most anomalies a scene may stage (each takes its own slot of the video).
@@ -238,13 +241,51 @@ impl Scene {
     /// each pixel (row-major, `0` = background; see [`Scene::objects`]). A pixel
     /// belongs to an object when the object covers at least half of it.
     pub fn render_with_ids(&self, i: usize, frame: &mut Frame<u8>, ids: &mut Vec<u32>) {
+        let t = self.time(i);
+        self.render_at(t, t, true, i, frame, ids);
+    }
+
+    /// The time of frame `i` in seconds.
+    fn time(&self, i: usize) -> f32 {
+        (i as f64 / self.cfg.fps) as f32
+    }
+
+    /// Renders the actors at their positions of time `t` and their gait pose
+    /// of time `pose_t`, with or without their ground shadows, and the sensor
+    /// noise of frame `noise_frame`.
+    fn render_at(
+        &self,
+        t: f32,
+        pose_t: f32,
+        shadows: bool,
+        noise_frame: usize,
+        frame: &mut Frame<u8>,
+        ids: &mut Vec<u32>,
+    ) {
         let (w, h, ch) = (self.cfg.width, self.cfg.height, self.cfg.format.channels());
         frame.resize(w, h, ch);
         frame.data.copy_from_slice(&self.background.data);
         ids.clear();
         ids.resize(w * h, 0);
+        let live = self.live_actors(t);
         let cam = &self.layout.cam;
-        let t = (i as f64 / self.cfg.fps) as f32;
+        let mut canvas = Canvas::new(w, h, ch, &mut frame.data, ids);
+        if shadows {
+            for (a, p) in &live {
+                figures::draw_shadow(&mut canvas, cam, a, *p);
+            }
+        }
+        for (a, p) in &live {
+            let facing = self.facing(a, a.at(pose_t).unwrap_or(*p));
+            figures::draw(&mut canvas, cam, a, *p, a.phase(pose_t), facing);
+        }
+        self.add_noise(noise_frame, &mut frame.data);
+    }
+
+    /// The actors in view at time `t` with their positions, in painter's
+    /// order (far to near).
+    fn live_actors(&self, t: f32) -> Vec<(&Actor, [f32; 3])> {
+        let cam = &self.layout.cam;
         let mut live: Vec<(&Actor, [f32; 3])> = self
             .actors
             .iter()
@@ -255,21 +296,23 @@ impl Scene {
                 x > -m && x < cam.width + m && y > -1.0 && y < cam.height + m
             })
             .collect();
-        // Painter's order: far to near.
         live.sort_by(|a, b| b.1[1].total_cmp(&a.1[1]).then(a.0.id.cmp(&b.0.id)));
-        let mut canvas = Canvas::new(w, h, ch, &mut frame.data, ids);
-        for (a, p) in &live {
-            figures::draw_shadow(&mut canvas, cam, a, *p);
+        live
+    }
+
+    /// The horizontal component of an actor's walking direction in the image
+    /// at position `p` (it changes with the perspective on a diagonal path).
+    fn facing(&self, a: &Actor, p: [f32; 3]) -> f32 {
+        let cam = &self.layout.cam;
+        let now = cam.project(p[0], p[1], 0.0);
+        let next = cam.project(p[0] + 0.1 * a.v[0], p[1] + 0.1 * a.v[1], 0.0);
+        let (dx, dy) = (next.0 - now.0, next.1 - now.1);
+        let len = dx.hypot(dy);
+        if len > 1e-4 {
+            dx / len
+        } else {
+            1.0
         }
-        for (a, p) in &live {
-            let now = cam.project(p[0], p[1], 0.0);
-            let next = cam.project(p[0] + 0.1 * a.v[0], p[1] + 0.1 * a.v[1], 0.0);
-            let (dx, dy) = (next.0 - now.0, next.1 - now.1);
-            let len = dx.hypot(dy);
-            let facing = if len > 1e-4 { dx / len } else { 1.0 };
-            figures::draw(&mut canvas, cam, a, *p, a.phase(t), facing);
-        }
-        self.add_noise(i, &mut frame.data);
     }
 
     /// Adds seeded sensor noise (approximately Gaussian: a sum of 4 uniforms).
