@@ -461,6 +461,34 @@ fn make_pair(out: &Path, opts: &MakeOptions, plan: Plan) -> Result<PairInfo> {
     Ok(info)
 }
 
+/// Where a true flow can be scored, from the surface id visible at each pixel
+/// of both frames (`0` = background): a pixel is valid when its flow is
+/// `known` and its destination lies inside the frame, and occluded when the
+/// surface seen at its (rounded) destination in the second frame is another.
+pub fn visibility(
+    flow: &Flow,
+    known: &[bool],
+    ids0: &[u32],
+    ids1: &[u32],
+) -> (Vec<bool>, Vec<bool>) {
+    let (w, h) = (flow.width, flow.height);
+    let mut valid = vec![false; w * h];
+    let mut occluded = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            let (u, v) = flow.at(x, y);
+            let (dx, dy) = (x as f32 + u, y as f32 + v);
+            if !known[k] || dx < 0.0 || dy < 0.0 || dx > (w - 1) as f32 || dy > (h - 1) as f32 {
+                continue;
+            }
+            valid[k] = true;
+            occluded[k] = ids1[dy.round() as usize * w + dx.round() as usize] != ids0[k];
+        }
+    }
+    (valid, occluded)
+}
+
 /// The longest flow vector over the pixels of `mask`.
 fn longest(flow: &Flow, mask: &[bool]) -> f32 {
     flow.data

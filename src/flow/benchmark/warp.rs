@@ -174,8 +174,8 @@ pub(super) fn compose(base: &Frame<f32>, bg: &Flow, objects: &[Object], tex: &Fr
     let (w, h) = (base.width, base.height);
     let mut prev = Frame::new(w, h, 1);
     let mut next = base.clone();
-    let mut ids0 = vec![0usize; w * h];
-    let mut ids1 = vec![0usize; w * h];
+    let mut ids0 = vec![0u32; w * h];
+    let mut ids1 = vec![0u32; w * h];
     for y in 0..h {
         for x in 0..w {
             let k = y * w + x;
@@ -188,7 +188,7 @@ pub(super) fn compose(base: &Frame<f32>, bg: &Flow, objects: &[Object], tex: &Fr
                 if a > 0.0 {
                     p += (o.texture(tex, lx, ly) - p) * a;
                     if a >= 0.5 {
-                        ids0[k] = j + 1;
+                        ids0[k] = j as u32 + 1;
                     }
                 }
                 // In `next` the object sits at centre + shift, scaled.
@@ -200,7 +200,7 @@ pub(super) fn compose(base: &Frame<f32>, bg: &Flow, objects: &[Object], tex: &Fr
                 if a > 0.0 {
                     n += (o.texture(tex, mx, my) - n) * a;
                     if a >= 0.5 {
-                        ids1[k] = j + 1;
+                        ids1[k] = j as u32 + 1;
                     }
                 }
             }
@@ -209,12 +209,10 @@ pub(super) fn compose(base: &Frame<f32>, bg: &Flow, objects: &[Object], tex: &Fr
         }
     }
     let mut flow = Flow::zeros(w, h);
-    let mut valid = vec![false; w * h];
-    let mut occluded = vec![false; w * h];
     for y in 0..h {
         for x in 0..w {
             let k = y * w + x;
-            let (u, v) = match ids0[k] {
+            let (u, v) = match ids0[k] as usize {
                 0 => bg.at(x, y),
                 j => {
                     let o = &objects[j - 1];
@@ -227,15 +225,9 @@ pub(super) fn compose(base: &Frame<f32>, bg: &Flow, objects: &[Object], tex: &Fr
             };
             flow.data[2 * k] = u;
             flow.data[2 * k + 1] = v;
-            let (dx, dy) = (x as f32 + u, y as f32 + v);
-            if dx < 0.0 || dy < 0.0 || dx > (w - 1) as f32 || dy > (h - 1) as f32 {
-                continue;
-            }
-            valid[k] = true;
-            let d = dy.round() as usize * w + dx.round() as usize;
-            occluded[k] = ids1[d] != ids0[k];
         }
     }
+    let (valid, occluded) = super::visibility(&flow, &vec![true; w * h], &ids0, &ids1);
     Made {
         prev,
         next,

@@ -10,6 +10,7 @@
 //! brightness pattern and the surface disagree). The background does not move.
 
 use super::Scene;
+use crate::flow::benchmark::visibility;
 use crate::flow::Flow;
 use crate::frame::Frame;
 use crate::synth::actors::Body;
@@ -61,8 +62,7 @@ impl Scene {
             }
         }
         let mut flow = Flow::zeros(w, h);
-        let mut valid = vec![false; w * h];
-        let mut occluded = vec![false; w * h];
+        let mut known = vec![false; w * h];
         for y in 0..h {
             for x in 0..w {
                 let k = y * w + x;
@@ -78,15 +78,10 @@ impl Scene {
                 };
                 flow.data[2 * k] = u;
                 flow.data[2 * k + 1] = v;
-                let (dx, dy) = (x as f32 + u, y as f32 + v);
-                if dx < 0.0 || dy < 0.0 || dx > (w - 1) as f32 || dy > (h - 1) as f32 {
-                    continue;
-                }
-                valid[k] = true;
-                let d = dy.round() as usize * w + dx.round() as usize;
-                occluded[k] = ids1[d] as usize != id;
+                known[k] = true;
             }
         }
+        let (valid, occluded) = visibility(&flow, &known, &ids0, &ids1);
         FlowPair {
             prev,
             next,
