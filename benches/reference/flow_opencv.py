@@ -5,6 +5,10 @@ Not part of the crate. Needs numpy and opencv-python-headless, e.g.
 
     python3 -m venv /tmp/cv && /tmp/cv/bin/pip install numpy opencv-python-headless
 
+The benchmark of record is made by `vadscope bench flow-pairs` (sets, splits and
+occlusion masks; docs/results/flow/README.md); `measure` reads it, and
+flow_compare.sh interleaves both sides. `make` below is the older Ped2-only set.
+
 1. Make warped pairs with known flow from real frames (UCSD Ped2 here):
 
     /tmp/cv/bin/python benches/reference/flow_opencv.py make \
