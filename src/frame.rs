@@ -102,6 +102,33 @@ impl Frame<u8> {
         self.to_f32_into(&mut out);
         out
     }
+
+    /// The frame encoded as PNG (gray or RGB; other channel counts are an
+    /// unsupported-format error).
+    pub fn to_png(&self) -> std::result::Result<Vec<u8>, image::ImageError> {
+        let color = match self.channels {
+            1 => image::ExtendedColorType::L8,
+            3 => image::ExtendedColorType::Rgb8,
+            c => {
+                return Err(image::ImageError::Unsupported(
+                    image::error::UnsupportedError::from_format_and_kind(
+                        image::ImageFormat::Png.into(),
+                        image::error::UnsupportedErrorKind::GenericFeature(format!("{c} channels")),
+                    ),
+                ))
+            }
+        };
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::write_buffer_with_format(
+            &mut bytes,
+            &self.data,
+            self.width as u32,
+            self.height as u32,
+            color,
+            image::ImageFormat::Png,
+        )?;
+        Ok(bytes.into_inner())
+    }
 }
 
 impl Frame<f32> {

@@ -11,7 +11,8 @@ use vadscope::flow::{Flow, FlowEstimator, Params, Preset};
 /// Arguments of `vadscope bench flow-pairs`.
 #[derive(clap::Args)]
 pub struct PairsArgs {
-    /// Folder to write the benchmark into (created; existing pairs are replaced).
+    /// Folder to write the benchmark into: missing or empty, or an earlier
+    /// benchmark with --overwrite.
     pub out: PathBuf,
     /// Images or folders of images (searched recursively) for the tune split.
     #[arg(long, required = true, num_args = 1..)]
@@ -28,6 +29,9 @@ pub struct PairsArgs {
     /// Seed: the same sources, size and seed give the same pairs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Replace an earlier benchmark in OUT (the old folder is kept as OUT.bak).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `vadscope bench flow-pairs OUT --tune SRC… --held-out SRC…`.
@@ -42,7 +46,9 @@ pub fn pairs(args: PairsArgs) -> anyhow::Result<()> {
     };
     let total = 2 * benchmark::Set::ALL.len() * opts.pairs;
     let bar = super::progress::frames(total, "pairs");
-    let m = benchmark::make(&args.out, &opts, &|done, _| bar.set_position(done as u64))?;
+    let m = benchmark::make(&args.out, &opts, args.overwrite, &|done, _| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish_and_clear();
     println!(
         "{} pairs of {}x{} in {} ({} sets x 2 splits; manifest {})",

@@ -3,7 +3,7 @@
 //! Benchmark frames come through `vadscope::video` (any video file or frame
 //! folder), resized to the model's input size like the clip pipeline does.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -63,16 +63,6 @@ pub(super) fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads an image as gray `f32`.
-fn load_gray(path: &Path) -> anyhow::Result<Frame<f32>> {
-    let img = image::open(path)
-        .with_context(|| format!("{}: cannot read the image", path.display()))?
-        .into_luma8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let frame = Frame::from_vec(w, h, 1, img.into_raw()).context("image size mismatch")?;
-    Ok(frame.to_f32())
-}
-
 /// `vadscope flow A B -o out.flo [--png out.png]`.
 pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
     // Both outputs are checked before the work, so that one is not written
@@ -96,26 +86,18 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let a = load_gray(&args.a)?;
-    let b = load_gray(&args.b)?;
+    let a = video::read_gray(&args.a)?;
+    let b = video::read_gray(&args.b)?;
     let started = Instant::now();
     let flow = flow::dense(&a, &b, &Params::preset(args.preset))
         .with_context(|| format!("{} -> {}", args.a.display(), args.b.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let png = match &args.png {
         Some(path) => {
-            let rgb = flow::flow_to_rgb(&flow);
-            let mut bytes = std::io::Cursor::new(Vec::new());
-            image::write_buffer_with_format(
-                &mut bytes,
-                &rgb.data,
-                rgb.width as u32,
-                rgb.height as u32,
-                image::ExtendedColorType::Rgb8,
-                image::ImageFormat::Png,
-            )
-            .with_context(|| format!("{}: cannot encode the PNG", path.display()))?;
-            Some((path, bytes.into_inner()))
+            let bytes = flow::flow_to_rgb(&flow)
+                .to_png()
+                .with_context(|| format!("{}: cannot encode the PNG", path.display()))?;
+            Some((path, bytes))
         }
         None => None,
     };

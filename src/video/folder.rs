@@ -148,6 +148,14 @@ pub fn check_frame_folder(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Reads an image file as a gray `f32` frame (values in `[0, 1]`) at its
+/// native size.
+pub fn read_gray(path: &Path) -> Result<Frame<f32>> {
+    let mut frame = Frame::default();
+    load_image(path, PixelFormat::Gray, &mut frame)?;
+    Ok(frame.to_f32())
+}
+
 /// Decodes an image file into a frame of the given pixel format at native size.
 pub(crate) fn load_image(path: &Path, format: PixelFormat, out: &mut Frame<u8>) -> Result<()> {
     let img =

@@ -20,7 +20,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use folder::{check_frame_folder, is_image_file, list_images, natural_cmp, IMAGE_EXTENSIONS};
+pub(crate) use folder::load_image;
+pub use folder::{
+    check_frame_folder, is_image_file, list_images, natural_cmp, read_gray, IMAGE_EXTENSIONS,
+};
 
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};

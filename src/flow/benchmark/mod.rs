@@ -33,6 +33,13 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::synth::{AnomalyKind, Rng, Scene, SceneConfig};
 
+/// A benchmark folder: its manifest marks one; replaced only with `--overwrite`.
+pub const BENCH_FOLDER: crate::save::FolderKind = crate::save::FolderKind {
+    what: "a flow benchmark",
+    markers: &[MANIFEST],
+    overwrite_flag: Some("--overwrite"),
+};
+
 /// Name of the manifest file in a benchmark folder.
 pub const MANIFEST: &str = "manifest.json";
 /// `format` field of the manifest.
@@ -177,14 +184,14 @@ pub struct Manifest {
 
 /// Image files under each of `sources` (files as given, folders searched
 /// recursively), in natural order.
-pub fn list_images(sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub fn source_images(sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for e in entries {
             let path = e.map_err(|e| Error::io(dir, e))?.path();
             if path.is_dir() {
                 walk(&path, out)?;
-            } else if is_image(&path) {
+            } else if crate::video::is_image_file(&path) {
                 out.push(path);
             }
         }
@@ -206,7 +213,10 @@ pub fn list_images(sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if out.len() == before {
             return Err(Error::decode(
                 s,
-                "no images (.png, .jpg, .jpeg, .tif, .tiff, .bmp) in it",
+                format!(
+                    "no images (.{}) in it",
+                    crate::video::IMAGE_EXTENSIONS.join(", .")
+                ),
             ));
         }
     }
@@ -214,27 +224,23 @@ pub fn list_images(sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn is_image(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["png", "jpg", "jpeg", "tif", "tiff", "bmp"].contains(&e.to_ascii_lowercase().as_str())
-    })
-}
-
 /// Loads an image as gray `f32`, resized to `w` x `h` (area-like filter).
 fn load_resized(path: &Path, w: usize, h: usize) -> Result<Frame<f32>> {
-    let img = image::open(path)
-        .map_err(|e| Error::decode(path, format!("cannot read the image: {e}")))?
-        .into_luma8();
-    let img = if (img.width() as usize, img.height() as usize) == (w, h) {
-        img
-    } else {
-        image::imageops::resize(
-            &img,
-            w as u32,
-            h as u32,
-            image::imageops::FilterType::Triangle,
-        )
-    };
+    let mut frame = Frame::default();
+    crate::video::load_image(path, crate::frame::PixelFormat::Gray, &mut frame)?;
+    if (frame.width, frame.height) == (w, h) {
+        return Ok(frame.to_f32());
+    }
+    let img = image::GrayImage::from_raw(frame.width as u32, frame.height as u32, frame.data)
+        .ok_or_else(|| Error::decode(path, "image size mismatch"))?;
+    // The image crate's triangle filter, not the clip pipeline's resizer: the
+    // published benchmark (docs/results/flow) was made with it.
+    let img = image::imageops::resize(
+        &img,
+        w as u32,
+        h as u32,
+        image::imageops::FilterType::Triangle,
+    );
     Ok(Frame::from_vec(w, h, 1, img.into_raw())
         .ok_or_else(|| Error::decode(path, "image size mismatch"))?
         .to_f32())
@@ -249,12 +255,15 @@ struct Plan {
     texture: Option<PathBuf>,
 }
 
-/// Makes the benchmark in `out` (created if missing; pairs are overwritten),
-/// calling `progress(done, total)` as pairs are written. Returns the manifest
-/// it wrote.
+/// Makes the benchmark in `target`, calling `progress(done, total)` as pairs
+/// are written, and returns the manifest it wrote. `target` must be missing or
+/// empty, or an earlier benchmark with `overwrite` (kept as `NAME.bak`). The
+/// folder is built beside it and renamed into place, so a failure leaves
+/// nothing half-written.
 pub fn make(
-    out: &Path,
+    target: &Path,
     opts: &MakeOptions,
+    overwrite: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Manifest> {
     if opts.width < 64 || opts.height < 64 || opts.width > 4096 || opts.height > 4096 {
@@ -270,9 +279,11 @@ pub fn make(
         )));
     }
     let sources = [
-        (Split::Tune, list_images(&opts.tune_sources)?),
-        (Split::HeldOut, list_images(&opts.held_out_sources)?),
+        (Split::Tune, source_images(&opts.tune_sources)?),
+        (Split::HeldOut, source_images(&opts.held_out_sources)?),
     ];
+    let staged = crate::save::StagedFolder::begin(target, &BENCH_FOLDER, overwrite)?;
+    let out = staged.path();
     let mut plans = Vec::new();
     let mut root = Rng::new(opts.seed);
     for (split, images) in &sources {
@@ -342,6 +353,7 @@ pub fn make(
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| Error::invalid(format!("cannot encode the manifest: {e}")))?;
     crate::save::atomic_write(&out.join(MANIFEST), &json)?;
+    staged.commit()?;
     Ok(manifest)
 }
 
@@ -506,17 +518,10 @@ fn mask_frame(mask: &[bool], w: usize, h: usize) -> Frame<u8> {
 
 /// Writes an 8-bit gray PNG atomically.
 fn write_gray(path: &str, frame: &Frame<u8>) -> Result<()> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image::write_buffer_with_format(
-        &mut bytes,
-        &frame.data,
-        frame.width as u32,
-        frame.height as u32,
-        image::ExtendedColorType::L8,
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| Error::decode(path, format!("cannot encode the PNG: {e}")))?;
-    crate::save::atomic_write(Path::new(path), &bytes.into_inner())
+    let bytes = frame
+        .to_png()
+        .map_err(|e| Error::decode(path, format!("cannot encode the PNG: {e}")))?;
+    crate::save::atomic_write(Path::new(path), &bytes)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::{Manifest, Set, Split, FORMAT, MANIFEST};
 use crate::error::{Error, Result};
 use crate::flow::{read_flo, Flow};
 use crate::frame::Frame;
+use crate::video::read_gray;
 
 /// A pair read back for scoring.
 #[derive(Debug, Clone)]
@@ -29,18 +30,8 @@ pub struct BenchPair {
     pub occluded: Vec<bool>,
 }
 
-fn load_gray(path: &Path) -> Result<Frame<f32>> {
-    let img = image::open(path)
-        .map_err(|e| Error::decode(path, format!("cannot read the image: {e}")))?
-        .into_luma8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    Ok(Frame::from_vec(w, h, 1, img.into_raw())
-        .ok_or_else(|| Error::decode(path, "image size mismatch"))?
-        .to_f32())
-}
-
 fn load_mask(path: &Path, w: usize, h: usize) -> Result<Vec<bool>> {
-    let m = load_gray(path)?;
+    let m = read_gray(path)?;
     if (m.width, m.height) != (w, h) {
         return Err(Error::format(
             path,
@@ -52,8 +43,8 @@ fn load_mask(path: &Path, w: usize, h: usize) -> Result<Vec<bool>> {
 
 /// Reads one pair from `base` (`…/NNN`: the files `NNN_prev.png` etc.).
 fn load_pair(base: &str, split: Option<Split>, set: String) -> Result<BenchPair> {
-    let prev = load_gray(Path::new(&format!("{base}_prev.png")))?;
-    let next = load_gray(Path::new(&format!("{base}_next.png")))?;
+    let prev = read_gray(Path::new(&format!("{base}_prev.png")))?;
+    let next = read_gray(Path::new(&format!("{base}_next.png")))?;
     let (w, h) = (prev.width, prev.height);
     if (next.width, next.height) != (w, h) {
         return Err(Error::format(

@@ -36,7 +36,7 @@ fn made_pairs_are_read_back_with_their_truth() {
     let out = tmp.path().join("bench");
     let opts = options(tmp.path());
     let calls = std::sync::atomic::AtomicUsize::new(0);
-    let m = make(&out, &opts, &|_, total| {
+    let m = make(&out, &opts, false, &|_, total| {
         assert_eq!(total, 20);
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     })
@@ -60,8 +60,21 @@ fn made_pairs_are_read_back_with_their_truth() {
         .all(|p| p.source.contains("/b/")));
 
     // The same options make the same pairs.
-    let again = make(&tmp.path().join("again"), &opts, &|_, _| {}).unwrap();
+    let again = make(&tmp.path().join("again"), &opts, false, &|_, _| {}).unwrap();
     assert_eq!(again.pairs, m.pairs);
+
+    // An earlier benchmark is replaced only when asked, and kept as .bak;
+    // a folder of anything else is never written into.
+    let e = make(&out, &opts, false, &|_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("--overwrite"), "{e}");
+    make(&out, &opts, true, &|_, _| {}).unwrap();
+    assert!(tmp.path().join("bench.bak").join(MANIFEST).is_file());
+    let foreign = tmp.path().join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"keep").unwrap();
+    assert!(make(&foreign, &opts, true, &|_, _| {}).is_err());
+    assert_eq!(std::fs::read(foreign.join("notes.txt")).unwrap(), b"keep");
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 
     let pairs = load(&out, None).unwrap();
     assert_eq!(pairs.len(), 20);
@@ -152,12 +165,12 @@ fn bad_sources_and_folders_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let mut opts = options(tmp.path());
     opts.held_out_sources = vec![tmp.path().join("missing")];
-    let e = make(&tmp.path().join("x"), &opts, &|_, _| {}).unwrap_err();
+    let e = make(&tmp.path().join("x"), &opts, false, &|_, _| {}).unwrap_err();
     assert!(e.to_string().contains("missing"), "{e}");
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     opts.held_out_sources = vec![empty.clone()];
-    let e = make(&tmp.path().join("x"), &opts, &|_, _| {}).unwrap_err();
+    let e = make(&tmp.path().join("x"), &opts, false, &|_, _| {}).unwrap_err();
     assert!(e.to_string().contains("no images"), "{e}");
     let e = load(&empty, None).unwrap_err();
     assert!(e.to_string().contains("flow-pairs"), "{e}");
