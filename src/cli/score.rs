@@ -13,8 +13,14 @@ use vadscope::score::{Scorer, SCORE_FOLDER};
 pub struct ScoreArgs {
     /// A checkpoint written by `vadscope train` (or its run folder).
     pub checkpoint: PathBuf,
-    /// A video, a frame folder, or a dataset root (its test split is scored).
+    /// A video, a frame folder, or a dataset root (its test split is scored,
+    /// or the one --split names).
     pub input: PathBuf,
+    /// The split of a dataset root to score: test, or train (normal footage
+    /// only: for the memories' slot usage and the score terms' statistics on
+    /// training frames; `vadscope eval` refuses these scores).
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
     /// Output folder: one `<video>.csv` per video and `run.json`. It appears
     /// when scoring has finished (nothing is left of a failed or interrupted
     /// run); a folder of earlier scores is replaced only with --overwrite.
@@ -61,6 +67,24 @@ pub struct ScoreArgs {
     pub event: super::args::EventFlags,
 }
 
+/// `--split`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    /// The test split (footage with anomalies).
+    Test,
+    /// The training split (normal footage).
+    Train,
+}
+
+impl From<SplitArg> for Split {
+    fn from(s: SplitArg) -> Split {
+        match s {
+            SplitArg::Test => Split::Test,
+            SplitArg::Train => Split::Train,
+        }
+    }
+}
+
 /// The event rule of the `--event-*` flags, and the form of the events file.
 fn event_rule(args: &ScoreArgs) -> anyhow::Result<Option<(EventRule, PathBuf, bool)>> {
     let (Some(path), Some(rule)) = (&args.events, args.event.rule()) else {
@@ -103,10 +127,16 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         args.input.is_dir() && !vadscope::video::list_images(&args.input)?.is_empty();
     let videos: Vec<(String, PathBuf)> = if args.input.is_dir() && !is_frame_folder {
         let ds = dataset::open(&args.input)?;
-        ds.split(Split::Test)
+        scorer.set_split(args.split.into());
+        ds.split(args.split.into())
             .map(|v| (v.name.clone(), v.path.clone()))
             .collect()
     } else {
+        anyhow::ensure!(
+            args.split == SplitArg::Test,
+            "{}: --split names a split of a dataset root, not of one video",
+            args.input.display()
+        );
         let name = args
             .input
             .file_stem()
@@ -116,8 +146,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     };
     anyhow::ensure!(
         !videos.is_empty(),
-        "{}: no videos to score",
-        args.input.display()
+        "{}: no videos to score (split {:?})",
+        args.input.display(),
+        args.split
     );
     let staged = StagedFolder::begin(&args.output, &SCORE_FOLDER, args.overwrite)?;
     for p in staged.stale_removed() {
@@ -171,6 +202,10 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             rule.cooldown_frames,
             path.display()
         );
+    }
+    let usage = scorer.usage_summary();
+    if !usage.is_empty() {
+        println!("{}", vadscope::score::usage::describe(&usage));
     }
     println!(
         "scored {} videos ({} frames; the first {} of each have no score) into {}",

@@ -205,6 +205,16 @@ fn read_run_stats(path: &Path) -> Result<BTreeMap<String, Stats>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::format(path, e.to_string()))?;
+    // Training footage has no anomalies: its scores (`score --split train`,
+    // for slot usage and score statistics) would pair with the test split's
+    // labels by name and give a meaningless AUC.
+    if v.get("split").and_then(|s| s.as_str()) == Some("train") {
+        return Err(Error::format(
+            path,
+            "these are scores of the training split (score --split train); \
+             evaluate the test split's scores",
+        ));
+    }
     match v.get("train_stats") {
         None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
         Some(s) => serde_json::from_value(s.clone())

@@ -123,6 +123,30 @@ pub struct MemoryConfig {
     pub margin: f64,
     /// Whether memories keep updating while scoring (off: the memory is frozen).
     pub update_at_test: bool,
+    /// How training starts the items: `random` unit vectors, or `queries`:
+    /// distinct queries of the first batch (k-means++ seeding), so that every
+    /// item starts where features are and within the update radius τ of some.
+    /// Not in the paper (it does not say); older configs read as `random`.
+    #[serde(default)]
+    pub init: MemoryInit,
+    /// Dead-slot restart in training: an item that has been no query's nearest
+    /// for this many consecutive steps is moved onto the query its nearest
+    /// item represents worst (the VQ codebook restart). 0: never (the paper;
+    /// older configs). At most 1000000. The idle counts are not saved: a
+    /// resumed run starts them again at 0.
+    #[serde(default)]
+    pub restart_after: usize,
+}
+
+/// How training initialises memory items (see [`MemoryConfig::init`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryInit {
+    /// Random unit vectors (seeded).
+    #[default]
+    Random,
+    /// k-means++ picks among the first training batch's queries.
+    Queries,
 }
 
 /// The CVAE [13–17].
@@ -325,6 +349,8 @@ impl ModelConfig {
                 update_radius: 1.0,
                 margin: 1.0,
                 update_at_test: false,
+                init: MemoryInit::Random,
+                restart_after: 0,
             },
             cvae,
             loss: LossWeights {
@@ -498,6 +524,7 @@ impl ModelConfig {
             ));
         }
         real("memory.update_radius", m.update_radius, 0.0, 2.0, false)?;
+        int("memory.restart_after", m.restart_after, 0, 1_000_000)?;
         real("memory.margin", m.margin, 0.0, MAX_MARGIN, false)?;
         let l = &self.loss;
         let weights = [

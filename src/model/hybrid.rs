@@ -152,6 +152,13 @@ impl Hybrid {
         &mut self.memae
     }
 
+    /// Turns on the memories' training aids of the config (`memory.init`,
+    /// `memory.restart_after`); training calls it before loading a checkpoint
+    /// to resume (loaded items cancel the seeding).
+    pub fn enable_training_aids(&mut self) {
+        self.memae.enable_training_aids(&self.cfg.memory);
+    }
+
     /// Applies the memory update [7–9] with the queries of `out`. Training calls
     /// it after each step; scoring only when `memory.update_at_test` is set.
     pub fn update_memories(&mut self, out: &HybridOutput) -> Result<()> {

@@ -102,6 +102,15 @@ impl MemAe {
         &mut self.memories
     }
 
+    /// Turns on the training aids of `memory.init` and `memory.restart_after`
+    /// (see [`super::memory`]); training only, before a checkpoint is loaded.
+    pub fn enable_training_aids(&mut self, cfg: &super::config::MemoryConfig) {
+        let seed = cfg.init == super::config::MemoryInit::Queries;
+        for memory in &mut self.memories {
+            memory.set_training_aids(seed, cfg.restart_after);
+        }
+    }
+
     /// Applies the update rule [7–9] to every memory with the queries of `out`.
     pub fn update_memories(&mut self, out: &MemAeOutput) -> Result<()> {
         for (memory, read) in self.memories.iter_mut().zip(&out.reads) {

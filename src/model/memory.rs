@@ -15,6 +15,13 @@
 //!
 //! Items are unit vectors, queries are L2-normalised before use, so every
 //! distance lies in [0, 2] and cos = 1 − d²/2.
+//!
+//! Two training aids the paper does not have, both off unless the config asks
+//! (issue #18: with random items, the first queries all fall nearest to one
+//! item, mostly beyond τ, and the others never move — the memory collapses):
+//! seeding the items from the first batch's queries (k-means++), and
+//! restarting an item that no query has chosen for a while on the query worst
+//! represented by its own nearest item.
 
 use candle_core::{DType, Device, Result, Tensor};
 
@@ -41,6 +48,14 @@ pub struct MemorySettings {
 pub struct Memory {
     items: Tensor,
     settings: MemorySettings,
+    /// Seeds k-means++ picks.
+    seed: u64,
+    /// The next update seeds the items from its queries instead.
+    seed_pending: bool,
+    /// Restart an item after this many updates as no query's nearest (0: never).
+    restart_after: usize,
+    /// Per item, consecutive updates in which it was no query's nearest.
+    idle: Vec<usize>,
 }
 
 /// What a read returns: the read itself, the attention and the memory terms.
@@ -82,7 +97,19 @@ impl Memory {
         Ok(Memory {
             items: ops::l2_normalize(&items, 1)?,
             settings,
+            seed,
+            seed_pending: false,
+            restart_after: 0,
+            idle: vec![0; slots],
         })
+    }
+
+    /// Training aids (see the module doc): seed the items from the next
+    /// update's queries, and restart items idle for `restart_after` updates
+    /// (0: never). [`Memory::set_items`] cancels a pending seeding.
+    pub fn set_training_aids(&mut self, seed_from_queries: bool, restart_after: usize) {
+        self.seed_pending = seed_from_queries;
+        self.restart_after = restart_after;
     }
 
     /// The items: (N, C), unit rows.
@@ -115,6 +142,7 @@ impl Memory {
             .to_dtype(self.items.dtype())?
             .to_device(self.items.device())?;
         self.items = items.detach();
+        self.seed_pending = false;
         Ok(())
     }
 
@@ -192,26 +220,26 @@ impl Memory {
 
     /// Moves items toward their matched queries [7–9]. `queries` are unit rows
     /// (P, C), e.g. [`MemoryRead::queries`]. An item moves only if some query has
-    /// it as nearest item at a distance below τ; others stay exactly as they are.
+    /// it as nearest item at a distance below τ; others stay exactly as they are,
+    /// unless a training aid ([`Memory::set_training_aids`]) seeds or restarts them.
     pub fn update(&mut self, queries: &Tensor) -> Result<()> {
         let q = queries.detach().to_dtype(DType::F64)?.to_vec2::<f64>()?;
         let m = self.items.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+        if self.seed_pending && !q.is_empty() {
+            self.seed_pending = false;
+            let seeded = kmeans_pp(&q, m, self.seed);
+            return self.store(seeded);
+        }
         let t = self.settings.temperature;
         let radius = self.settings.update_radius;
-        let dim = m.first().map_or(0, Vec::len);
         // For each item, the queries that choose it within τ, with their similarity.
         let mut matched: Vec<Vec<(usize, f64)>> = vec![Vec::new(); m.len()];
+        let mut chosen = vec![false; m.len()];
         for (k, qk) in q.iter().enumerate() {
-            let mut best = (0, f64::NEG_INFINITY);
-            for (j, mj) in m.iter().enumerate() {
-                let s = dot(qk, mj);
-                if s > best.1 {
-                    best = (j, s);
-                }
-            }
-            let dist = (2.0 - 2.0 * best.1).max(0.0).sqrt();
-            if dist < radius {
-                matched[best.0].push((k, best.1));
+            let (j, s) = nearest(qk, &m);
+            chosen[j] = true;
+            if distance(s) < radius {
+                matched[j].push((k, s));
             }
         }
         let mut out = m.clone();
@@ -232,14 +260,99 @@ impl Memory {
                     *vi += weight * qi;
                 }
             }
-            let norm = dot(&v, &v).sqrt().max(EPS);
-            out[j] = v.into_iter().map(|x| x / norm).collect();
+            out[j] = unit(v);
         }
-        let flat: Vec<f64> = out.into_iter().flatten().collect();
-        self.items = Tensor::from_vec(flat, (m.len(), dim), self.items.device())?
-            .to_dtype(self.items.dtype())?;
+        for (idle, &c) in self.idle.iter_mut().zip(&chosen) {
+            *idle = if c { 0 } else { *idle + 1 };
+        }
+        if self.restart_after > 0 {
+            self.restart_idle(&q, &mut out);
+        }
+        self.store(out)
+    }
+
+    /// Moves every item idle for `restart_after` updates onto a distinct query,
+    /// the worst represented first (largest distance to its nearest item).
+    fn restart_idle(&mut self, q: &[Vec<f64>], items: &mut [Vec<f64>]) {
+        let dead: Vec<usize> = (0..items.len())
+            .filter(|&j| self.idle[j] >= self.restart_after)
+            .collect();
+        if dead.is_empty() || q.is_empty() {
+            return;
+        }
+        let mut worst: Vec<(usize, f64)> = q
+            .iter()
+            .enumerate()
+            .map(|(k, qk)| (k, nearest(qk, items).1))
+            .collect();
+        worst.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        for (&j, &(k, _)) in dead.iter().zip(&worst) {
+            items[j] = q[k].clone();
+            self.idle[j] = 0;
+        }
+    }
+
+    /// Replaces the items with `rows` (unit rows, N × C).
+    fn store(&mut self, rows: Vec<Vec<f64>>) -> Result<()> {
+        let (n, dim) = (rows.len(), rows.first().map_or(0, Vec::len));
+        let flat: Vec<f64> = rows.into_iter().flatten().collect();
+        self.items =
+            Tensor::from_vec(flat, (n, dim), self.items.device())?.to_dtype(self.items.dtype())?;
         Ok(())
     }
+}
+
+/// The item most similar to `query` and its cosine.
+fn nearest(query: &[f64], items: &[Vec<f64>]) -> (usize, f64) {
+    let mut best = (0, f64::NEG_INFINITY);
+    for (j, mj) in items.iter().enumerate() {
+        let s = dot(query, mj);
+        if s > best.1 {
+            best = (j, s);
+        }
+    }
+    best
+}
+
+/// The Euclidean distance between unit vectors of cosine `s`.
+fn distance(s: f64) -> f64 {
+    (2.0 - 2.0 * s).max(0.0).sqrt()
+}
+
+/// `v` scaled to unit length.
+fn unit(v: Vec<f64>) -> Vec<f64> {
+    let norm = dot(&v, &v).sqrt().max(EPS);
+    v.into_iter().map(|x| x / norm).collect()
+}
+
+/// k-means++ seeding: N distinct queries, each next one drawn with probability
+/// proportional to its squared distance to the nearest pick. Items keep their
+/// old value where the queries run out of distinct points.
+fn kmeans_pp(q: &[Vec<f64>], mut items: Vec<Vec<f64>>, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = super::init::Rng::new(seed ^ 0x6b6d_6561_6e73_2b2b);
+    let first = (rng.uniform() * q.len() as f64) as usize;
+    let mut d2: Vec<f64> = vec![f64::INFINITY; q.len()];
+    let mut pick = first.min(q.len() - 1);
+    for item in items.iter_mut() {
+        *item = unit(q[pick].clone());
+        for (dk, qk) in d2.iter_mut().zip(q) {
+            *dk = dk.min(distance(dot(qk, item)).powi(2));
+        }
+        let total: f64 = d2.iter().sum();
+        if total <= 1e-12 {
+            break; // every query coincides with a pick
+        }
+        let mut r = rng.uniform() * total;
+        pick = d2.len() - 1;
+        for (k, &dk) in d2.iter().enumerate() {
+            r -= dk;
+            if r < 0.0 && dk > 0.0 {
+                pick = k;
+                break;
+            }
+        }
+    }
+    items
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

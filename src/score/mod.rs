@@ -26,12 +26,14 @@ pub mod live;
 pub mod map_file;
 mod maps;
 pub mod record;
+pub mod usage;
 pub mod worker;
 
 pub use crate::dataset::{Outcome, StageTimes};
 pub use condition::FlowCondition;
 pub use map_file::{maps_path, ScoreMaps, MAPS_SUFFIX};
 pub use maps::{AttentionMap, FrameMaps};
+pub use usage::{LayerUsage, UsageTotals};
 pub use worker::{ScoreEvent, ScoreRequest, ScoreWorker};
 
 /// A score folder (`vadscope score -o SCORES/`): `run.json` marks one.
@@ -76,6 +78,10 @@ pub struct Scorer {
     score_maps: Option<ScoreMaps>,
     /// The flow the CVAE is conditioned on (an ablation unless `Given`).
     condition: FlowCondition,
+    /// Slot usage summed over every frame scored (reported in `run.json`).
+    usage: UsageTotals,
+    /// The dataset split scored, when a dataset's (recorded in `run.json`).
+    split: Option<crate::dataset::Split>,
 }
 
 impl Scorer {
@@ -92,6 +98,8 @@ impl Scorer {
             maps_video: None,
             score_maps: None,
             condition: FlowCondition::Given,
+            usage: UsageTotals::default(),
+            split: None,
         })
     }
 
@@ -129,6 +137,17 @@ impl Scorer {
     /// unless [`Scorer::keep_score_maps`] is on).
     pub fn take_score_maps(&mut self) -> Option<ScoreMaps> {
         self.score_maps.as_mut().map(std::mem::take)
+    }
+
+    /// Records that the videos scored are a dataset's `split` (in `run.json`;
+    /// `vadscope eval` refuses the training split's scores).
+    pub fn set_split(&mut self, split: crate::dataset::Split) {
+        self.split = Some(split);
+    }
+
+    /// Slot usage per memory layer over every frame scored so far.
+    pub fn usage_summary(&self) -> Vec<LayerUsage> {
+        self.usage.summary()
     }
 
     /// The model's configuration.
@@ -227,7 +246,7 @@ impl Scorer {
             }
         }
         let t = self.config.input.frames;
-        Ok((0..windows.len())
+        let scores: Vec<FrameScore> = (0..windows.len())
             .map(|k| {
                 let mut f = FrameScore {
                     frame: first_frame + k + t,
@@ -240,7 +259,11 @@ impl Scorer {
                 f.score = self.combine(&f);
                 f
             })
-            .collect())
+            .collect();
+        for f in &scores {
+            self.usage.add(&f.usage);
+        }
+        Ok(scores)
     }
 
     /// Per sample, the pixel analogue of the score (see [`map_file`]):
@@ -312,8 +335,9 @@ impl Scorer {
         })
     }
 
-    /// Writes `<dir>/run.json`: checkpoint, config, and the training statistics
-    /// of each term column (for `vadscope eval --normalize zscore`).
+    /// Writes `<dir>/run.json`: checkpoint, config, the training statistics
+    /// of each term column (for `vadscope eval --normalize zscore`) and, once
+    /// frames were scored, the memories' slot usage (`memory_usage`).
     pub fn write_run_json(&self, dir: &Path, videos: &[String]) -> Result<()> {
         let stat =
             |s: &crate::model::TermStats| serde_json::json!({ "mean": s.mean, "std": s.std });
@@ -330,6 +354,13 @@ impl Scorer {
         });
         if let Some(stats) = train_stats {
             doc["train_stats"] = stats;
+        }
+        if let Some(split) = self.split {
+            doc["split"] = serde_json::json!(split);
+        }
+        if self.usage.frames() > 0 {
+            doc["memory_usage"] = serde_json::to_value(self.usage.summary())
+                .map_err(|e| Error::invalid(e.to_string()))?;
         }
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::invalid(e.to_string()))?;
         crate::save::atomic_write(&dir.join("run.json"), &bytes)

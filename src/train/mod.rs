@@ -210,6 +210,7 @@ fn train_in(
     let vars = VarMap::new();
     let vb = seeded_var_builder(&vars, cfg.train.seed, DType::F32, device);
     let mut model = Hybrid::new(cfg, vb).map_err(Error::from)?;
+    model.enable_training_aids();
     let mut opt = AdamW::new(&vars, cfg.train.weight_decay)?;
     let log_path = opts.out_dir.join("loss.csv");
     let (start, continued) = match &opts.resume {

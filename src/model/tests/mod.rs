@@ -5,6 +5,7 @@
 mod candle_bugs;
 mod fused;
 mod gradcheck;
+mod memory_slots;
 mod model;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
