@@ -187,4 +187,30 @@ mod tests {
         assert!(scorer.config().input.frames >= 1);
         assert!(target.describe().contains("demo"));
     }
+
+    #[test]
+    fn the_demo_weights_use_their_memories() {
+        // Issue #18: the earlier weights read their bottleneck from one slot.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cfg = SceneConfig::demo();
+        cfg.frames = 40;
+        let target = ModelTarget::Scene {
+            checkpoint: None,
+            scene: Arc::new(Scene::new(&cfg).unwrap()),
+            cache: tmp.path().to_path_buf(),
+        };
+        let (ck, frames) = target.resolve().unwrap();
+        let mut scorer = crate::score::Scorer::load(&ck, &candle_core::Device::Cpu).unwrap();
+        scorer.score_video(&frames, &|| {}).unwrap();
+        let usage = scorer.usage_summary();
+        assert_eq!(usage.len(), 3, "{usage:?}");
+        for layer in &usage {
+            assert!(
+                !layer.collapsed() && layer.used_share >= 0.5,
+                "the demo's {} memory has collapsed: {}",
+                layer.layer,
+                crate::score::usage::describe(&usage)
+            );
+        }
+    }
 }
