@@ -148,7 +148,10 @@ fn train_bench(
         drop((out, grads));
         // The parts of the forward on their own (outside the step's timing).
         let t5 = Instant::now();
-        let memae = model.memae().forward(&input.frames)?;
+        let memae_flow = (model.memae().flow_channels() > 0).then_some(&input.flow);
+        let memae = model
+            .memae()
+            .forward_with(&input.frames, memae_flow, true)?;
         memae
             .recon
             .sum_all()?
@@ -159,7 +162,8 @@ fn train_bench(
         if let Some(cvae) = model.cvae() {
             let noise = cvae.noise(&memae.recon)?;
             let t7 = Instant::now();
-            let o = cvae.forward(&memae.recon, &input.flow, Some(&noise))?;
+            let condition = memae.flow_recon.as_ref().unwrap_or(&input.flow);
+            let o = cvae.forward(&memae.recon, condition, Some(&noise))?;
             o.pred.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             cvae_time = t7.elapsed().as_secs_f64();
         }

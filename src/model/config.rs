@@ -171,6 +171,24 @@ pub struct CvaeConfig {
     /// only through the latent and the prior (an ablation, issue #18).
     #[serde(default)]
     pub skip_source: SkipSource,
+    /// What the CVAE is conditioned on: the flows as computed (the paper), or
+    /// the MemAE's reconstruction of them (HF2-VAD: the MemAE reconstructs
+    /// the flows beside the frames, so a motion its memories cannot represent
+    /// reaches the prediction already replaced by a normal one; issue #18).
+    #[serde(default)]
+    pub condition: ConditionSource,
+}
+
+/// What the CVAE's prior and posterior see as the motion condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionSource {
+    /// The flows y_1..t as computed.
+    #[default]
+    Flow,
+    /// ŷ_1..t, the MemAE's reconstruction of the flows (the MemAE's input and
+    /// output gain 2t flow channels).
+    Memory,
 }
 
 /// The source of the CVAE decoder's skip connections.
@@ -381,6 +399,7 @@ impl ModelConfig {
             skips: true,
             future_flow,
             skip_source: SkipSource::Posterior,
+            condition: ConditionSource::Flow,
         };
         let input = |size, channels, frames| InputConfig {
             height: size,
@@ -626,6 +645,16 @@ impl ModelConfig {
     /// Whether the model has a CVAE branch.
     pub fn has_cvae(&self) -> bool {
         self.variant != Variant::MemAeOnly
+    }
+
+    /// Flow channels the MemAE reconstructs beside the frames: 2t when the
+    /// CVAE is conditioned on the reconstructed flows, else 0.
+    pub fn memae_flow_channels(&self) -> usize {
+        if self.variant.uses_flow() && self.cvae.condition == ConditionSource::Memory {
+            2 * self.input.frames
+        } else {
+            0
+        }
     }
 
     /// The first field (dotted path) where `other` differs from `self`, if any.

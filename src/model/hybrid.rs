@@ -59,7 +59,8 @@ pub struct Losses {
 /// Per-sample score terms, detached: each (B,).
 #[derive(Debug, Clone)]
 pub struct ScoreTerms {
-    /// Mean squared reconstruction error of x_1..t.
+    /// Mean squared reconstruction error of x_1..t (and of the flows, when
+    /// the MemAE reconstructs them: `cvae.condition` memory).
     pub recon: Tensor,
     /// Mean squared prediction error of x_t+1 (zeros without a CVAE).
     pub pred: Tensor,
@@ -202,7 +203,14 @@ impl Hybrid {
     /// (the others are zeros).
     fn run(&self, input: &Input, sampling: &Sampling, terms: Terms) -> Result<HybridOutput> {
         let with_losses = terms == Terms::All;
-        let memae = self.memae.forward_with(&input.frames, with_losses)?;
+        let flow = match &self.cvae {
+            Some(_) if self.cfg.variant.uses_flow() => Some(self.flow_condition(input)?),
+            _ => None,
+        };
+        let memae_flow = flow.as_ref().filter(|_| self.memae.flow_channels() > 0);
+        let memae = self
+            .memae
+            .forward_with(&input.frames, memae_flow, with_losses)?;
         let cvae = match &self.cvae {
             Some(cvae) => {
                 let noise = match sampling {
@@ -210,8 +218,13 @@ impl Hybrid {
                     Sampling::Random => Some(cvae.noise(&memae.recon)?),
                     Sampling::Given(eps) => Some(eps.clone()),
                 };
-                let flow = self.flow_condition(input)?;
-                Some(cvae.forward(&memae.recon, &flow, noise.as_ref())?)
+                // The VAE ignores the condition; it still takes a tensor.
+                let condition = match (&memae.flow_recon, &flow) {
+                    (Some(reconstructed), _) => reconstructed,
+                    (None, Some(flow)) => flow,
+                    (None, None) => &input.flow,
+                };
+                Some(cvae.forward(&memae.recon, condition, noise.as_ref())?)
             }
             None => None,
         };
@@ -253,7 +266,13 @@ impl Hybrid {
         cvae: Option<&CvaeOutput>,
         zero: &Tensor,
     ) -> Result<Losses> {
-        let recon = losses::mse(&memae.recon, &input.frames)?;
+        let recon = match &memae.flow_recon {
+            Some(flow_recon) => losses::mse(
+                &Tensor::cat(&[&memae.recon, flow_recon], 1)?,
+                &Tensor::cat(&[&input.frames, &self.flow_condition(input)?], 1)?,
+            )?,
+            None => losses::mse(&memae.recon, &input.frames)?,
+        };
         let mut compact = zero.clone();
         let mut separate = zero.clone();
         for read in &memae.reads {
@@ -329,7 +348,15 @@ impl Hybrid {
             distance = (distance + d)?;
         }
         Ok(ScoreTerms {
-            recon: losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
+            recon: match &memae.flow_recon {
+                // The error over the MemAE's whole input: frames and flows.
+                Some(flow_recon) => losses::error_score(
+                    &Tensor::cat(&[&memae.recon, flow_recon], 1)?.detach(),
+                    &Tensor::cat(&[&input.frames, &self.flow_condition(input)?], 1)?,
+                    patch,
+                )?,
+                None => losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
+            },
             pred: match cvae {
                 Some(out) => losses::error_score(&out.pred.detach(), &input.next, patch)?,
                 None => distance.zeros_like()?,
@@ -361,6 +388,7 @@ impl Hybrid {
         }
         let memae = MemAeOutput {
             recon: st(&out.memae.recon)?,
+            flow_recon: out.memae.flow_recon.as_ref().map(st).transpose()?,
             reads,
         };
         let cvae = match out.cvae {

@@ -30,13 +30,20 @@ pub struct MemAe {
     out: Conv,
     memories: Vec<Memory>,
     skips: bool,
+    /// Frame channels t·C of the input and reconstruction.
+    frames_in: usize,
+    /// Flow channels reconstructed beside them (0 or 2t).
+    flow_channels: usize,
 }
 
 /// What [`MemAe::forward`] returns.
 #[derive(Debug, Clone)]
 pub struct MemAeOutput {
-    /// Reconstruction of the input: (B, t·C, H, W).
+    /// Reconstruction of the input frames: (B, t·C, H, W).
     pub recon: Tensor,
+    /// Reconstruction of the flows, (B, 2t, H, W), when the CVAE is
+    /// conditioned on it (`cvae.condition` memory).
+    pub flow_recon: Option<Tensor>,
     /// One read per memory, in the order of [`MEMORY_NAMES`] (bottleneck first).
     pub reads: Vec<MemoryRead>,
 }
@@ -46,7 +53,9 @@ impl MemAe {
     /// they are initialised from `cfg.train.seed`).
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<MemAe> {
         let [c1, c2, c3, c4] = cfg.memae.channels;
-        let cin = cfg.input.channels * cfg.input.frames;
+        let frames_in = cfg.input.channels * cfg.input.frames;
+        let flow_channels = cfg.memae_flow_channels();
+        let cin = frames_in + flow_channels;
         let skips = cfg.memae.skips;
         let settings = MemorySettings {
             temperature: cfg.memory.temperature,
@@ -89,6 +98,8 @@ impl MemAe {
             out: ops::conv(c1, cin, 1, vb.pp("out"))?,
             memories,
             skips,
+            frames_in,
+            flow_channels,
         })
     }
 
@@ -119,14 +130,39 @@ impl MemAe {
         Ok(())
     }
 
-    /// Reconstructs `x` (B, t·C, H, W) through the memories.
+    /// Reconstructs `x` (B, t·C, H, W) through the memories (a MemAE that
+    /// reconstructs flows too needs [`MemAe::forward_with`]).
     pub fn forward(&self, x: &Tensor) -> Result<MemAeOutput> {
-        self.forward_with(x, true)
+        self.forward_with(x, None, true)
     }
 
-    /// [`MemAe::forward`]; the memories' separation losses only when `losses`
-    /// is set (see [`super::memory::Memory::read_with`]).
-    pub fn forward_with(&self, x: &Tensor, losses: bool) -> Result<MemAeOutput> {
+    /// Flow channels this MemAE reconstructs beside the frames (0 or 2t).
+    pub fn flow_channels(&self) -> usize {
+        self.flow_channels
+    }
+
+    /// [`MemAe::forward`] on the frames and, when this MemAE reconstructs
+    /// flows, the flows `flow` (B, 2t, H, W); the memories' separation losses
+    /// only when `losses` is set (see [`super::memory::Memory::read_with`]).
+    pub fn forward_with(
+        &self,
+        frames: &Tensor,
+        flow: Option<&Tensor>,
+        losses: bool,
+    ) -> Result<MemAeOutput> {
+        let joined;
+        let x = match (self.flow_channels, flow) {
+            (0, _) => frames,
+            (_, Some(flow)) => {
+                joined = Tensor::cat(&[frames, flow], 1)?;
+                &joined
+            }
+            (_, None) => {
+                return Err(candle_core::Error::Msg(
+                    "this MemAE reconstructs flows: it needs them as input".into(),
+                ))
+            }
+        };
         let e1 = self.enc[0].forward(x)?;
         let e2 = self.enc[1].forward(&ops::max_pool2x2(&e1)?)?;
         let e3 = self.enc[2].forward(&ops::max_pool2x2(&e2)?)?;
@@ -144,8 +180,18 @@ impl MemAe {
         let d = self.join(&self.dec2, &d, skip2)?;
         let d = self.up1.forward_up(&d)?;
         let d = self.dec1.forward(&d)?;
+        let out = self.out.forward(&d)?;
+        let (recon, flow_recon) = if self.flow_channels == 0 {
+            (out, None)
+        } else {
+            (
+                out.narrow(1, 0, self.frames_in)?,
+                Some(out.narrow(1, self.frames_in, self.flow_channels)?),
+            )
+        };
         Ok(MemAeOutput {
-            recon: self.out.forward(&d)?,
+            recon,
+            flow_recon,
             reads,
         })
     }

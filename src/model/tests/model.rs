@@ -345,6 +345,57 @@ fn frames_skip_source_has_its_own_encoder_and_still_uses_the_flow() {
         .any(|n| n.contains("skip_encoder")));
 }
 
+/// With `condition: memory` the MemAE takes and reconstructs the flows, and
+/// the CVAE is conditioned on that reconstruction, not on the raw flows; the
+/// recon loss sees the flows too, and tiled scoring stitches them.
+#[test]
+fn memory_condition_feeds_the_reconstructed_flows_to_the_cvae() {
+    use crate::model::config::ConditionSource;
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    cfg.cvae.condition = ConditionSource::Memory;
+    let t = cfg.input.frames;
+    assert_eq!(cfg.memae_flow_channels(), 2 * t);
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    assert_eq!(model.memae().flow_channels(), 2 * t);
+    let input = scene_input(&cfg, 5);
+    let out = model.forward(&input, &Sampling::Mean).unwrap();
+    let flow_recon = out.memae.flow_recon.clone().expect("flows reconstructed");
+    let (b, _, h, w) = input.frames.dims4().unwrap();
+    assert_eq!(flow_recon.dims(), &[b, 2 * t, h, w]);
+    assert_eq!(out.memae.recon.dims(), input.frames.dims());
+    let cvae = model.cvae().unwrap();
+    let pred = out.cvae.as_ref().unwrap().pred.clone();
+    let from_recon = cvae.forward(&out.memae.recon, &flow_recon, None).unwrap();
+    let from_raw = cvae.forward(&out.memae.recon, &input.flow, None).unwrap();
+    assert!(max_abs(&(&pred - &from_recon.pred).unwrap()) < 1e-6);
+    assert!(max_abs(&(&pred - &from_raw.pred).unwrap()) > 1e-5);
+    // The flows are part of what the MemAE must reconstruct.
+    let moved = Input {
+        flow: (&input.flow + 3.0).unwrap(),
+        ..input.clone()
+    };
+    let moved_out = model.forward(&moved, &Sampling::Mean).unwrap();
+    let recon_loss =
+        |o: &crate::model::hybrid::HybridOutput| o.losses.recon.to_scalar::<f32>().unwrap();
+    assert!(recon_loss(&moved_out) > recon_loss(&out) + 1.0);
+    // The frame-only models are unchanged: no flow channels.
+    let plain = super::tiny_config(Variant::Vae);
+    let mut vae = plain.clone();
+    vae.cvae.condition = ConditionSource::Memory;
+    assert_eq!(vae.memae_flow_channels(), 0, "the VAE has no flows");
+    assert_eq!(plain.memae_flow_channels(), 0);
+    // Tiled scoring carries the flow reconstruction through the stitching.
+    let mut tiled_cfg = cfg.clone();
+    tiled_cfg.train.crop = Some([h / 2, w / 2]);
+    let tiled = Hybrid::new(&tiled_cfg, builder(&vars, DType::F32)).unwrap();
+    let scored = tiled.score_forward(&input).unwrap();
+    assert_eq!(
+        scored.memae.flow_recon.expect("stitched").dims(),
+        &[b, 2 * t, h, w]
+    );
+}
+
 fn sample_stats() -> ScoreStats {
     let t = TermStats {
         mean: 0.5,
