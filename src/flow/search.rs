@@ -45,12 +45,13 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
     let lev = &*level;
     let (xs, ys) = (&f.xs, &f.ys);
     let iters = p.search_iterations;
+    let step = p.search_step;
     f.u.par_chunks_mut(nx)
         .zip(f.v.par_chunks_mut(nx))
         .enumerate()
         .with_min_len((64 / nx).max(1))
         .for_each(|(j, (ru, rv))| {
-            search_row(lev, xs, ys[j], ps, iters, ru, rv);
+            search_row(lev, xs, ys[j], ps, iters, step, ru, rv);
         });
     densify(level, f, ps);
 }
@@ -63,6 +64,7 @@ avx2_dispatch! {
         py: usize,
         ps: usize,
         iters: usize,
+        step: f32,
         ru: &mut [f32],
         rv: &mut [f32],
     ) {
@@ -70,9 +72,9 @@ avx2_dispatch! {
             let c = (py + ps / 2) * lev.w + px + ps / 2;
             let init = (lev.u[c], lev.v[c]);
             let (u, v) = match ps {
-                8 => align::<8>(lev, px, py, init, iters),
-                12 => align::<12>(lev, px, py, init, iters),
-                _ => align::<16>(lev, px, py, init, iters),
+                8 => align::<8>(lev, px, py, init, iters, step),
+                12 => align::<12>(lev, px, py, init, iters, step),
+                _ => align::<16>(lev, px, py, init, iters, step),
             };
             ru[i] = u;
             rv[i] = v;
@@ -88,6 +90,7 @@ fn align<const P: usize>(
     py: usize,
     init: (f32, f32),
     iters: usize,
+    step: f32,
 ) -> (f32, f32) {
     let w = lev.w;
     let mut t = [[0f32; P]; P];
@@ -157,8 +160,8 @@ fn align<const P: usize>(
             }
         }
         let (bx, by): (f32, f32) = (bx.iter().sum(), by.iter().sum());
-        let du = i11 * bx + i12 * by;
-        let dv = i12 * bx + i22 * by;
+        let du = step * (i11 * bx + i12 * by);
+        let dv = step * (i12 * bx + i22 * by);
         u -= du;
         v -= dv;
         if du * du + dv * dv < 1e-4 {

@@ -227,3 +227,38 @@ fn epe_helper_checks_shapes() {
     assert_eq!(a.epe(&b, Some(&mask)).unwrap(), 0.0);
     assert!(a.epe(&Flow::zeros(1, 2), None).is_err());
 }
+
+/// Damped Gauss-Newton steps (`search_step`) still recover a translation,
+/// given iterations enough for the shares to add up; the field is range-checked, and configs written before it read as full steps.
+#[test]
+fn damped_search_recovers_translation_and_old_params_read_as_full_steps() {
+    let (du, dv) = (1.6, -0.7);
+    let prev = frame(64, 64, |x, y| (x, y));
+    let next = frame(64, 64, |x, y| (x - du, y - dv));
+    let damped = Params {
+        search_step: 0.125,
+        search_iterations: 40,
+        refine_iterations: 3,
+        ..Params::default()
+    };
+    let flow = dense(&prev, &next, &damped).unwrap();
+    let e = epe(&flow, 4, |_, _| (du, dv));
+    // The early stop looks at the damped step, so up to 1/step of 0.01 px is
+    // left to the refinement: a looser bound than full steps get.
+    assert!(e < 0.15, "damped: EPE {e}");
+    let full = dense(&prev, &next, &Params::default()).unwrap();
+    assert_ne!(flow, full, "the step share changes the search");
+    for bad in [0.0, -0.5, 1.5, f32::NAN] {
+        let p = Params {
+            search_step: bad,
+            ..Params::default()
+        };
+        let err = p.validate().unwrap_err().to_string();
+        assert!(err.contains("search_step"), "{bad}: {err}");
+    }
+    let mut old = serde_json::to_value(Params::default()).unwrap();
+    old.as_object_mut().unwrap().remove("search_step");
+    let read: Params = serde_json::from_value(old).unwrap();
+    assert_eq!(read.search_step, 1.0);
+    assert_eq!(read.preset_name(), Some("balanced"));
+}
