@@ -148,10 +148,8 @@ fn train_bench(
         drop((out, grads));
         // The parts of the forward on their own (outside the step's timing).
         let t5 = Instant::now();
-        let memae_flow = (model.memae().flow_channels() > 0).then_some(&input.flow);
-        let memae = model
-            .memae()
-            .forward_with(&input.frames, memae_flow, true)?;
+        let flow = model.flow_condition(&input)?;
+        let memae = model.memae_forward(&input, flow.as_ref(), true)?;
         memae
             .recon
             .sum_all()?
@@ -162,7 +160,7 @@ fn train_bench(
         if let Some(cvae) = model.cvae() {
             let noise = cvae.noise(&memae.recon)?;
             let t7 = Instant::now();
-            let condition = memae.flow_recon.as_ref().unwrap_or(&input.flow);
+            let condition = Hybrid::cvae_condition(&memae, flow.as_ref(), &input);
             let o = cvae.forward(&memae.recon, condition, Some(&noise))?;
             o.pred.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             cvae_time = t7.elapsed().as_secs_f64();

@@ -222,6 +222,14 @@ pub struct LossWeights {
     pub kl: f64,
     /// Image-gradient loss of the prediction [17].
     pub gradient: f64,
+    /// Free-bits floor λ of the KL term, in nats per latent element: each
+    /// latent channel's KL (averaged over the batch and positions) counts as
+    /// at least λ, so the posterior may carry up to λ nats there without
+    /// cost (Kingma et al. 2016, against posterior collapse; issue #18). The
+    /// logged `kl` is the KL itself. 0 (the default; older configs) is off;
+    /// 0 to 100.
+    #[serde(default)]
+    pub free_bits: f64,
 }
 
 /// The anomaly score [12]: weights of its terms (each term is normalised
@@ -378,6 +386,7 @@ impl ModelConfig {
                 pred: 1.0,
                 kl: 0.01,
                 gradient: 1.0,
+                free_bits: 0.0,
             },
             score: ScoreConfig {
                 recon: 1.0,
@@ -560,6 +569,7 @@ impl ModelConfig {
         for (name, w) in weights {
             real(name, w, 0.0, MAX_WEIGHT, false)?;
         }
+        real("loss.free_bits", l.free_bits, 0.0, 100.0, false)?;
         int("score.patch", self.score.patch, 0, MAX_SIDE)?;
         let t = &self.train;
         real("train.learning_rate", t.learning_rate, 0.0, 1.0, true)?;
@@ -798,7 +808,7 @@ mod tests {
     #[test]
     fn every_numeric_field_is_bounded_and_named_with_its_range() {
         type Edit = fn(&mut ModelConfig);
-        let cases: [(Edit, &str, &str); 20] = [
+        let cases: [(Edit, &str, &str); 21] = [
             (
                 |c| c.input.height = 100_000,
                 "input.height 100000",
@@ -836,6 +846,11 @@ mod tests {
             ),
             (|c| c.memory.margin = 1e300, "memory.margin", "0 to 100"),
             (|c| c.loss.kl = f64::INFINITY, "loss.kl inf", "0 to 1000000"),
+            (
+                |c| c.loss.free_bits = -0.1,
+                "loss.free_bits -0.1",
+                "0 to 100",
+            ),
             (
                 |c| c.score.compact = -1.0,
                 "score.compact -1",

@@ -52,7 +52,9 @@ pub struct Losses {
     pub kl: Tensor,
     /// Gradient loss [17] (0 without a CVAE).
     pub gradient: Tensor,
-    /// Σ weight·term over the terms whose weight is not 0.
+    /// Σ weight·term over the terms whose weight is not 0, the KL raised
+    /// to `loss.free_bits` per latent channel first (see
+    /// [`losses::free_bits_kl`]; `kl` itself is the plain KL).
     pub total: Tensor,
 }
 
@@ -199,18 +201,52 @@ impl Hybrid {
         self.run(input, sampling, Terms::All)
     }
 
+    /// The CVAE's flow condition y: all of y_1..t with `cvae.future_flow`,
+    /// else y_t (the last two channels: u and v of x_t → x_t+1) zeroed;
+    /// `None` when the model has no flow (the VAE, `mem_ae_only`).
+    pub fn flow_condition(&self, input: &Input) -> Result<Option<Tensor>> {
+        if self.cvae.is_none() || !self.cfg.variant.uses_flow() {
+            return Ok(None);
+        }
+        if self.cfg.cvae.future_flow {
+            return Ok(Some(input.flow.clone()));
+        }
+        let c = input.flow.dims()[1];
+        let past = input.flow.narrow(1, 0, c.saturating_sub(2))?;
+        let zeroed = input.flow.narrow(1, c - 2, 2)?.zeros_like()?;
+        Ok(Some(Tensor::cat(&[&past, &zeroed], 1)?))
+    }
+
+    /// The MemAE's forward on the frames and, when it reconstructs flows
+    /// (`cvae.condition` memory), on the condition `flow` of
+    /// [`Hybrid::flow_condition`]; separation losses only with `losses`.
+    pub fn memae_forward(
+        &self,
+        input: &Input,
+        flow: Option<&Tensor>,
+        losses: bool,
+    ) -> Result<MemAeOutput> {
+        let flow = flow.filter(|_| self.memae.flow_channels() > 0);
+        self.memae.forward_with(&input.frames, flow, losses)
+    }
+
+    /// What the CVAE is conditioned on: the MemAE's flow reconstruction when
+    /// it makes one, else the condition `flow`; the VAE ignores it but still
+    /// takes a tensor, so it gets the raw flows.
+    pub fn cvae_condition<'a>(
+        memae: &'a MemAeOutput,
+        flow: Option<&'a Tensor>,
+        input: &'a Input,
+    ) -> &'a Tensor {
+        memae.flow_recon.as_ref().or(flow).unwrap_or(&input.flow)
+    }
+
     /// Both branches, with the loss and score terms that `terms` asks for
     /// (the others are zeros).
     fn run(&self, input: &Input, sampling: &Sampling, terms: Terms) -> Result<HybridOutput> {
         let with_losses = terms == Terms::All;
-        let flow = match &self.cvae {
-            Some(_) if self.cfg.variant.uses_flow() => Some(self.flow_condition(input)?),
-            _ => None,
-        };
-        let memae_flow = flow.as_ref().filter(|_| self.memae.flow_channels() > 0);
-        let memae = self
-            .memae
-            .forward_with(&input.frames, memae_flow, with_losses)?;
+        let flow = self.flow_condition(input)?;
+        let memae = self.memae_forward(input, flow.as_ref(), with_losses)?;
         let cvae = match &self.cvae {
             Some(cvae) => {
                 let noise = match sampling {
@@ -218,21 +254,19 @@ impl Hybrid {
                     Sampling::Random => Some(cvae.noise(&memae.recon)?),
                     Sampling::Given(eps) => Some(eps.clone()),
                 };
-                // The VAE ignores the condition; it still takes a tensor.
-                let condition = match (&memae.flow_recon, &flow) {
-                    (Some(reconstructed), _) => reconstructed,
-                    (None, Some(flow)) => flow,
-                    (None, None) => &input.flow,
-                };
+                let condition = Self::cvae_condition(&memae, flow.as_ref(), input);
                 Some(cvae.forward(&memae.recon, condition, noise.as_ref())?)
             }
             None => None,
         };
         let zero = Tensor::zeros((), input.frames.dtype(), input.frames.device())?;
-        let losses = if with_losses {
-            self.losses(input, &memae, cvae.as_ref(), &zero)?
-        } else {
-            Losses {
+        let recon_map = match terms {
+            Terms::Outputs => None,
+            _ => Some(recon_error_map(&memae, &input.frames, flow.as_ref())?),
+        };
+        let losses = match &recon_map {
+            Some(map) if with_losses => self.losses(input, map, &memae, cvae.as_ref(), &zero)?,
+            _ => Losses {
                 recon: zero.clone(),
                 compact: zero.clone(),
                 separate: zero.clone(),
@@ -240,15 +274,15 @@ impl Hybrid {
                 kl: zero.clone(),
                 gradient: zero.clone(),
                 total: zero.clone(),
-            }
+            },
         };
-        let scores = match terms {
-            Terms::Outputs => ScoreTerms {
+        let scores = match &recon_map {
+            None => ScoreTerms {
                 recon: zero.clone(),
                 pred: zero.clone(),
                 compact: zero,
             },
-            _ => self.score_terms(input, &memae, cvae.as_ref())?,
+            Some(map) => self.score_terms(input, &map.detach(), &memae, cvae.as_ref())?,
         };
         Ok(HybridOutput {
             memae,
@@ -258,46 +292,49 @@ impl Hybrid {
         })
     }
 
-    /// Every loss term of a forward's outputs, and their weighted sum.
+    /// Every loss term of a forward's outputs, and their weighted sum;
+    /// `recon_map` is the MemAE's error map ([`recon_error_map`]).
     fn losses(
         &self,
         input: &Input,
+        recon_map: &Tensor,
         memae: &MemAeOutput,
         cvae: Option<&CvaeOutput>,
         zero: &Tensor,
     ) -> Result<Losses> {
-        let recon = match &memae.flow_recon {
-            Some(flow_recon) => losses::mse(
-                &Tensor::cat(&[&memae.recon, flow_recon], 1)?,
-                &Tensor::cat(&[&input.frames, &self.flow_condition(input)?], 1)?,
-            )?,
-            None => losses::mse(&memae.recon, &input.frames)?,
-        };
+        let recon = recon_map.mean_all()?;
         let mut compact = zero.clone();
         let mut separate = zero.clone();
         for read in &memae.reads {
             compact = (compact + &read.compactness)?;
             separate = (separate + &read.separation)?;
         }
+        let w = &self.cfg.loss;
         let (mut pred, mut kl, mut gradient) = (zero.clone(), zero.clone(), zero.clone());
+        let mut kl_loss = zero.clone();
         if let Some(out) = cvae {
             pred = losses::mse(&out.pred, &input.next)?;
-            kl = match &out.prior {
+            let kl_map = match &out.prior {
                 Some((mu_p, logvar_p)) => {
-                    losses::kl_gaussians(&out.mu_q, &out.logvar_q, mu_p, logvar_p)?
+                    losses::kl_gaussians_map(&out.mu_q, &out.logvar_q, mu_p, logvar_p)?
                 }
-                None => losses::kl_standard(&out.mu_q, &out.logvar_q)?,
+                None => losses::kl_standard_map(&out.mu_q, &out.logvar_q)?,
+            };
+            kl = kl_map.mean_all()?;
+            kl_loss = if w.free_bits > 0.0 {
+                losses::free_bits_kl(&kl_map, w.free_bits)?
+            } else {
+                kl.clone()
             };
             gradient = losses::gradient_loss(&out.pred, &input.next)?;
         }
-        let w = &self.cfg.loss;
         let mut total = zero.clone();
         for (weight, term) in [
             (w.recon, &recon),
             (w.compact, &compact),
             (w.separate, &separate),
             (w.pred, &pred),
-            (w.kl, &kl),
+            (w.kl, &kl_loss),
             (w.gradient, &gradient),
         ] {
             if weight > 0.0 {
@@ -315,22 +352,13 @@ impl Hybrid {
         })
     }
 
-    /// The CVAE's flow condition: all of y_1..t with `cvae.future_flow`, else
-    /// y_t (the last two channels: u and v of x_t → x_t+1) zeroed.
-    fn flow_condition(&self, input: &Input) -> Result<Tensor> {
-        if self.cfg.cvae.future_flow {
-            return Ok(input.flow.clone());
-        }
-        let c = input.flow.dims()[1];
-        let past = input.flow.narrow(1, 0, c.saturating_sub(2))?;
-        Tensor::cat(&[&past, &input.flow.narrow(1, c - 2, 2)?.zeros_like()?], 1)
-    }
-
     /// Per-sample score terms of a forward's outputs: errors pooled by
-    /// `score.patch` (the mean, or the worst window), D averaged over layers.
+    /// `score.patch` (the mean, or the worst window), D averaged over layers;
+    /// `recon_map` is the MemAE's detached error map ([`recon_error_map`]).
     fn score_terms(
         &self,
         input: &Input,
+        recon_map: &Tensor,
         memae: &MemAeOutput,
         cvae: Option<&CvaeOutput>,
     ) -> Result<ScoreTerms> {
@@ -348,15 +376,7 @@ impl Hybrid {
             distance = (distance + d)?;
         }
         Ok(ScoreTerms {
-            recon: match &memae.flow_recon {
-                // The error over the MemAE's whole input: frames and flows.
-                Some(flow_recon) => losses::error_score(
-                    &Tensor::cat(&[&memae.recon, flow_recon], 1)?.detach(),
-                    &Tensor::cat(&[&input.frames, &self.flow_condition(input)?], 1)?,
-                    patch,
-                )?,
-                None => losses::error_score(&memae.recon.detach(), &input.frames, patch)?,
-            },
+            recon: losses::pool_map(recon_map, patch)?,
             pred: match cvae {
                 Some(out) => losses::error_score(&out.pred.detach(), &input.next, patch)?,
                 None => distance.zeros_like()?,
@@ -403,12 +423,30 @@ impl Hybrid {
             }),
             None => None,
         };
-        let scores = self.score_terms(input, &memae, cvae.as_ref())?;
+        let flow = self.flow_condition(input)?;
+        let recon_map = recon_error_map(&memae, &input.frames, flow.as_ref())?;
+        let scores = self.score_terms(input, &recon_map, &memae, cvae.as_ref())?;
         Ok(HybridOutput {
             memae,
             cvae,
             losses: out.losses,
             scores,
         })
+    }
+}
+
+/// The MemAE's squared error per pixel, (B, 1, H, W), averaged over every
+/// channel it reconstructs: the frames, and the flows `flow` (the CVAE's
+/// condition) when it reconstructs them too. Its mean is the recon loss; its
+/// pooling the recon score term.
+fn recon_error_map(memae: &MemAeOutput, frames: &Tensor, flow: Option<&Tensor>) -> Result<Tensor> {
+    let frame_sq = (&memae.recon - frames)?.sqr()?;
+    match (&memae.flow_recon, flow) {
+        (Some(flow_recon), Some(flow)) => {
+            let channels = frame_sq.dims()[1] + flow.dims()[1];
+            let flow_sq = (flow_recon - flow)?.sqr()?;
+            (frame_sq.sum_keepdim(1)? + flow_sq.sum_keepdim(1)?)? / channels as f64
+        }
+        _ => frame_sq.mean_keepdim(1),
     }
 }

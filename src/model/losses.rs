@@ -10,9 +10,19 @@ pub fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// KL(q ‖ p) for diagonal Gaussians given means and log-variances [16], averaged
-/// over all latent elements:
-/// ½ (log σ²_p − log σ²_q + (σ²_q + (μ_q − μ_p)²) / σ²_p − 1).
+/// over all latent elements (see [`kl_gaussians_map`]).
 pub fn kl_gaussians(
+    mu_q: &Tensor,
+    logvar_q: &Tensor,
+    mu_p: &Tensor,
+    logvar_p: &Tensor,
+) -> Result<Tensor> {
+    kl_gaussians_map(mu_q, logvar_q, mu_p, logvar_p)?.mean_all()
+}
+
+/// KL(q ‖ p) of each latent element, shaped like `mu_q`:
+/// ½ (log σ²_p − log σ²_q + (σ²_q + (μ_q − μ_p)²) / σ²_p − 1).
+pub fn kl_gaussians_map(
     mu_q: &Tensor,
     logvar_q: &Tensor,
     mu_p: &Tensor,
@@ -21,13 +31,28 @@ pub fn kl_gaussians(
     let var_ratio = (logvar_q - logvar_p)?.exp()?;
     let mean_term = ((mu_q - mu_p)?.sqr()? * (logvar_p.neg()?.exp()?))?;
     let inner = (((logvar_p - logvar_q)? + var_ratio)? + mean_term)?;
-    ((inner - 1.0)? * 0.5)?.mean_all()
+    (inner - 1.0)? * 0.5
 }
 
 /// KL(q ‖ N(0, I)), averaged over all latent elements (the VAE ablation's prior).
 pub fn kl_standard(mu_q: &Tensor, logvar_q: &Tensor) -> Result<Tensor> {
+    kl_standard_map(mu_q, logvar_q)?.mean_all()
+}
+
+/// KL(q ‖ N(0, I)) of each latent element, shaped like `mu_q`.
+pub fn kl_standard_map(mu_q: &Tensor, logvar_q: &Tensor) -> Result<Tensor> {
     let inner = ((logvar_q.exp()? + mu_q.sqr()?)? - logvar_q)?;
-    ((inner - 1.0)? * 0.5)?.mean_all()
+    (inner - 1.0)? * 0.5
+}
+
+/// The free-bits KL of a (B, L, h, w) map of per-element KLs: each latent
+/// channel's mean over batch and positions, raised to at least `floor`
+/// nats, then averaged over channels (Kingma et al. 2016). Below the floor a
+/// channel's KL has no gradient, so the posterior may use it without cost;
+/// with `floor` 0 this is the plain mean.
+pub fn free_bits_kl(kl_map: &Tensor, floor: f64) -> Result<Tensor> {
+    let per_channel = kl_map.transpose(0, 1)?.flatten_from(1)?.mean(1)?;
+    per_channel.maximum(floor)?.mean_all()
 }
 
 /// Image-gradient loss on (B, C, H, W) [17]: mean of | |∂x p| − |∂x t| | plus the

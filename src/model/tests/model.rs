@@ -666,3 +666,65 @@ fn device_selection_falls_back_to_the_cpu() {
         assert!(note.is_some_and(|n| n.contains("CPU")));
     }
 }
+
+/// The free-bits floor: a latent channel whose KL is under the floor counts
+/// as the floor and passes no gradient; one above it counts as itself; the
+/// hybrid's total uses the floored KL while its logged `kl` stays the KL.
+#[test]
+fn free_bits_floor_stops_the_gradient_of_channels_below_it() {
+    use crate::model::losses;
+    // Channel 0 has mean KL 0.05, channel 1 mean 2.0 (B 2, 1x2 positions).
+    let values: Vec<f32> = [0.04f32, 0.06, 1.0, 3.0, 0.05, 0.05, 2.0, 2.0].to_vec();
+    let map = candle_core::Var::from_vec(values, (2, 2, 1, 2), &Device::Cpu).unwrap();
+    let floored = losses::free_bits_kl(map.as_tensor(), 0.5).unwrap();
+    let value = floored.to_scalar::<f32>().unwrap();
+    assert!((value - (0.5 + 2.0) / 2.0).abs() < 1e-6, "{value}");
+    let plain = losses::free_bits_kl(map.as_tensor(), 0.0).unwrap();
+    let mean = map.as_tensor().mean_all().unwrap();
+    assert!(max_abs(&(&plain - &mean).unwrap()) < 1e-6);
+    let grads = floored.backward().unwrap();
+    let g: Vec<f32> = grads
+        .get(map.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    // Layout (b, c, 0, x): channel 0 at [0, 1, 4, 5], channel 1 at [2, 3, 6, 7].
+    for i in [0, 1, 4, 5] {
+        assert_eq!(g[i], 0.0, "channel under the floor has gradient at {i}");
+    }
+    for i in [2, 3, 6, 7] {
+        assert!((g[i] - 0.5 / 4.0).abs() < 1e-6, "channel above: {}", g[i]);
+    }
+    // In the model: a floor above every channel's KL adds β·(floor − KL).
+    let mut cfg = super::tiny_config(Variant::Cvae);
+    let vars = VarMap::new();
+    let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let input = scene_input(&cfg, 9);
+    let eps = model
+        .cvae()
+        .unwrap()
+        .noise(&input.frames)
+        .unwrap()
+        .zeros_like()
+        .unwrap();
+    let base = model
+        .forward(&input, &Sampling::Given(eps.clone()))
+        .unwrap();
+    cfg.loss.free_bits = 50.0;
+    let floored_model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    let out = floored_model
+        .forward(&input, &Sampling::Given(eps))
+        .unwrap();
+    let scalar = |t: &Tensor| t.to_scalar::<f32>().unwrap();
+    let kl = scalar(&base.losses.kl);
+    assert!(kl < 50.0);
+    assert_eq!(scalar(&out.losses.kl), kl, "the logged KL is the KL");
+    let expected = scalar(&base.losses.total) + (cfg.loss.kl * (50.0 - kl as f64)) as f32;
+    let total = scalar(&out.losses.total);
+    assert!(
+        (total - expected).abs() < 1e-4 * expected.abs().max(1.0),
+        "{total} vs {expected}"
+    );
+}
