@@ -7,6 +7,9 @@
 #
 #   PY=/tmp/cv/bin/python VADSCOPE=target/release/vadscope \
 #       benches/reference/flow_compare.sh /tmp/flowbench OUT [ROUNDS] [THREADS]
+#
+# PARAMS="a.json b.json" adds a run of each parameter file (a candidate preset,
+# as `vadscope bench flow-epe --params` reads it) to every round.
 set -euo pipefail
 dir=${1:?usage: flow_compare.sh BENCH_DIR OUT_DIR [ROUNDS] [THREADS]}
 out=${2:?usage: flow_compare.sh BENCH_DIR OUT_DIR [ROUNDS] [THREADS]}
@@ -25,6 +28,10 @@ for r in $(seq "$rounds"); do
     for p in fast balanced accurate; do
         "$bin" bench flow-epe "$dir" --threads "$threads" --runs 3 --preset "$p" \
             --json "$out/vadscope-$p-$r.json" | tail -1
+    done
+    for f in ${PARAMS:-}; do
+        "$bin" bench flow-epe "$dir" --threads "$threads" --runs 3 --params "$f" \
+            --json "$out/params-$(basename "$f" .json)-$r.json" | tail -1
     done
 done
 "$py" "$here/flow_table.py" "$out"

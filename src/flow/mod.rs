@@ -174,6 +174,12 @@ pub struct Params {
     /// configs, which lack the field, read as 1 (full steps).
     #[serde(default = "full_step")]
     pub search_step: f32,
+    /// Keep, for each patch, the position of lowest mean-normalised SSD among
+    /// those its search visited (the start and the end included) instead of
+    /// where the last step landed; costs one more warp per patch. Older
+    /// configs read as off.
+    #[serde(default)]
+    pub search_keep_best: bool,
     /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
     pub finest_level: usize,
     /// Coarsest level; `None` picks it so that the coarsest image is about
@@ -210,6 +216,7 @@ impl Params {
             patch_stride: 4,
             search_iterations: 6,
             search_step: 1.0,
+            search_keep_best: false,
             finest_level: 1,
             coarsest_level: None,
             refine_iterations: 2,

@@ -44,14 +44,17 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
     f.v.resize(nx * ny, 0.0);
     let lev = &*level;
     let (xs, ys) = (&f.xs, &f.ys);
-    let iters = p.search_iterations;
-    let step = p.search_step;
+    let search = Search {
+        iters: p.search_iterations,
+        step: p.search_step,
+        keep_best: p.search_keep_best,
+    };
     f.u.par_chunks_mut(nx)
         .zip(f.v.par_chunks_mut(nx))
         .enumerate()
         .with_min_len((64 / nx).max(1))
         .for_each(|(j, (ru, rv))| {
-            search_row(lev, xs, ys[j], ps, iters, step, ru, rv);
+            search_row(lev, xs, ys[j], ps, search, ru, rv);
         });
     densify(level, f, ps);
 }
@@ -63,8 +66,7 @@ avx2_dispatch! {
         xs: &[usize],
         py: usize,
         ps: usize,
-        iters: usize,
-        step: f32,
+        search: Search,
         ru: &mut [f32],
         rv: &mut [f32],
     ) {
@@ -72,14 +74,22 @@ avx2_dispatch! {
             let c = (py + ps / 2) * lev.w + px + ps / 2;
             let init = (lev.u[c], lev.v[c]);
             let (u, v) = match ps {
-                8 => align::<8>(lev, px, py, init, iters, step),
-                12 => align::<12>(lev, px, py, init, iters, step),
-                _ => align::<16>(lev, px, py, init, iters, step),
+                8 => align::<8>(lev, px, py, init, search),
+                12 => align::<12>(lev, px, py, init, search),
+                _ => align::<16>(lev, px, py, init, search),
             };
             ru[i] = u;
             rv[i] = v;
         }
     }
+}
+
+/// How each patch is searched (from [`Params`]).
+#[derive(Debug, Clone, Copy)]
+struct Search {
+    iters: usize,
+    step: f32,
+    keep_best: bool,
 }
 
 /// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`.
@@ -89,9 +99,13 @@ fn align<const P: usize>(
     px: usize,
     py: usize,
     init: (f32, f32),
-    iters: usize,
-    step: f32,
+    search: Search,
 ) -> (f32, f32) {
+    let Search {
+        iters,
+        step,
+        keep_best,
+    } = search;
     let w = lev.w;
     let mut t = [[0f32; P]; P];
     let mut gx = [[0f32; P]; P];
@@ -135,7 +149,15 @@ fn align<const P: usize>(
     let max_x = (pw - P - 1) as f32;
     let max_y = (lev.ph() - P - 1) as f32;
     let (mut u, mut v) = init;
-    for _ in 0..iters {
+    // With `keep_best`, the position of lowest mean-normalised SSD among
+    // those visited (the start and the end included) wins: Gauss-Newton
+    // steps on noise or repeated texture can climb out of a good minimum.
+    let mut best = (f32::INFINITY, u, v);
+    for k in 0..=iters {
+        // The last pass only scores the final position (with `keep_best`).
+        if k == iters && !keep_best {
+            break;
+        }
         let x = (px as f32 + u + pad).clamp(0.0, max_x);
         let y = (py as f32 + v + pad).clamp(0.0, max_y);
         let (x0, y0) = (x as usize, y as usize);
@@ -147,6 +169,7 @@ fn align<const P: usize>(
             tx * ty,
         );
         let (mut bx, mut by) = ([0f32; P], [0f32; P]);
+        let (mut sd, mut sdd) = ([0f32; P], [0f32; P]);
         let mut below = &lev.i1[y0 * pw + x0..][..P + 1];
         for r in 0..P {
             let above = below;
@@ -157,6 +180,20 @@ fn align<const P: usize>(
                 let d = warped - t[r][c];
                 bx[c] += gx[r][c] * d;
                 by[c] += gy[r][c] * d;
+                if keep_best {
+                    sd[c] += d;
+                    sdd[c] += d * d;
+                }
+            }
+        }
+        if keep_best {
+            let (sd, sdd): (f32, f32) = (sd.iter().sum(), sdd.iter().sum());
+            let ssd = sdd - sd * sd / n;
+            if ssd < best.0 {
+                best = (ssd, u, v);
+            }
+            if k == iters {
+                break;
             }
         }
         let (bx, by): (f32, f32) = (bx.iter().sum(), by.iter().sum());
@@ -167,6 +204,9 @@ fn align<const P: usize>(
         if du * du + dv * dv < 1e-4 {
             break;
         }
+    }
+    if keep_best {
+        (u, v) = (best.1, best.2);
     }
     // A patch that wandered farther than its own size from its start has locked
     // onto something else: trust the coarser estimate instead.

@@ -262,3 +262,45 @@ fn damped_search_recovers_translation_and_old_params_read_as_full_steps() {
     assert_eq!(read.search_step, 1.0);
     assert_eq!(read.preset_name(), Some("balanced"));
 }
+
+/// `search_keep_best` recovers a translation as well as the plain search,
+/// changes the search, and helps where Gauss-Newton steps go astray: on a
+/// pair whose second frame is heavily noised, patches that keep their best
+/// visited position stay nearer the truth. Configs without the field read
+/// as off.
+#[test]
+fn keep_best_search_recovers_translation_and_resists_noise() {
+    let (du, dv) = (1.6, -0.7);
+    let prev = frame(64, 64, |x, y| (x, y));
+    let next = frame(64, 64, |x, y| (x - du, y - dv));
+    let best = Params {
+        search_keep_best: true,
+        ..Params::default()
+    };
+    let flow = dense(&prev, &next, &best).unwrap();
+    let e = epe(&flow, 4, |_, _| (du, dv));
+    assert!(e < 0.05, "keep best: EPE {e}");
+    // Noise of amplitude 0.1 (the texture spans about 0.3) on the second frame.
+    let mut noisy = next.clone();
+    let mut state = 12345u32;
+    for v in &mut noisy.data {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v += ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.2;
+    }
+    let plain = Params {
+        search_iterations: 25,
+        ..Params::default()
+    };
+    let kept = Params {
+        search_keep_best: true,
+        ..plain.clone()
+    };
+    let e_plain = epe(&dense(&prev, &noisy, &plain).unwrap(), 4, |_, _| (du, dv));
+    let e_kept = epe(&dense(&prev, &noisy, &kept).unwrap(), 4, |_, _| (du, dv));
+    assert!(e_kept < e_plain, "noisy: kept {e_kept} vs plain {e_plain}");
+    let mut old = serde_json::to_value(Params::default()).unwrap();
+    old.as_object_mut().unwrap().remove("search_keep_best");
+    let read: Params = serde_json::from_value(old).unwrap();
+    assert!(!read.search_keep_best);
+    assert_eq!(read.preset_name(), Some("balanced"));
+}
