@@ -4,6 +4,8 @@
 //! the CPU colour maps and flow wheel pixel for pixel (within rounding).
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::sync::{Arc, Once};
 
 use eframe::egui;
@@ -412,11 +414,7 @@ fn a_live_udp_stream_is_followed_and_scored_and_a_dead_one_is_named() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_udp_port();
     let url = format!("udp://127.0.0.1:{port}");
     let (v, u) = (video.clone(), url.clone());
     // The app's open waits for the first frames: the sender starts just after.
@@ -488,11 +486,7 @@ fn the_stream_dialog_opens_a_typed_url() {
     assert!(h
         .query_by_label("not a stream URL or a /dev/video device")
         .is_some());
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_udp_port();
     let url = format!("udp://127.0.0.1:{port}");
     h.key_press(egui::Key::Backspace);
     h.run_steps(1);

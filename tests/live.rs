@@ -5,6 +5,8 @@
 //! per-video min-max), the events those of the offline curve, and a sender
 //! killed mid-stream must give a reconnect and a clean stop.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,14 +37,6 @@ fn clip(dir: &Path) -> PathBuf {
     video
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `ffmpeg -re` sending `video` to `url` (packaging/setup.sh installs the
 /// CLI): copied, or re-encoded with a keyframe every `gop` frames, as a
 /// camera sends (a receiver that joins late starts at the next keyframe).
@@ -69,6 +63,14 @@ fn send(video: &Path, url: &str, gop: Option<usize>) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("the ffmpeg CLI (packaging/setup.sh installs it)")
+}
+
+/// `vadscope watch URL --model DEMO --frames EXTRA...` (see [`watch`]).
+fn watch_demo(url: &str, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let model = demo();
+    let mut args = vec![url, "--model", model.to_str().unwrap(), "--frames"];
+    args.extend_from_slice(extra);
+    watch(&args)
 }
 
 /// Starts `vadscope watch` and waits until it is about to listen.
@@ -165,19 +167,18 @@ fn a_udp_stream_is_scored_live_as_offline_with_the_same_events() {
     let threshold = 2.0;
     let (rows, offline_events) = offline(dir.path(), &video, threshold);
     assert!(rows.len() >= FRAMES - 4, "{}", rows.len());
-    let url = format!("udp://127.0.0.1:{}", free_udp_port());
-    let (mut child, status) = watch(&[
+    let url = format!("udp://127.0.0.1:{}", common::free_udp_port());
+    let (mut child, status) = watch_demo(
         &url,
-        "--model",
-        demo().to_str().unwrap(),
-        "--frames",
-        "--event-threshold",
-        &threshold.to_string(),
-        "--retries",
-        "0",
-        "--timeout",
-        "1.5",
-    ]);
+        &[
+            "--event-threshold",
+            &threshold.to_string(),
+            "--retries",
+            "0",
+            "--timeout",
+            "1.5",
+        ],
+    );
     let started = Instant::now();
     let mut sender = send(&video, &url, None);
     assert!(sender.wait().unwrap().success());
@@ -245,19 +246,18 @@ fn a_killed_sender_gives_a_reconnect_and_ctrl_c_a_clean_stop_with_a_recording() 
     let dir = tempfile::tempdir().unwrap();
     let video = clip(dir.path());
     let record = dir.path().join("rec");
-    let url = format!("udp://127.0.0.1:{}", free_udp_port());
-    let (mut child, status) = watch(&[
+    let url = format!("udp://127.0.0.1:{}", common::free_udp_port());
+    let (mut child, status) = watch_demo(
         &url,
-        "--model",
-        demo().to_str().unwrap(),
-        "--frames",
-        "--retries",
-        "forever",
-        "--timeout",
-        "1",
-        "--record",
-        record.to_str().unwrap(),
-    ]);
+        &[
+            "--retries",
+            "forever",
+            "--timeout",
+            "1",
+            "--record",
+            record.to_str().unwrap(),
+        ],
+    );
     // The first sender dies mid-stream...
     let mut first = send(&video, &url, Some(10));
     std::thread::sleep(Duration::from_millis(1500));
