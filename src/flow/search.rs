@@ -74,9 +74,9 @@ avx2_dispatch! {
             let c = (py + ps / 2) * lev.w + px + ps / 2;
             let init = (lev.u[c], lev.v[c]);
             let (u, v) = match ps {
-                8 => align::<8>(lev, px, py, init, search),
-                12 => align::<12>(lev, px, py, init, search),
-                _ => align::<16>(lev, px, py, init, search),
+                8 => align_as::<8>(lev, px, py, init, search),
+                12 => align_as::<12>(lev, px, py, init, search),
+                _ => align_as::<16>(lev, px, py, init, search),
             };
             ru[i] = u;
             rv[i] = v;
@@ -92,20 +92,35 @@ struct Search {
     keep_best: bool,
 }
 
-/// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`.
+/// [`align`] with `keep_best` as a constant, so the plain search (every
+/// preset) compiles without the SSD bookkeeping.
 #[inline(always)]
-fn align<const P: usize>(
+fn align_as<const P: usize>(
     lev: &Level,
     px: usize,
     py: usize,
     init: (f32, f32),
     search: Search,
 ) -> (f32, f32) {
-    let Search {
-        iters,
-        step,
-        keep_best,
-    } = search;
+    if search.keep_best {
+        align::<P, true>(lev, px, py, init, search)
+    } else {
+        align::<P, false>(lev, px, py, init, search)
+    }
+}
+
+/// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`
+/// (`KEEP_BEST`: `search.keep_best`).
+#[inline(always)]
+fn align<const P: usize, const KEEP_BEST: bool>(
+    lev: &Level,
+    px: usize,
+    py: usize,
+    init: (f32, f32),
+    search: Search,
+) -> (f32, f32) {
+    let Search { iters, step, .. } = search;
+    let keep_best = KEEP_BEST;
     let w = lev.w;
     let mut t = [[0f32; P]; P];
     let mut gx = [[0f32; P]; P];
