@@ -120,7 +120,6 @@ fn align<const P: usize, const KEEP_BEST: bool>(
     search: Search,
 ) -> (f32, f32) {
     let Search { iters, step, .. } = search;
-    let keep_best = KEEP_BEST;
     let w = lev.w;
     let mut t = [[0f32; P]; P];
     let mut gx = [[0f32; P]; P];
@@ -168,11 +167,8 @@ fn align<const P: usize, const KEEP_BEST: bool>(
     // those visited (the start and the end included) wins: Gauss-Newton
     // steps on noise or repeated texture can climb out of a good minimum.
     let mut best = (f32::INFINITY, u, v);
-    for k in 0..=iters {
-        // The last pass only scores the final position (with `keep_best`).
-        if k == iters && !keep_best {
-            break;
-        }
+    // With `keep_best` one more pass scores the final position.
+    for k in 0..iters + usize::from(KEEP_BEST) {
         let x = (px as f32 + u + pad).clamp(0.0, max_x);
         let y = (py as f32 + v + pad).clamp(0.0, max_y);
         let (x0, y0) = (x as usize, y as usize);
@@ -195,13 +191,13 @@ fn align<const P: usize, const KEEP_BEST: bool>(
                 let d = warped - t[r][c];
                 bx[c] += gx[r][c] * d;
                 by[c] += gy[r][c] * d;
-                if keep_best {
+                if KEEP_BEST {
                     sd[c] += d;
                     sdd[c] += d * d;
                 }
             }
         }
-        if keep_best {
+        if KEEP_BEST {
             let (sd, sdd): (f32, f32) = (sd.iter().sum(), sdd.iter().sum());
             let ssd = sdd - sd * sd / n;
             if ssd < best.0 {
@@ -220,7 +216,7 @@ fn align<const P: usize, const KEEP_BEST: bool>(
             break;
         }
     }
-    if keep_best {
+    if KEEP_BEST {
         (u, v) = (best.1, best.2);
     }
     // A patch that wandered farther than its own size from its start has locked

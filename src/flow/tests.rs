@@ -228,6 +228,13 @@ fn epe_helper_checks_shapes() {
     assert!(a.epe(&Flow::zeros(1, 2), None).is_err());
 }
 
+/// The default parameters as a config written before `field` existed reads them.
+fn default_params_without(field: &str) -> Params {
+    let mut old = serde_json::to_value(Params::default()).unwrap();
+    old.as_object_mut().unwrap().remove(field);
+    serde_json::from_value(old).unwrap()
+}
+
 /// Damped Gauss-Newton steps (`search_step`) still recover a translation,
 /// given iterations enough for the shares to add up; the field is range-checked, and configs written before it read as full steps.
 #[test]
@@ -256,9 +263,7 @@ fn damped_search_recovers_translation_and_old_params_read_as_full_steps() {
         let err = p.validate().unwrap_err().to_string();
         assert!(err.contains("search_step"), "{bad}: {err}");
     }
-    let mut old = serde_json::to_value(Params::default()).unwrap();
-    old.as_object_mut().unwrap().remove("search_step");
-    let read: Params = serde_json::from_value(old).unwrap();
+    let read = default_params_without("search_step");
     assert_eq!(read.search_step, 1.0);
     assert_eq!(read.preset_name(), Some("balanced"));
 }
@@ -298,9 +303,7 @@ fn keep_best_search_recovers_translation_and_resists_noise() {
     let e_plain = epe(&dense(&prev, &noisy, &plain).unwrap(), 4, |_, _| (du, dv));
     let e_kept = epe(&dense(&prev, &noisy, &kept).unwrap(), 4, |_, _| (du, dv));
     assert!(e_kept < e_plain, "noisy: kept {e_kept} vs plain {e_plain}");
-    let mut old = serde_json::to_value(Params::default()).unwrap();
-    old.as_object_mut().unwrap().remove("search_keep_best");
-    let read: Params = serde_json::from_value(old).unwrap();
+    let read = default_params_without("search_keep_best");
     assert!(!read.search_keep_best);
     assert_eq!(read.preset_name(), Some("balanced"));
 }
