@@ -33,6 +33,9 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Score videos with a trained checkpoint: per-frame CSVs and run.json for `eval`.
     Score(cli::score::ScoreArgs),
+    /// Choose the combined score's weights on training footage only (pseudo-anomalies
+    /// made from the training videos) and store them in the checkpoint.
+    Calibrate(cli::calibrate::CalibrateArgs),
     /// Evaluate scores against ground truth: AUC (micro/macro), EER, AP, Δs, ROC.
     Eval(cli::eval::EvalArgs),
     /// Open a video, frame folder or dataset in the inspection app.
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Some(Command::Eval(args)) => cli::eval::run(args),
         Some(Command::Train(args)) => cli::train::run(args),
         Some(Command::Score(args)) => cli::score::run(args),
+        Some(Command::Calibrate(args)) => cli::calibrate::run(args),
         Some(Command::Flow(args)) => cli::flow::run_flow(args),
         Some(Command::Open(args)) => cli::open::run(args),
         Some(Command::Export(args)) => cli::export::run(args),

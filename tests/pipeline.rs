@@ -235,3 +235,102 @@ fn a_checkpoint_scores_with_the_flow_it_was_trained_with() {
     assert_eq!(model_flow.data, flows[0].data);
     assert_eq!(scorer.maps(&video, 5).unwrap().flow.data, flows[0].data);
 }
+
+#[test]
+fn calibrated_weights_come_from_training_frames_and_drive_the_score_column() {
+    use vadscope::model::{checkpoint, Checkpoint};
+    use vadscope::score::{calibrate::calibrate, CalibrateOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let model_cfg = ModelConfig::profile("demo").unwrap();
+    let (ds, summary) = synth_and_train(dir.path(), (16, 2, 9), &model_cfg, 3);
+    let ckpt = summary.checkpoint.clone();
+    let train_videos: Vec<_> = ds.split(Split::Train).map(|v| v.path.clone()).collect();
+    let mut scorer = Scorer::load(&ckpt, &Device::Cpu).unwrap();
+    let options = CalibrateOptions {
+        max_frames: 16,
+        step: 0.25,
+        seed: 4,
+    };
+    let done = std::cell::Cell::new(0);
+    let c = calibrate(&mut scorer, &train_videos, &options, &|| {
+        done.set(done.get() + 1)
+    })
+    .unwrap();
+    assert_eq!(done.get(), 2, "one progress call per video");
+    let w = [c.recon, c.pred, c.compact];
+    assert!(w.iter().all(|v| (0.0..=1.0).contains(v)), "{c:?}");
+    assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{c:?}");
+    // Every weight is on the grid of step 1/4, and the search's best is at
+    // least each term alone (the grid's corners) and the config's weights.
+    assert!(
+        w.iter().all(|v| (v * 4.0 - (v * 4.0).round()).abs() < 1e-9),
+        "{c:?}"
+    );
+    for single in [
+        c.terms.recon,
+        c.terms.pred,
+        c.terms.compact,
+        c.config_objective,
+    ] {
+        assert!(c.objective >= single - 1e-12, "{c:?}");
+    }
+    assert_eq!(c.per_kind.len(), 2);
+    let mean = c.per_kind.iter().map(|(_, a)| a).sum::<f64>() / 2.0;
+    assert!((mean - c.objective).abs() < 1e-12, "{c:?}");
+
+    // Stored in the checkpoint (the old file kept as .bak), tensors untouched.
+    let before = Checkpoint::read(&ckpt, &Device::Cpu).unwrap();
+    assert_eq!(before.calibration, None);
+    checkpoint::write_calibration(&ckpt, Some(&c)).unwrap();
+    assert!(vadscope::save::backup_path(&ckpt).exists());
+    let after = Checkpoint::read(&ckpt, &Device::Cpu).unwrap();
+    // The weights exactly; the objectives to JSON's float precision.
+    let stored = after.calibration.clone().expect("stored");
+    assert_eq!([stored.recon, stored.pred, stored.compact], w);
+    assert!((stored.objective - c.objective).abs() < 1e-12, "{stored:?}");
+    assert_eq!(stored.videos, 2);
+    assert_eq!(after.config, before.config);
+    assert_eq!(after.stats, before.stats);
+    let mut names: Vec<_> = after.tensors.keys().collect();
+    names.sort();
+    let mut old_names: Vec<_> = before.tensors.keys().collect();
+    old_names.sort();
+    assert_eq!(names, old_names);
+    for (name, t) in &after.tensors {
+        let a = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = before.tensors[name]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+
+    // The score column is the calibrated weights' sum of z-scored terms.
+    let mut scorer = Scorer::load(&ckpt, &Device::Cpu).unwrap();
+    assert_eq!(scorer.score_weights(), w);
+    let stats = after.stats.expect("training records the statistics");
+    let z = |v: f64, s: &vadscope::model::TermStats| {
+        if s.std > 0.0 {
+            (v - s.mean) / s.std
+        } else {
+            v
+        }
+    };
+    let video = ds.split(Split::Test).next().unwrap().path.clone();
+    for f in scorer.score_video(&video, &|| {}).unwrap() {
+        let expected = w[0] * z(f.recon, &stats.recon)
+            + w[1] * z(f.pred, &stats.pred)
+            + w[2] * z(f.dist, &stats.compact);
+        assert!(
+            (f.score - expected).abs() < 1e-9 * (1.0 + expected.abs()),
+            "{f:?}"
+        );
+    }
+
+    // Cleared, the config's weights are back.
+    checkpoint::write_calibration(&ckpt, None).unwrap();
+    let scorer = Scorer::load(&ckpt, &Device::Cpu).unwrap();
+    let s = &model_cfg.score;
+    assert_eq!(scorer.score_weights(), [s.recon, s.pred, s.compact]);
+}

@@ -196,3 +196,76 @@ fn an_existing_run_survives_every_second_write() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn calibrate_stores_weights_only_without_dry_run_and_clear_removes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = tiny_dataset(dir.path());
+    let run = dir.path().join("run");
+    let (ok, text) = train_tiny(&root, &run, "5", &[]);
+    assert!(ok, "{text}");
+    let ckpt = run.join("checkpoint.safetensors");
+    let original = std::fs::read(&ckpt).unwrap();
+    let calibrate = |extra: &[&str]| {
+        let mut args = vec![os("calibrate"), run.clone().into()];
+        args.extend(extra.iter().map(|s| os(s)));
+        vadscope(&args)
+    };
+
+    let report = dir.path().join("cal.json");
+    let r = report.to_string_lossy().into_owned();
+    let (ok, text) = calibrate(&[
+        root.to_str().unwrap(),
+        "--dry-run",
+        "--step",
+        "0.5",
+        "--report",
+        &r,
+    ]);
+    assert!(
+        ok && text.contains("chosen weights") && text.contains("dry run"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        original,
+        "a dry run changes nothing"
+    );
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let sum: f64 = ["recon", "pred", "compact"]
+        .iter()
+        .map(|k| c[k].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{c}");
+
+    let (ok, text) = calibrate(&[root.to_str().unwrap(), "--step", "0.5"]);
+    assert!(ok && text.contains("stored in"), "{text}");
+    assert_eq!(
+        std::fs::read(run.join("checkpoint.safetensors.bak")).unwrap(),
+        original
+    );
+    assert_ne!(std::fs::read(&ckpt).unwrap(), original);
+
+    // Scores made now record the calibration they used.
+    let scores = dir.path().join("scores");
+    let (ok, text) = vadscope(&[
+        os("score"),
+        run.clone().into(),
+        root.clone().into(),
+        os("-o"),
+        scores.clone().into(),
+    ]);
+    assert!(ok, "{text}");
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scores.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["calibration"]["pred"], c["pred"], "{run_json}");
+
+    let (ok, text) = calibrate(&["--clear"]);
+    assert!(ok && text.contains("removed"), "{text}");
+    let (ok, text) = calibrate(&[]);
+    assert!(!ok && text.contains("DATASET"), "{text}");
+    let missing = dir.path().join("nowhere");
+    let (ok, text) = calibrate(&[missing.to_str().unwrap()]);
+    assert!(!ok && text.contains("nowhere"), "{text}");
+}

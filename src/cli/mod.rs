@@ -9,6 +9,7 @@ pub mod bench_live;
 pub mod bench_model;
 pub mod bench_pipeline;
 pub mod bench_video;
+pub mod calibrate;
 pub mod completions;
 pub mod demo;
 pub mod eval;

@@ -4,11 +4,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar over `len` frames, labelled `what`.
 pub fn frames(len: usize, what: &str) -> ProgressBar {
+    counted(len, "frames", what)
+}
+
+/// A bar over `len` items called `unit` (e.g. "videos"), labelled `what`.
+pub fn counted(len: usize, unit: &str, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{msg:>10}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}"
+        ))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );

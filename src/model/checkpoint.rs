@@ -1,6 +1,8 @@
 //! Checkpoints: one safetensors file with the weights, the memory items
 //! (`memory.bottleneck`, `memory.skip3`, `memory.skip2`), and in its metadata the
-//! model config (`config`, JSON) and the training-set score statistics (`stats`).
+//! model config (`config`, JSON), the training-set score statistics (`stats`)
+//! and, once `vadscope calibrate` has chosen them, the score weights
+//! (`calibration`).
 //!
 //! Loading checks everything before changing anything: the config must match the
 //! model's (the first differing field is named), every tensor the model needs
@@ -84,6 +86,10 @@ pub struct Checkpoint {
     pub stats: Option<ScoreStats>,
     /// Optimiser steps taken when it was saved, if recorded.
     pub step: Option<usize>,
+    /// Score weights chosen on training footage, if calibrated (a training
+    /// run that saves the checkpoint again drops them: they belong to the
+    /// weights they were measured with).
+    pub calibration: Option<crate::score::Calibration>,
     /// Every tensor by name (weights and memory items).
     pub tensors: HashMap<String, Tensor>,
 }
@@ -129,6 +135,39 @@ pub fn save(
     crate::save::atomic_write(path, &bytes)
 }
 
+/// Stores `calibration` in the checkpoint at `path` (or removes the one
+/// stored, with `None`), leaving its tensors and other metadata as they are.
+/// Atomic; the previous file is kept as `path.bak`.
+pub fn write_calibration(
+    path: &Path,
+    calibration: Option<&crate::score::Calibration>,
+) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: String| Error::format(path, m);
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let mut meta = header.metadata().clone().unwrap_or_default();
+    if !meta.contains_key("config") {
+        return Err(bad("no model config in the checkpoint metadata".into()));
+    }
+    match calibration {
+        Some(c) => {
+            let json = serde_json::to_string(c).map_err(|e| Error::invalid(e.to_string()))?;
+            meta.insert("calibration".to_string(), json);
+        }
+        None => {
+            meta.remove("calibration");
+        }
+    }
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("cannot read tensors: {e}")))?;
+    let mut tensors = file.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let out = safetensors::tensor::serialize(tensors, Some(meta))
+        .map_err(|e| bad(format!("cannot serialise checkpoint: {e}")))?;
+    crate::save::atomic_write(path, &out)
+}
+
 impl Checkpoint {
     /// Reads a checkpoint onto `device`; errors name the file.
     pub fn read(path: &Path, device: &Device) -> Result<Checkpoint> {
@@ -162,12 +201,20 @@ impl Checkpoint {
             ),
             None => None,
         };
+        let calibration = match meta.get("calibration") {
+            Some(s) => Some(
+                serde_json::from_str(s)
+                    .map_err(|e| bad(format!("stored score calibration: {e}")))?,
+            ),
+            None => None,
+        };
         let tensors = candle_core::safetensors::load_buffer(&bytes, device)
             .map_err(|e| bad(format!("cannot read tensors: {e}")))?;
         Ok(Checkpoint {
             config,
             stats,
             step,
+            calibration,
             tensors,
         })
     }

@@ -20,6 +20,7 @@ use crate::frame::Frame;
 use crate::model::{make_input, Checkpoint, Hybrid, ModelConfig, ScoreStats};
 
 pub mod baseline;
+pub mod calibrate;
 mod condition;
 pub mod events;
 pub mod live;
@@ -30,6 +31,7 @@ pub mod usage;
 pub mod worker;
 
 pub use crate::dataset::{Outcome, StageTimes};
+pub use calibrate::{CalibrateOptions, Calibration, Pseudo};
 pub use condition::FlowCondition;
 pub use map_file::{maps_path, ScoreMaps, MAPS_SUFFIX};
 pub use maps::{AttentionMap, FrameMaps};
@@ -68,6 +70,9 @@ pub struct Scorer {
     model: Hybrid,
     config: ModelConfig,
     stats: Option<ScoreStats>,
+    /// Score weights chosen on training footage (`vadscope calibrate`), used
+    /// instead of the config's when present.
+    calibration: Option<Calibration>,
     checkpoint: PathBuf,
     device: Device,
     /// The video [`Scorer::maps`] read last, kept open (with the frames and
@@ -93,6 +98,7 @@ impl Scorer {
             model,
             config: ck.config.clone(),
             stats: ck.stats,
+            calibration: ck.calibration,
             checkpoint: checkpoint.to_path_buf(),
             device: device.clone(),
             maps_video: None,
@@ -153,6 +159,23 @@ impl Scorer {
     /// The model's configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// The checkpoint's calibrated score weights, if it has them.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
+    }
+
+    /// The weights of the `score` column (recon, pred, compact): the
+    /// calibrated ones, else the config's.
+    pub fn score_weights(&self) -> [f64; 3] {
+        match &self.calibration {
+            Some(c) => [c.recon, c.pred, c.compact],
+            None => {
+                let w = &self.config.score;
+                [w.recon, w.pred, w.compact]
+            }
+        }
     }
 
     /// Scores every frame of `video` that has `t` frames of history;
@@ -273,18 +296,18 @@ impl Scorer {
         input: &crate::model::Input,
         o: &crate::model::HybridOutput,
     ) -> Result<Vec<f32>> {
-        let w = &self.config.score;
+        let [w_recon, w_pred, w_compact] = self.score_weights();
         let [(_, std_r), (_, std_p), (_, std_c)] = self.term_scales();
         let (_, _, h, wd) = input.frames.dims4().map_err(Error::from)?;
         let sq = |a: &candle_core::Tensor, b: &candle_core::Tensor| (a - b)?.sqr()?.mean_keepdim(1);
         let run = || -> candle_core::Result<candle_core::Tensor> {
-            let mut map = (sq(&o.memae.recon, &input.frames)? * (w.recon / std_r))?;
+            let mut map = (sq(&o.memae.recon, &input.frames)? * (w_recon / std_r))?;
             if let Some(cv) = &o.cvae {
-                map = (map + (sq(&cv.pred, &input.next)? * (w.pred / std_p))?)?;
+                map = (map + (sq(&cv.pred, &input.next)? * (w_pred / std_p))?)?;
             }
             let layers = o.memae.reads.len();
-            if layers > 0 && w.compact != 0.0 {
-                let k = w.compact / std_c / layers as f64;
+            if layers > 0 && w_compact != 0.0 {
+                let k = w_compact / std_c / layers as f64;
                 for read in &o.memae.reads {
                     let d = read.distance_map.upsample_nearest2d(h, wd)?;
                     map = (map + (d * k)?)?;
@@ -311,12 +334,13 @@ impl Scorer {
         ]
     }
 
-    /// The weighted sum of the z-scored terms (see [`Scorer::term_scales`]).
+    /// The weighted sum of the z-scored terms (see [`Scorer::term_scales`]
+    /// and [`Scorer::score_weights`]).
     fn combine(&self, f: &FrameScore) -> f64 {
-        let w = &self.config.score;
+        let [wr, wp, wc] = self.score_weights();
         let [r, p, c] = self.term_scales();
         let z = |v: f64, (mean, std): (f64, f64)| (v - mean) / std;
-        w.recon * z(f.recon, r) + w.pred * z(f.pred, p) + w.compact * z(f.dist, c)
+        wr * z(f.recon, r) + wp * z(f.pred, p) + wc * z(f.dist, c)
     }
 
     /// Writes `<dir>/<name>.csv` (`frame,score,recon,pred,dist`), atomically.
@@ -347,7 +371,7 @@ impl Scorer {
         let mut doc = serde_json::json!({
             "checkpoint": self.checkpoint,
             "config": self.config,
-            "score": "sum of score weights x (term - train mean) / train std (raw terms without statistics)",
+            "score": "sum of score weights (the calibration's, else the config's) x (term - train mean) / train std (raw terms without statistics)",
             "first_scored_frame": self.config.input.frames,
             "videos": videos,
             "flow_condition": self.condition,
@@ -357,6 +381,10 @@ impl Scorer {
         }
         if let Some(split) = self.split {
             doc["split"] = serde_json::json!(split);
+        }
+        if let Some(c) = &self.calibration {
+            doc["calibration"] =
+                serde_json::to_value(c).map_err(|e| Error::invalid(e.to_string()))?;
         }
         if self.usage.frames() > 0 {
             doc["memory_usage"] = serde_json::to_value(self.usage.summary())

@@ -40,7 +40,7 @@ mod layout;
 mod noise;
 mod output;
 mod raster;
-mod rng;
+pub(crate) mod rng;
 mod scene;
 #[cfg(test)]
 mod tests;
