@@ -4,6 +4,7 @@
 mod common;
 use common::vadscope;
 
+use vadscope::model::Checkpoint;
 use vadscope::synth::{write_dataset, DatasetConfig, SceneConfig};
 
 /// A one-video dataset of tiny frames in `dir/ds`.
@@ -50,6 +51,15 @@ fn seed_and_epochs_land_in_the_run_config() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["train"]["seed"], 7, "{config}");
     assert_eq!(config["train"]["epochs"], 3, "{config}");
+    // A finished training chooses the score's weights (`vadscope calibrate`).
+    assert!(text.contains("score weights chosen"), "{text}");
+    let ck = Checkpoint::read(
+        &run.join("checkpoint.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let c = ck.calibration.expect("calibrated at the end of training");
+    assert!((c.recon + c.pred + c.compact - 1.0).abs() < 1e-9, "{c:?}");
 
     // A resumed run keeps its seed: --seed with --resume is refused.
     let ckpt = run.join("checkpoint.safetensors");
@@ -202,9 +212,11 @@ fn calibrate_stores_weights_only_without_dry_run_and_clear_removes_them() {
     let dir = tempfile::tempdir().unwrap();
     let root = tiny_dataset(dir.path());
     let run = dir.path().join("run");
-    let (ok, text) = train_tiny(&root, &run, "5", &[]);
-    assert!(ok, "{text}");
+    let (ok, text) = train_tiny(&root, &run, "5", &["--no-calibrate"]);
+    assert!(ok && !text.contains("score weights chosen"), "{text}");
     let ckpt = run.join("checkpoint.safetensors");
+    let read = |p: &std::path::Path| Checkpoint::read(p, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(read(&ckpt).calibration, None);
     let original = std::fs::read(&ckpt).unwrap();
     let calibrate = |extra: &[&str]| {
         let mut args = vec![os("calibrate"), run.clone().into()];

@@ -81,16 +81,13 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     if let Some(note) = note {
         eprintln!("{note}");
     }
-    let mut scorer = Scorer::load(&ckpt, &device)?;
     let options = CalibrateOptions {
         max_frames: args.max_frames,
         step: args.step,
         seed: args.seed,
     };
-    let bar = super::progress::counted(videos.len(), "videos", "calibrate");
-    let c = calibrate::calibrate(&mut scorer, &videos, &options, &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    println!("{}", describe(&c, &scorer));
+    let (c, text) = choose(&ckpt, &videos, &options, &device)?;
+    println!("{text}");
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&c)?;
         vadscope::save::atomic_write(path, &json)?;
@@ -106,6 +103,22 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Calibrates the checkpoint at `ckpt` on `videos` (a progress bar on the
+/// terminal) and returns the weights with their report; stores nothing.
+pub fn choose(
+    ckpt: &std::path::Path,
+    videos: &[PathBuf],
+    options: &CalibrateOptions,
+    device: &candle_core::Device,
+) -> anyhow::Result<(Calibration, String)> {
+    let mut scorer = Scorer::load(ckpt, device)?;
+    let bar = super::progress::counted(videos.len(), "videos", "calibrate");
+    let c = calibrate::calibrate(&mut scorer, videos, options, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let text = describe(&c, &scorer);
+    Ok((c, text))
 }
 
 /// The report: each term's objective alone, the config's and the chosen weights.

@@ -50,6 +50,11 @@ pub struct TrainArgs {
     /// (replacing an older OUTPUT.bak).
     #[arg(long)]
     pub overwrite: bool,
+    /// Do not choose the score's weights at the end (`vadscope calibrate`, on
+    /// the training videos; a few minutes on Ped2): the `score` column then
+    /// uses the config's weights.
+    #[arg(long)]
+    pub no_calibrate: bool,
 }
 
 /// Trains and reports progress; Ctrl-C stops after saving a checkpoint.
@@ -167,6 +172,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         summary.steps,
         summary.checkpoint.display()
     );
+    if !summary.interrupted && !args.no_calibrate {
+        calibrate_run(&summary.checkpoint, &videos, &device);
+    }
     if summary.interrupted {
         println!(
             "continue with: vadscope train {} --resume {} -o {}",
@@ -176,6 +184,26 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `vadscope calibrate` on the finished run. A failure (e.g. videos too short
+/// for its pseudo-anomalies) leaves the checkpoint as trained, with a note.
+fn calibrate_run(ckpt: &std::path::Path, videos: &[PathBuf], device: &candle_core::Device) {
+    let options = vadscope::score::CalibrateOptions::default();
+    let stored = super::calibrate::choose(ckpt, videos, &options, device).and_then(|(c, text)| {
+        vadscope::model::checkpoint::write_calibration(ckpt, Some(&c))?;
+        Ok(text)
+    });
+    match stored {
+        Ok(text) => {
+            println!("score weights chosen on the training videos (vadscope calibrate):\n{text}")
+        }
+        Err(e) => eprintln!(
+            "note: the score's weights were not calibrated ({}); the score column uses the \
+             config's. Run `vadscope calibrate` to retry.",
+            vadscope::error::report(e.as_ref())
+        ),
+    }
 }
 
 fn progress_bar(len: u64, template: &str) -> ProgressBar {
