@@ -170,6 +170,14 @@ fn every_numeric_flag_names_its_range() {
             &["score", "c", "v", "-o", "o", "--patch", "99999"],
             &["--patch", "0 to 4096"],
         ),
+        (
+            &["calibrate", "c", "d", "--step", "0"],
+            &["--step", "above 0 and at most 0.5"],
+        ),
+        (
+            &["calibrate", "c", "d", "--max-frames", "3"],
+            &["--max-frames", "11 to 100000"],
+        ),
     ];
     for (args, want) in cases {
         let (code, text) = run(args);

@@ -25,17 +25,19 @@ pub struct CalibrateArgs {
     /// Remove stored weights: the `score` column goes back to the config's.
     #[arg(long, conflicts_with_all = ["dry_run", "dataset"])]
     pub clear: bool,
-    /// Frames read from the start of each training video.
+    /// Frames read from the start of each training video, 11 to 100000 (at
+    /// least 2t + 3 for a model of t input frames).
     #[arg(long, default_value_t = CalibrateOptions::default().max_frames,
           value_parser = super::args::int(11usize, 100_000))]
     pub max_frames: usize,
-    /// Training videos used (the first N of the split; 0 = all).
-    #[arg(long, default_value_t = 0)]
+    /// Training videos used (the first N of the split; 0 = all), 0 to 1000000.
+    #[arg(long, default_value_t = 0, value_parser = super::args::int(0usize, 1_000_000))]
     pub videos: usize,
-    /// Grid step of the weights (each 0 to 1, summing to 1).
-    #[arg(long, default_value_t = CalibrateOptions::default().step)]
+    /// Grid step of the weights (each 0 to 1, summing to 1): above 0, at most 0.5.
+    #[arg(long, default_value_t = CalibrateOptions::default().step,
+          value_parser = super::args::real(0.0f64, 0.5, true))]
     pub step: f64,
-    /// Seed of the pasted patches (source, place, direction).
+    /// Seed of the pasted patches (source, place, direction), any whole number.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Also write the calibration (weights, objectives) as JSON to FILE.
