@@ -51,8 +51,8 @@ impl Pseudo {
 /// How [`calibrate`] builds its pseudo-anomalies and searches the weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CalibrateOptions {
-    /// Frames read from the start of each training video (at least t + 3, so
-    /// that every-second-frame leaves a clip).
+    /// Frames read from the start of each training video (at least 2t + 3
+    /// for a model of t input frames, so that every second frame leaves a clip).
     pub max_frames: usize,
     /// Grid step of the weights (each in 0..=1, summing to 1).
     pub step: f64,
@@ -127,10 +127,11 @@ pub fn calibrate(
     progress: &dyn Fn(),
 ) -> Result<Calibration> {
     let t = scorer.config().input.frames;
-    if options.max_frames < 2 * t + 3 {
+    // Every second frame of the shortest video must still hold a clip of t + 1.
+    let min_frames = 2 * t + 3;
+    if options.max_frames < min_frames {
         return Err(Error::invalid(format!(
-            "calibration needs at least {} frames per video (the model reads {t} + 1)",
-            2 * t + 3
+            "calibration needs at least {min_frames} frames per video (the model reads {t} + 1)"
         )));
     }
     if !(options.step > 0.0 && options.step <= 0.5) {
@@ -139,29 +140,26 @@ pub fn calibrate(
             options.step
         )));
     }
-    let frames: Vec<Vec<Frame<f32>>> = videos
-        .iter()
-        .map(|v| read_frames(scorer, v, options.max_frames))
-        .collect::<Result<_>>()?;
     let mut scored = Vec::with_capacity(videos.len());
-    for (i, (path, own)) in videos.iter().zip(&frames).enumerate() {
-        if own.len() < 2 * t + 3 {
+    for (i, path) in videos.iter().enumerate() {
+        let own = read_frames(scorer, path, options.max_frames)?;
+        if own.len() < min_frames {
             return Err(Error::invalid(format!(
-                "{}: {} frames, too short to calibrate on (at least {})",
+                "{}: {} frames, too short to calibrate on (at least {min_frames})",
                 path.display(),
-                own.len(),
-                2 * t + 3
+                own.len()
             )));
         }
-        let donor = &frames[(i + 1) % frames.len()];
+        // The patch's source: the middle one of the next video's frames read.
+        let donor = read_middle_frame(scorer, &videos[(i + 1) % videos.len()], options.max_frames)?;
+        let seed = crate::synth::rng::hash2(options.seed, i as u64);
         let mut pseudo = Vec::new();
         for kind in Pseudo::ALL {
-            let seed = crate::synth::rng::hash2(options.seed, i as u64);
-            let clip = make_pseudo(kind, own, donor, seed);
+            let clip = make_pseudo(kind, &own, &donor, seed);
             pseudo.push((kind, scorer.score_frames(&clip)?));
         }
         scored.push(VideoScores {
-            normal: scorer.score_frames(own)?,
+            normal: scorer.score_frames(&own)?,
             pseudo,
         });
         progress();
@@ -218,17 +216,21 @@ fn read_frames(scorer: &Scorer, video: &std::path::Path, max: usize) -> Result<V
         .collect()
 }
 
-/// The pseudo-anomalous version of `own`; `donor` is another video's frames
-/// (the patch's source).
-fn make_pseudo(
-    kind: Pseudo,
-    own: &[Frame<f32>],
-    donor: &[Frame<f32>],
-    seed: u64,
-) -> Vec<Frame<f32>> {
+/// The middle one of the first `max` frames of `video`, at the model's size
+/// (only the patch's source is needed, not the whole video in memory).
+fn read_middle_frame(scorer: &Scorer, video: &std::path::Path, max: usize) -> Result<Frame<f32>> {
+    let mut v = open_for_model(video, &scorer.config().input)?;
+    let (mut scratch, mut f) = (Frame::default(), Frame::default());
+    v.read_f32_into(v.len().min(max) / 2, &mut scratch, &mut f)?;
+    Ok(f)
+}
+
+/// The pseudo-anomalous version of `own`; `donor` is a frame of another
+/// video (the patch's source).
+fn make_pseudo(kind: Pseudo, own: &[Frame<f32>], donor: &Frame<f32>, seed: u64) -> Vec<Frame<f32>> {
     match kind {
         Pseudo::Skip => own.iter().step_by(2).cloned().collect(),
-        Pseudo::Patch => paste_moving_patch(own, &donor[donor.len() / 2], seed),
+        Pseudo::Patch => paste_moving_patch(own, donor, seed),
     }
 }
 
@@ -264,10 +266,7 @@ fn objective_at(
     scales: [(f64, f64); 3],
     w: [f64; 3],
 ) -> Result<(f64, PerKind)> {
-    let z = |f: &FrameScore| {
-        let [r, p, c] = scales;
-        w[0] * (f.recon - r.0) / r.1 + w[1] * (f.pred - p.0) / p.1 + w[2] * (f.dist - c.0) / c.1
-    };
+    let z = |f: &FrameScore| super::weighted_z(w, scales, f);
     let mut per_kind = Vec::new();
     for kind in Pseudo::ALL {
         let mut sum = 0.0;
@@ -362,7 +361,7 @@ mod tests {
     #[test]
     fn skipping_keeps_every_second_frame() {
         let own = frames(7, 4, 4);
-        let out = make_pseudo(Pseudo::Skip, &own, &own, 0);
+        let out = make_pseudo(Pseudo::Skip, &own, &own[0], 0);
         let kept: Vec<f32> = out.iter().map(|f| f.data[0]).collect();
         assert_eq!(kept, vec![0.0, 0.02, 0.04, 0.06]);
     }

@@ -161,11 +161,6 @@ impl Scorer {
         &self.config
     }
 
-    /// The checkpoint's calibrated score weights, if it has them.
-    pub fn calibration(&self) -> Option<&Calibration> {
-        self.calibration.as_ref()
-    }
-
     /// The weights of the `score` column (recon, pred, compact): the
     /// calibrated ones, else the config's.
     pub fn score_weights(&self) -> [f64; 3] {
@@ -337,10 +332,7 @@ impl Scorer {
     /// The weighted sum of the z-scored terms (see [`Scorer::term_scales`]
     /// and [`Scorer::score_weights`]).
     fn combine(&self, f: &FrameScore) -> f64 {
-        let [wr, wp, wc] = self.score_weights();
-        let [r, p, c] = self.term_scales();
-        let z = |v: f64, (mean, std): (f64, f64)| (v - mean) / std;
-        wr * z(f.recon, r) + wp * z(f.pred, p) + wc * z(f.dist, c)
+        weighted_z(self.score_weights(), self.term_scales(), f)
     }
 
     /// Writes `<dir>/<name>.csv` (`frame,score,recon,pred,dist`), atomically.
@@ -393,6 +385,13 @@ impl Scorer {
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::invalid(e.to_string()))?;
         crate::save::atomic_write(&dir.join("run.json"), &bytes)
     }
+}
+
+/// Σ weight · (term − mean) / std over (recon, pred, compact): the `score`
+/// column, and what [`calibrate`] rates for other weights.
+fn weighted_z(w: [f64; 3], scales: [(f64, f64); 3], f: &FrameScore) -> f64 {
+    let z = |v: f64, (mean, std): (f64, f64)| (v - mean) / std;
+    w[0] * z(f.recon, scales[0]) + w[1] * z(f.pred, scales[1]) + w[2] * z(f.dist, scales[2])
 }
 
 /// Collects prepared frames into clips and scores them a batch at a time.
