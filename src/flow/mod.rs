@@ -25,6 +25,7 @@ mod search;
 mod simd;
 mod sor;
 mod variational;
+mod wavefront;
 
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -338,8 +339,10 @@ pub fn dense(prev: &Frame<f32>, next: &Frame<f32>, params: &Params) -> Result<Fl
 pub struct FlowEstimator {
     params: Params,
     levels: Vec<pyramid::Level>,
-    scratch: variational::Scratch,
-    patches: search::PatchField,
+    /// Work buffers per level: one set per size, so that a stream of pairs
+    /// of one size never resizes (and refills) them.
+    scratch: Vec<variational::Scratch>,
+    patches: Vec<search::PatchField>,
 }
 
 impl FlowEstimator {
@@ -349,8 +352,8 @@ impl FlowEstimator {
         Ok(FlowEstimator {
             params,
             levels: Vec::new(),
-            scratch: variational::Scratch::default(),
-            patches: search::PatchField::default(),
+            scratch: Vec::new(),
+            patches: Vec::new(),
         })
     }
 
@@ -421,6 +424,8 @@ impl FlowEstimator {
         let (w, h) = (prev.width, prev.height);
         let nlev = level_count(w, h, p);
         pyramid::build(&mut self.levels, prev, next, nlev, p.patch_size);
+        self.scratch.resize_with(nlev, Default::default);
+        self.patches.resize_with(nlev, Default::default);
         let finest = p.finest_level.min(nlev - 1);
         for l in (0..nlev).rev() {
             let (upper, rest) = self.levels.split_at_mut(l + 1);
@@ -433,13 +438,13 @@ impl FlowEstimator {
                 }
             }
             let (refine, sor) = if l >= finest {
-                search::search_and_densify(level, &mut self.patches, p);
+                search::search_and_densify(level, &mut self.patches[l], p);
                 (p.refine_iterations, p.sor_iterations)
             } else {
                 (p.upsample_refine_iterations, p.upsample_sor_iterations)
             };
             if refine > 0 && sor > 0 {
-                variational::refine(level, &mut self.scratch, p, refine, sor);
+                variational::refine(level, &mut self.scratch[l], p, refine, sor);
             }
         }
     }

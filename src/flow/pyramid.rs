@@ -168,22 +168,32 @@ pub(crate) fn gradient(img: &[f32], w: usize, h: usize, gx: &mut [f32], gy: &mut
         .enumerate()
         .with_min_len(min_rows(w))
         .for_each(|(y, (rx, ry))| {
-            let row = &img[y * w..(y + 1) * w];
-            let up = &img[y.saturating_sub(1) * w..][..w];
-            let down = &img[(y + 1).min(h - 1) * w..][..w];
-            if w >= 2 {
-                rx[0] = 0.5 * (row[1] - row[0]);
-                rx[w - 1] = 0.5 * (row[w - 1] - row[w - 2]);
-            } else {
-                rx[0] = 0.0;
-            }
-            for x in 1..w.saturating_sub(1) {
-                rx[x] = 0.5 * (row[x + 1] - row[x - 1]);
-            }
-            for ((o, &d), &u) in ry.iter_mut().zip(down).zip(up) {
-                *o = 0.5 * (d - u);
-            }
+            let row = |r: usize| &img[r * w..][..w];
+            gradient_row(
+                [row(y.saturating_sub(1)), row(y), row((y + 1).min(h - 1))],
+                rx,
+                ry,
+            );
         });
+}
+
+/// Row `y` of [`gradient`], from image rows `y - 1`, `y`, `y + 1` (the row
+/// itself in place of a missing neighbour).
+pub(crate) fn gradient_row(rows: [&[f32]; 3], rx: &mut [f32], ry: &mut [f32]) {
+    let [up, row, down] = rows;
+    let w = row.len();
+    if w >= 2 {
+        rx[0] = 0.5 * (row[1] - row[0]);
+        rx[w - 1] = 0.5 * (row[w - 1] - row[w - 2]);
+    } else {
+        rx[0] = 0.0;
+    }
+    for x in 1..w.saturating_sub(1) {
+        rx[x] = 0.5 * (row[x + 1] - row[x - 1]);
+    }
+    for ((o, &d), &u) in ry.iter_mut().zip(down).zip(up) {
+        *o = 0.5 * (d - u);
+    }
 }
 
 /// Sets `fine`'s flow to `coarse`'s, bilinearly upsampled and doubled.

@@ -4,15 +4,14 @@
 //! half a row per row: a red pixel's four neighbours are all black, at fixed
 //! offsets in the black planes. A half-sweep then updates one colour in place
 //! with contiguous, vectorisable loops that read only the other colour, and
-//! rows are independent, so they run in parallel with no unsafe code.
+//! rows are independent: the rows of a half-sweep run in parallel, as stages
+//! of a [`wavefront`](super::wavefront) run.
 //!
 //! Coordinates here are those of the one-pixel padded planes of
 //! `variational`: interior pixels are `1..=w` x `1..=h`.
 
-use rayon::prelude::*;
-
-use super::pyramid::min_rows;
 use super::simd::avx2_dispatch;
+use super::wavefront::Shared;
 
 const DU: usize = 0;
 const DV: usize = 1;
@@ -28,16 +27,18 @@ const WD: usize = 10;
 /// Planes per colour, stored row-interleaved: row `y` of every plane is one block.
 const NPL: usize = 11;
 
-/// The per-pixel linear systems of one fixed-point iteration, in dense layout:
-/// `a11`, `a12`, `a22`, `b1`, `b2` are `w * h` (the diagonals inverted), `sr`
-/// and `sd` (weights to the right and lower neighbours) are padded.
-pub(crate) struct System<'a> {
+/// The linear system of one row, as `variational` computes it: `a11`, `a12`,
+/// `a22`, `b1`, `b2` are the row's `w` pixels (the diagonals inverted); `sr`
+/// (weights to the right neighbour) is the padded row, `sd` (to the lower
+/// neighbour) the padded row and the one above it.
+pub(crate) struct RowSystem<'a> {
     pub a11: &'a [f32],
     pub a12: &'a [f32],
     pub a22: &'a [f32],
     pub b1: &'a [f32],
     pub b2: &'a [f32],
     pub sr: &'a [f32],
+    pub sd_up: &'a [f32],
     pub sd: &'a [f32],
 }
 
@@ -60,7 +61,8 @@ fn span(w: usize, y: usize, c: usize) -> (usize, usize) {
 }
 
 impl RedBlack {
-    /// Sizes for a `w` x `h` level with zero increments.
+    /// Sizes for a `w` x `h` level. The increments of the border rows are
+    /// zeroed here, those of rows `1..=h` by [`Rows::zero_row`].
     pub fn reset(&mut self, w: usize, h: usize) {
         self.w = w;
         self.h = h;
@@ -68,111 +70,179 @@ impl RedBlack {
         let hw = self.hw;
         for p in &mut self.planes {
             p.resize((h + 2) * NPL * hw, 0.0);
-            // Only the increments must start at zero (border rows included); the
-            // system planes are overwritten by `load` wherever they are read.
-            for blk in p.chunks_exact_mut(NPL * hw) {
-                blk[..2 * hw].fill(0.0);
+            // Only the increments must start at zero; the system planes are
+            // overwritten by `load_row` wherever they are read.
+            for y in [0, h + 1] {
+                p[y * NPL * hw..][..2 * hw].fill(0.0);
             }
         }
     }
 
-    /// Loads a system, scattering it into the colour planes.
-    pub fn load(&mut self, sys: &System) {
-        let (w, h, hw) = (self.w, self.h, self.hw);
-        let ws = w + 2;
+    /// The planes as the stages of a [`wavefront`](super::wavefront) run share them.
+    pub fn rows(&mut self) -> Rows<'_> {
         let [p0, p1] = &mut self.planes;
-        p0.par_chunks_mut(NPL * hw)
-            .zip(p1.par_chunks_mut(NPL * hw))
-            .enumerate()
-            .skip(1)
-            .take(h)
-            .with_min_len(min_rows(w))
-            .for_each(|(y, (b0, b1))| {
-                for (c, blk) in [(0, b0), (1, b1)] {
-                    let (lo, hi) = span(w, y, c);
-                    let o = (y + c) & 1;
-                    for k in lo..hi {
-                        let x = 2 * k + o;
-                        let i = (y - 1) * w + x - 1;
-                        let pi = y * ws + x;
-                        blk[A11 * hw + k] = sys.a11[i];
-                        blk[A12 * hw + k] = sys.a12[i];
-                        blk[A22 * hw + k] = sys.a22[i];
-                        blk[B1 * hw + k] = sys.b1[i];
-                        blk[B2 * hw + k] = sys.b2[i];
-                        blk[WL * hw + k] = sys.sr[pi - 1];
-                        blk[WR * hw + k] = sys.sr[pi];
-                        blk[WU * hw + k] = sys.sd[pi - ws];
-                        blk[WD * hw + k] = sys.sd[pi];
-                    }
-                }
-            });
+        Rows {
+            planes: [Shared::new(p0), Shared::new(p1)],
+            hw: self.hw,
+            w: self.w,
+        }
+    }
+}
+
+/// Row access to [`RedBlack`]'s planes for the stages of one wavefront run.
+/// Rows are padded rows, `1..=h`. Each method writes only row `y` (of one
+/// plane or both) and reads rows `y - 1 ..= y + 1`: the stage contract of
+/// [`wavefront`](super::wavefront), which the callers keep by giving each stage its own rows.
+pub(crate) struct Rows<'a> {
+    planes: [Shared<'a>; 2],
+    hw: usize,
+    w: usize,
+}
+
+impl Rows<'_> {
+    /// Zeroes row `y`'s increments in both colours.
+    ///
+    /// # Safety
+    /// Called from a wavefront stage that owns row `y`, before any stage
+    /// that reads row `y`'s increments.
+    pub unsafe fn zero_row(&self, y: usize) {
+        for plane in &self.planes {
+            // SAFETY: row y's increments belong to this stage (caller).
+            unsafe { plane.slice_mut(y * NPL * self.hw, 2 * self.hw) }.fill(0.0);
+        }
     }
 
-    /// One SOR half-sweep over colour `c` with over-relaxation `omega`.
-    pub fn half_sweep(&mut self, c: usize, omega: f32) {
-        let (w, h, hw) = (self.w, self.h, self.hw);
-        let [p0, p1] = &mut self.planes;
-        let (mine, other) = if c == 0 { (p0, &*p1) } else { (p1, &*p0) };
-        mine.par_chunks_mut(NPL * hw)
-            .enumerate()
-            .skip(1)
-            .take(h)
-            .with_min_len(min_rows(w))
-            .for_each(|(y, blk)| {
-                let (lo, hi) = span(w, y, c);
-                if hi <= lo {
-                    return;
-                }
-                let n = hi - lo;
-                let o = (y + c) & 1;
-                // Neighbours in the other colour: left at k + o - 1, right at
-                // k + o, up and down at k (see the module doc).
-                let at = |row: usize, p: usize, k: usize| &other[(row * NPL + p) * hw + k..][..n];
-                let (ul, ur) = (at(y, DU, lo + o - 1), at(y, DU, lo + o));
-                let (uu, ud) = (at(y - 1, DU, lo), at(y + 1, DU, lo));
-                let (vl, vr) = (at(y, DV, lo + o - 1), at(y, DV, lo + o));
-                let (vu, vd) = (at(y - 1, DV, lo), at(y + 1, DV, lo));
-                let (du, rest) = blk.split_at_mut(hw);
-                let (dv, coef) = rest.split_at_mut(hw);
-                let (du, dv) = (&mut du[lo..hi], &mut dv[lo..hi]);
-                let pl = |p: usize| &coef[(p - 2) * hw + lo..][..n];
-                let (a11, a12, a22, b1, b2) = (pl(A11), pl(A12), pl(A22), pl(B1), pl(B2));
-                let (wl, wr, wu, wd) = (pl(WL), pl(WR), pl(WU), pl(WD));
-                sor_row(
-                    du,
-                    dv,
-                    [ul, ur, uu, ud],
-                    [vl, vr, vu, vd],
-                    [a11, a12, a22, b1, b2],
-                    [wl, wr, wu, wd],
-                    omega,
-                );
-            });
+    /// Scatters row `y`'s system into the colour planes.
+    ///
+    /// # Safety
+    /// Called from a wavefront stage that owns row `y`, with no other stage
+    /// of the same run touching row `y`'s coefficients concurrently.
+    pub unsafe fn load_row(&self, y: usize, sys: &RowSystem) {
+        let (w, hw) = (self.w, self.hw);
+        for c in 0..2 {
+            let (lo, hi) = span(w, y, c);
+            if hi <= lo {
+                continue;
+            }
+            let n = hi - lo;
+            // Pixel x = 2k + o of this colour is dense column x - 1; the
+            // first one, k = lo, is column `first`.
+            let first = 2 * lo + ((y + c) & 1) - 1;
+            // SAFETY: row y's coefficient part belongs to this stage (caller).
+            let blk = unsafe { self.planes[c].slice_mut((y * NPL + A11) * hw, (NPL - A11) * hw) };
+            for (p, src) in [
+                (A11, &sys.a11[first..]),
+                (A12, &sys.a12[first..]),
+                (A22, &sys.a22[first..]),
+                (B1, &sys.b1[first..]),
+                (B2, &sys.b2[first..]),
+                // Padded columns: x - 1 (left), x (right, up, down).
+                (WL, &sys.sr[first..]),
+                (WR, &sys.sr[first + 1..]),
+                (WU, &sys.sd_up[first + 1..]),
+                (WD, &sys.sd[first + 1..]),
+            ] {
+                every_other(&mut blk[(p - A11) * hw + lo..][..n], src);
+            }
+        }
     }
 
-    /// Gathers the increments into padded dense planes (`(w + 2) * (h + 2)`).
-    pub fn store(&self, du: &mut [f32], dv: &mut [f32]) {
-        let (w, h, hw) = (self.w, self.h, self.hw);
-        let ws = w + 2;
-        let planes = &self.planes;
-        du.par_chunks_mut(ws)
-            .zip(dv.par_chunks_mut(ws))
-            .enumerate()
-            .skip(1)
-            .take(h)
-            .with_min_len(min_rows(w))
-            .for_each(|(y, (ru, rv))| {
-                for (c, plane) in planes.iter().enumerate() {
-                    let (lo, hi) = span(w, y, c);
-                    let o = (y + c) & 1;
-                    let row = &plane[y * NPL * hw..];
-                    for k in lo..hi {
-                        ru[2 * k + o] = row[DU * hw + k];
-                        rv[2 * k + o] = row[DV * hw + k];
-                    }
-                }
-            });
+    /// One SOR half-sweep of colour `c` over row `y` with over-relaxation `omega`.
+    ///
+    /// # Safety
+    /// Called from a wavefront stage that owns row `y`, in which no stage
+    /// writes the other colour (so rows `y - 1 ..= y + 1` of it are stable).
+    pub unsafe fn half_sweep_row(&self, c: usize, y: usize, omega: f32) {
+        let (w, hw) = (self.w, self.hw);
+        let (lo, hi) = span(w, y, c);
+        if hi <= lo {
+            return;
+        }
+        let n = hi - lo;
+        let o = (y + c) & 1;
+        let other = &self.planes[1 - c];
+        // Neighbours in the other colour: left at k + o - 1, right at
+        // k + o, up and down at k (see the module doc).
+        // SAFETY: the other colour is not written in this stage (caller).
+        let at =
+            |row: usize, p: usize, k: usize| unsafe { other.slice((row * NPL + p) * hw + k, n) };
+        let (ul, ur) = (at(y, DU, lo + o - 1), at(y, DU, lo + o));
+        let (uu, ud) = (at(y - 1, DU, lo), at(y + 1, DU, lo));
+        let (vl, vr) = (at(y, DV, lo + o - 1), at(y, DV, lo + o));
+        let (vu, vd) = (at(y - 1, DV, lo), at(y + 1, DV, lo));
+        // SAFETY: row y of this colour belongs to this stage (caller).
+        let blk = unsafe { self.planes[c].slice_mut(y * NPL * hw, NPL * hw) };
+        let (du, rest) = blk.split_at_mut(hw);
+        let (dv, coef) = rest.split_at_mut(hw);
+        let (du, dv) = (&mut du[lo..hi], &mut dv[lo..hi]);
+        let pl = |p: usize| &coef[(p - 2) * hw + lo..][..n];
+        let (a11, a12, a22, b1, b2) = (pl(A11), pl(A12), pl(A22), pl(B1), pl(B2));
+        let (wl, wr, wu, wd) = (pl(WL), pl(WR), pl(WU), pl(WD));
+        sor_row(
+            du,
+            dv,
+            [ul, ur, uu, ud],
+            [vl, vr, vu, vd],
+            [a11, a12, a22, b1, b2],
+            [wl, wr, wu, wd],
+            omega,
+        );
+    }
+
+    /// Gathers row `y`'s increments into padded dense rows (`w + 2` long).
+    /// The border columns get the planes' entries outside the colour spans,
+    /// which stay zero.
+    ///
+    /// # Safety
+    /// Called from a wavefront stage in which no stage writes row `y`'s
+    /// increments.
+    pub unsafe fn store_row(&self, y: usize, ru: &mut [f32], rv: &mut [f32]) {
+        let hw = self.hw;
+        // Even padded columns 2k are colour (y & 1)'s entry k, odd ones 2k + 1
+        // the other colour's.
+        let even = y & 1;
+        // SAFETY: row y's increments are not written in this stage (caller).
+        let (e, o) = unsafe {
+            (
+                self.planes[even].slice(y * NPL * hw, 2 * hw),
+                self.planes[1 - even].slice(y * NPL * hw, 2 * hw),
+            )
+        };
+        interleave(ru, &e[DU * hw..][..hw], &o[DU * hw..][..hw]);
+        interleave(rv, &e[DV * hw..][..hw], &o[DV * hw..][..hw]);
+    }
+}
+
+avx2_dispatch! {
+    /// `dst[j] = src[2 j]` for every `j` of `dst` (`src` at least `2 dst.len() - 1` long).
+    fn every_other(dst: &mut [f32], src: &[f32]) {
+        let n = dst.len();
+        if n == 0 {
+            return;
+        }
+        // Pairs of the source, then its last value alone: fixed-size chunks
+        // let the loop vectorise (a strided index does not).
+        let (pairs, _) = src[..2 * n - 2].as_chunks::<2>();
+        let (last, head) = dst.split_last_mut().expect("n > 0");
+        for (d, p) in head.iter_mut().zip(pairs) {
+            *d = p[0];
+        }
+        *last = src[2 * n - 2];
+    }
+}
+
+avx2_dispatch! {
+    /// `dst[2 k] = even[k]`, `dst[2 k + 1] = odd[k]` over all of `dst`.
+    fn interleave(dst: &mut [f32], even: &[f32], odd: &[f32]) {
+        let pairs = dst.len() / 2;
+        let (even, odd) = (&even[..dst.len().div_ceil(2)], &odd[..pairs]);
+        for (k, d) in dst.chunks_exact_mut(2).enumerate() {
+            d[0] = even[k];
+            d[1] = odd[k];
+        }
+        if dst.len() % 2 == 1 {
+            dst[2 * pairs] = even[pairs];
+        }
     }
 }
 

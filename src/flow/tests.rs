@@ -307,3 +307,36 @@ fn keep_best_search_recovers_translation_and_resists_noise() {
     assert!(!read.search_keep_best);
     assert_eq!(read.preset_name(), Some("balanced"));
 }
+
+/// The whole estimator gives bit-identical flow on 1 thread (every pass run
+/// in turn) and on several (passes overlapped as a wavefront), for frames
+/// whose levels cut into many row blocks and into a few.
+#[test]
+fn threads_do_not_change_the_flow() {
+    let (w, h) = (200, 150);
+    let prev = frame(w, h, |x, y| (x, y));
+    let next = frame(w, h, |x, y| {
+        // A rotation-like swirl, so that every row's flow differs.
+        (x - 2.5 + 0.02 * (y - 75.0), y + 1.5 - 0.02 * (x - 100.0))
+    });
+    for preset in [Preset::Fast, Preset::Balanced, Preset::Accurate] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| dense(&prev, &next, &Params::preset(preset)).unwrap())
+        };
+        let one = run(1);
+        assert!(
+            one.data.iter().any(|v| v.abs() > 1.0),
+            "{preset:?}: no motion found"
+        );
+        for threads in [2, 3, 5] {
+            assert!(
+                run(threads) == one,
+                "{preset:?}: {threads} threads differ from 1"
+            );
+        }
+    }
+}

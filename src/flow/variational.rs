@@ -5,13 +5,12 @@
 //! with `Psi(s^2) = sqrt(s^2 + eps^2)`, data terms normalised by the local
 //! gradient magnitude. The robust weights are frozen for each fixed-point
 //! iteration, and the linear system that remains is solved by a few red-black
-//! SOR sweeps (`sor`), parallel over rows.
+//! SOR sweeps (`sor`). All passes of a level run as one parallel wavefront.
 
-use rayon::prelude::*;
-
-use super::pyramid::{gradient, min_rows, sample, Level};
+use super::pyramid::{gradient_row, sample, Level};
 use super::simd::avx2_dispatch;
-use super::sor::{RedBlack, System};
+use super::sor::{RedBlack, RowSystem, Rows};
+use super::wavefront::{self, Shared};
 use super::Params;
 
 /// Over-relaxation factor of the SOR sweeps.
@@ -59,7 +58,10 @@ pub(crate) struct Scratch {
 }
 
 /// Refines `level.u`/`level.v` in place with `iterations` fixed-point
-/// iterations of `sor_iterations` SOR sweeps each.
+/// iterations of `sor_iterations` SOR sweeps each. Every pass over the rows
+/// (warp, derivatives, then per iteration the smoothness weights, the
+/// coefficients, the half-sweeps and the gathering of the increments) is one
+/// stage of a single [`wavefront`] run.
 pub(crate) fn refine(
     level: &mut Level,
     s: &mut Scratch,
@@ -90,11 +92,14 @@ pub(crate) fn refine(
     ] {
         buf.resize(n, 0.0);
     }
+    // Increments start at zero: the border rows here, the others in the
+    // first stage.
     for buf in [&mut s.du, &mut s.dv] {
-        buf.clear();
         buf.resize(np, 0.0);
+        buf[..w + 2].fill(0.0);
+        buf[np - w - 2..].fill(0.0);
     }
-    // The weights' interior is rewritten by every `coefficients`; only the
+    // The weights' interior is rewritten by every iteration; only the
     // padding (weights towards it) must be zero.
     for buf in [&mut s.sr, &mut s.sd] {
         buf.resize(np, 0.0);
@@ -108,32 +113,329 @@ pub(crate) fn refine(
     }
     pad_copy(&level.u, w, h, &mut s.uu);
     pad_copy(&level.v, w, h, &mut s.vv);
-    derivatives(level, s);
     s.solver.reset(w, h);
-    for _ in 0..iterations {
-        coefficients(w, h, s, p);
-        s.solver.load(&System {
-            a11: &s.a11,
-            a12: &s.a12,
-            a22: &s.a22,
-            b1: &s.b1,
-            b2: &s.b2,
-            sr: &s.sr,
-            sd: &s.sd,
-        });
-        for _ in 0..sor_iterations {
-            s.solver.half_sweep(0, OMEGA);
-            s.solver.half_sweep(1, OMEGA);
+    let stages = Stages::new(level, s, p, iterations, sor_iterations);
+    wavefront::run(h, wavefront::block_rows(w), stages.count(), &|k, rows| {
+        for y in rows {
+            // SAFETY: `Stages::row` keeps the stage contract of `wavefront`
+            // (writes row y only, reads rows y - 1 ..= y + 1).
+            unsafe { stages.row(k, y) }
         }
-        s.solver.store(&mut s.du, &mut s.dv);
-    }
-    let ws = w + 2;
-    for (f, d) in [(&mut level.u, &s.du), (&mut level.v, &s.dv)] {
-        for (y, row) in f.chunks_exact_mut(w).enumerate() {
-            let d = &d[(y + 1) * ws + 1..][..w];
-            row.iter_mut().zip(d).for_each(|(f, d)| *f += d);
+    });
+}
+
+/// What a stage of [`refine`] does, by its index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stage {
+    /// Warp the second image by the current flow (and zero the increments).
+    Warp,
+    /// The warped image's gradient and the linearised data terms.
+    Data,
+    /// Second derivatives (gradients of the averaged first ones).
+    Second,
+    /// Smoothness weights from the total flow.
+    Smooth,
+    /// The per-pixel systems, scattered into the solver's colour planes.
+    System,
+    /// A red-black half-sweep of the colour given.
+    Sweep(usize),
+    /// The increments gathered back into dense planes.
+    Store,
+    /// The increments added to the level's flow.
+    Add,
+}
+
+/// The buffers of one [`refine`] call, shared by its stages.
+struct Stages<'a> {
+    w: usize,
+    h: usize,
+    /// Padded width, padded height and pad of the second image.
+    dims: [usize; 3],
+    iterations: usize,
+    sor_iterations: usize,
+    alpha: f32,
+    delta: f32,
+    gamma: f32,
+    i0: &'a [f32],
+    i1: &'a [f32],
+    gx: &'a [f32],
+    gy: &'a [f32],
+    uu: &'a [f32],
+    vv: &'a [f32],
+    u: Shared<'a>,
+    v: Shared<'a>,
+    warped: Shared<'a>,
+    gxw: Shared<'a>,
+    gyw: Shared<'a>,
+    ix: Shared<'a>,
+    iy: Shared<'a>,
+    iz: Shared<'a>,
+    ixx: Shared<'a>,
+    ixy: Shared<'a>,
+    iyy: Shared<'a>,
+    ixz: Shared<'a>,
+    iyz: Shared<'a>,
+    a11: Shared<'a>,
+    a12: Shared<'a>,
+    a22: Shared<'a>,
+    b1: Shared<'a>,
+    b2: Shared<'a>,
+    du: Shared<'a>,
+    dv: Shared<'a>,
+    sr: Shared<'a>,
+    sd: Shared<'a>,
+    planes: Rows<'a>,
+}
+
+impl<'a> Stages<'a> {
+    fn new(
+        level: &'a mut Level,
+        s: &'a mut Scratch,
+        p: &Params,
+        iterations: usize,
+        sor_iterations: usize,
+    ) -> Self {
+        let dims = [level.pw(), level.ph(), level.pad];
+        let Level {
+            w,
+            h,
+            i0,
+            i1,
+            gx,
+            gy,
+            u,
+            v,
+            ..
+        } = level;
+        let sh = |b: &'a mut Vec<f32>| Shared::new(b);
+        Stages {
+            w: *w,
+            h: *h,
+            dims,
+            iterations,
+            sor_iterations,
+            alpha: p.alpha,
+            delta: p.delta,
+            gamma: p.gamma,
+            i0,
+            i1,
+            gx,
+            gy,
+            uu: &s.uu,
+            vv: &s.vv,
+            u: sh(u),
+            v: sh(v),
+            warped: sh(&mut s.warped),
+            gxw: sh(&mut s.gxw),
+            gyw: sh(&mut s.gyw),
+            ix: sh(&mut s.ix),
+            iy: sh(&mut s.iy),
+            iz: sh(&mut s.iz),
+            ixx: sh(&mut s.ixx),
+            ixy: sh(&mut s.ixy),
+            iyy: sh(&mut s.iyy),
+            ixz: sh(&mut s.ixz),
+            iyz: sh(&mut s.iyz),
+            a11: sh(&mut s.a11),
+            a12: sh(&mut s.a12),
+            a22: sh(&mut s.a22),
+            b1: sh(&mut s.b1),
+            b2: sh(&mut s.b2),
+            du: sh(&mut s.du),
+            dv: sh(&mut s.dv),
+            sr: sh(&mut s.sr),
+            sd: sh(&mut s.sd),
+            planes: s.solver.rows(),
         }
     }
+
+    /// Stages per fixed-point iteration: smoothness, system, half-sweeps, store.
+    fn per_iteration(&self) -> usize {
+        3 + 2 * self.sor_iterations
+    }
+
+    /// Number of stages: three of derivatives, the iterations', the add.
+    fn count(&self) -> usize {
+        3 + self.iterations * self.per_iteration() + 1
+    }
+
+    /// Stage `k`.
+    fn stage(&self, k: usize) -> Stage {
+        match k {
+            0 => Stage::Warp,
+            1 => Stage::Data,
+            2 => Stage::Second,
+            k if k + 1 == self.count() => Stage::Add,
+            k => match (k - 3) % self.per_iteration() {
+                0 => Stage::Smooth,
+                1 => Stage::System,
+                j if j + 1 == self.per_iteration() => Stage::Store,
+                j => Stage::Sweep(j % 2),
+            },
+        }
+    }
+
+    /// Runs stage `k` on dense row `y`.
+    ///
+    /// # Safety
+    /// Called by a [`wavefront`] run of `count()` stages over the `h` rows,
+    /// which gives each stage's rows to one worker after the previous stage
+    /// is done on them and their neighbours. Each arm writes only row `y` of
+    /// the buffers it fills (padded row `y + 1` of padded ones) and reads
+    /// rows `y - 1 ..= y + 1` of buffers earlier stages fill.
+    unsafe fn row(&self, k: usize, y: usize) {
+        let (w, h) = (self.w, self.h);
+        let ws = w + 2;
+        let r = y * w;
+        // Padded row y + 1 of a padded plane, from column `x0`.
+        let pr = |row: usize, x0: usize| row * ws + x0;
+        // SAFETY (every `slice`/`slice_mut` below): the rows follow the
+        // contract stated above, stage by stage.
+        unsafe {
+            match self.stage(k) {
+                Stage::Warp => {
+                    warp_row(
+                        self.warped.slice_mut(r, w),
+                        self.i1,
+                        self.u.slice(r, w),
+                        self.v.slice(r, w),
+                        y,
+                        self.dims,
+                    );
+                    self.du.slice_mut(pr(y + 1, 0), ws).fill(0.0);
+                    self.dv.slice_mut(pr(y + 1, 0), ws).fill(0.0);
+                    self.planes.zero_row(y + 1);
+                }
+                Stage::Data => {
+                    let rows = |b| around(b, y, w, h);
+                    let (gxw, gyw) = (self.gxw.slice_mut(r, w), self.gyw.slice_mut(r, w));
+                    gradient_row(rows(&self.warped), gxw, gyw);
+                    data_row(
+                        y,
+                        [self.u.slice(r, w), self.v.slice(r, w)],
+                        [gxw, gyw, self.warped.slice(r, w)],
+                        [&self.gx[r..r + w], &self.gy[r..r + w], &self.i0[r..r + w]],
+                        [
+                            self.ix.slice_mut(r, w),
+                            self.iy.slice_mut(r, w),
+                            self.iz.slice_mut(r, w),
+                            self.ixz.slice_mut(r, w),
+                            self.iyz.slice_mut(r, w),
+                        ],
+                        h,
+                    );
+                }
+                Stage::Second => {
+                    let rows = |b| around(b, y, w, h);
+                    // gxw is scratch here: Ixy comes from Ix's vertical gradient.
+                    let (ixx, ixy) = (self.ixx.slice_mut(r, w), self.ixy.slice_mut(r, w));
+                    gradient_row(rows(&self.ix), ixx, ixy);
+                    let (gxw, iyy) = (self.gxw.slice_mut(r, w), self.iyy.slice_mut(r, w));
+                    gradient_row(rows(&self.iy), gxw, iyy);
+                }
+                Stage::Smooth => {
+                    let c = pr(y + 1, 1);
+                    let three = |b: &'a [f32]| [c, c + 1, c + ws].map(|i| &b[i..i + w]);
+                    let three_shared = |b| [c, c + 1, c + ws].map(|i| Shared::slice(b, i, w));
+                    let (sr, sd) = (self.sr.slice_mut(c, w), self.sd.slice_mut(c, w));
+                    smooth_row(
+                        sr,
+                        sd,
+                        three(self.uu),
+                        three(self.vv),
+                        three_shared(&self.du),
+                        three_shared(&self.dv),
+                        0.5 * self.alpha,
+                    );
+                    sr[w - 1] = 0.0;
+                    if y + 1 == h {
+                        sd.fill(0.0);
+                    }
+                }
+                Stage::System => {
+                    let c = pr(y + 1, 1);
+                    let (sl, sr0) = (self.sr.slice(c - 1, w), self.sr.slice(c, w));
+                    let (su, sd0) = (self.sd.slice(c - ws, w), self.sd.slice(c, w));
+                    let [u0, ul, ur, uu, ud] = neighbour_rows(self.uu, c, w, ws);
+                    let [v0, vl, vr, vu, vd] = neighbour_rows(self.vv, c, w, ws);
+                    let inp = [
+                        self.ix.slice(r, w),
+                        self.iy.slice(r, w),
+                        self.iz.slice(r, w),
+                        self.ixx.slice(r, w),
+                        self.ixy.slice(r, w),
+                        self.iyy.slice(r, w),
+                        self.ixz.slice(r, w),
+                        self.iyz.slice(r, w),
+                        self.du.slice(c, w),
+                        self.dv.slice(c, w),
+                        sl,
+                        sr0,
+                        su,
+                        sd0,
+                        u0,
+                        ul,
+                        ur,
+                        uu,
+                        ud,
+                        v0,
+                        vl,
+                        vr,
+                        vu,
+                        vd,
+                    ];
+                    let mut out = [
+                        self.a11.slice_mut(r, w),
+                        self.a12.slice_mut(r, w),
+                        self.a22.slice_mut(r, w),
+                        self.b1.slice_mut(r, w),
+                        self.b2.slice_mut(r, w),
+                    ];
+                    coefficient_row(w, &inp, &mut out, self.delta, self.gamma);
+                    let [a11, a12, a22, b1, b2] = out;
+                    self.planes.load_row(
+                        y + 1,
+                        &RowSystem {
+                            a11,
+                            a12,
+                            a22,
+                            b1,
+                            b2,
+                            sr: self.sr.slice(pr(y + 1, 0), ws),
+                            sd_up: self.sd.slice(pr(y, 0), ws),
+                            sd: self.sd.slice(pr(y + 1, 0), ws),
+                        },
+                    );
+                }
+                Stage::Sweep(colour) => self.planes.half_sweep_row(colour, y + 1, OMEGA),
+                Stage::Store => {
+                    let c = pr(y + 1, 0);
+                    self.planes.store_row(
+                        y + 1,
+                        self.du.slice_mut(c, ws),
+                        self.dv.slice_mut(c, ws),
+                    );
+                }
+                Stage::Add => {
+                    let c = pr(y + 1, 1);
+                    for (f, d) in [(&self.u, &self.du), (&self.v, &self.dv)] {
+                        let (row, d) = (f.slice_mut(r, w), d.slice(c, w));
+                        row.iter_mut().zip(d).for_each(|(f, d)| *f += d);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows `y - 1`, `y`, `y + 1` of a `w` x `h` plane (row `y` in place of a
+/// missing neighbour).
+///
+/// # Safety
+/// No stage writes these rows while the slices live.
+unsafe fn around<'b>(b: &'b Shared, y: usize, w: usize, h: usize) -> [&'b [f32]; 3] {
+    // SAFETY: no concurrent writer (caller).
+    [y.saturating_sub(1), y, (y + 1).min(h - 1)].map(|yy| unsafe { b.slice(yy * w, w) })
 }
 
 /// Copies a `w` x `h` plane into a one-pixel padded plane, replicating edges.
@@ -149,52 +451,35 @@ fn pad_copy(src: &[f32], w: usize, h: usize, dst: &mut Vec<f32>) {
     }
 }
 
-/// Warps the second image by the current flow and computes the derivatives of
-/// the linearised data terms (spatial ones averaged over both images).
-fn derivatives(level: &Level, s: &mut Scratch) {
-    let (w, h) = (level.w, level.h);
-    let (pw, ph, pad) = (level.pw(), level.ph(), level.pad);
-    s.warped
-        .par_chunks_mut(w)
-        .enumerate()
-        .with_min_len(min_rows(w))
-        .for_each(|(y, row)| {
-            let r = y * w;
-            warp_row(
-                row,
-                &level.i1,
-                &level.u[r..r + w],
-                &level.v[r..r + w],
-                y,
-                [pw, ph, pad],
-            );
-        });
-    gradient(&s.warped, w, h, &mut s.gxw, &mut s.gyw);
+/// Row `y` of the linearised data terms: `flow` = u, v; `warped` = the warped
+/// image's gradients and values; `first` = the first image's gradients and
+/// values; `out` = Ix, Iy, Iz, Ixz, Iyz (spatial derivatives averaged over
+/// both images).
+fn data_row(
+    y: usize,
+    flow: [&[f32]; 2],
+    warped: [&[f32]; 3],
+    first: [&[f32]; 3],
+    out: [&mut [f32]; 5],
+    h: usize,
+) {
+    let [u, v] = flow;
+    let [gxw, gyw, wp] = warped;
+    let [gx, gy, i0] = first;
+    let [ix, iy, iz, ixz, iyz] = out;
+    let w = u.len();
     let (wf, hf) = ((w - 1) as f32, (h - 1) as f32);
-    s.ix.par_chunks_mut(w)
-        .zip(s.iy.par_chunks_mut(w))
-        .zip(s.iz.par_chunks_mut(w))
-        .zip(s.ixz.par_chunks_mut(w))
-        .zip(s.iyz.par_chunks_mut(w))
-        .enumerate()
-        .with_min_len(min_rows(w))
-        .for_each(|(y, ((((ix, iy), iz), ixz), iyz))| {
-            for x in 0..w {
-                let i = y * w + x;
-                let (tx, ty) = (x as f32 + level.u[i], y as f32 + level.v[i]);
-                // Pixels that move out of the frame have no data term.
-                let inside = tx >= 0.0 && tx <= wf && ty >= 0.0 && ty <= hf;
-                let m = if inside { 1.0 } else { 0.0 };
-                ix[x] = m * 0.5 * (s.gxw[i] + level.gx[i]);
-                iy[x] = m * 0.5 * (s.gyw[i] + level.gy[i]);
-                iz[x] = m * (s.warped[i] - level.i0[i]);
-                ixz[x] = m * (s.gxw[i] - level.gx[i]);
-                iyz[x] = m * (s.gyw[i] - level.gy[i]);
-            }
-        });
-    // Second derivatives from the averaged first ones (gxw/gyw reused as scratch).
-    gradient(&s.ix, w, h, &mut s.ixx, &mut s.ixy);
-    gradient(&s.iy, w, h, &mut s.gxw, &mut s.iyy);
+    for x in 0..w {
+        let (tx, ty) = (x as f32 + u[x], y as f32 + v[x]);
+        // Pixels that move out of the frame have no data term.
+        let inside = tx >= 0.0 && tx <= wf && ty >= 0.0 && ty <= hf;
+        let m = if inside { 1.0 } else { 0.0 };
+        ix[x] = m * 0.5 * (gxw[x] + gx[x]);
+        iy[x] = m * 0.5 * (gyw[x] + gy[x]);
+        iz[x] = m * (wp[x] - i0[x]);
+        ixz[x] = m * (gxw[x] - gx[x]);
+        iyz[x] = m * (gyw[x] - gy[x]);
+    }
 }
 
 avx2_dispatch! {
@@ -206,77 +491,6 @@ avx2_dispatch! {
             *o = sample(img, pw, ph, pad, x as f32 + u, y as f32 + v);
         }
     }
-}
-
-/// Robust weights frozen at the current increment, folded into the per-pixel
-/// linear system `A [du dv] = b` (smoothness of the base flow included in `b`).
-fn coefficients(w: usize, h: usize, s: &mut Scratch, p: &Params) {
-    let ws = w + 2;
-    let (uu, vv, du, dv) = (&s.uu, &s.vv, &s.du, &s.dv);
-    let half_alpha = 0.5 * p.alpha;
-    // Smoothness weights from forward differences of the total flow; zero
-    // towards the padding.
-    s.sr.par_chunks_mut(ws)
-        .zip(s.sd.par_chunks_mut(ws))
-        .skip(1)
-        .take(h)
-        .enumerate()
-        .with_min_len(min_rows(w))
-        .for_each(|(y, (sr, sd))| {
-            let c = (y + 1) * ws + 1;
-            let (u0, u1, ud) = (&uu[c..][..w], &uu[c + 1..][..w], &uu[c + ws..][..w]);
-            let (v0, v1, vd) = (&vv[c..][..w], &vv[c + 1..][..w], &vv[c + ws..][..w]);
-            let (d0, d1, dd) = (&du[c..][..w], &du[c + 1..][..w], &du[c + ws..][..w]);
-            let (e0, e1, ed) = (&dv[c..][..w], &dv[c + 1..][..w], &dv[c + ws..][..w]);
-            let (sr, sd) = (&mut sr[1..=w], &mut sd[1..=w]);
-            smooth_row(
-                sr,
-                sd,
-                [u0, u1, ud],
-                [v0, v1, vd],
-                [d0, d1, dd],
-                [e0, e1, ed],
-                half_alpha,
-            );
-            sr[w - 1] = 0.0;
-            if y + 1 == h {
-                sd.fill(0.0);
-            }
-        });
-    let (sr, sd) = (&s.sr, &s.sd);
-    let (ix, iy, iz, ixx, ixy, iyy, ixz, iyz) =
-        (&s.ix, &s.iy, &s.iz, &s.ixx, &s.ixy, &s.iyy, &s.ixz, &s.iyz);
-    let (delta, gamma) = (p.delta, p.gamma);
-    s.a11
-        .par_chunks_mut(w)
-        .zip(s.a12.par_chunks_mut(w))
-        .zip(s.a22.par_chunks_mut(w))
-        .zip(s.b1.par_chunks_mut(w))
-        .zip(s.b2.par_chunks_mut(w))
-        .enumerate()
-        .with_min_len(min_rows(w))
-        .for_each(|(y, ((((a11, a12), a22), b1), b2))| {
-            let r = y * w;
-            let (ix, iy, iz) = (&ix[r..][..w], &iy[r..][..w], &iz[r..][..w]);
-            let (ixx, ixy, iyy) = (&ixx[r..][..w], &ixy[r..][..w], &iyy[r..][..w]);
-            let (ixz, iyz) = (&ixz[r..][..w], &iyz[r..][..w]);
-            let c = (y + 1) * ws + 1;
-            let (d_u, d_v) = (&du[c..][..w], &dv[c..][..w]);
-            let (sl, sr0, su, sd0) = (
-                &sr[c - 1..][..w],
-                &sr[c..][..w],
-                &sd[c - ws..][..w],
-                &sd[c..][..w],
-            );
-            let [u0, ul, ur, uu, ud] = neighbour_rows(uu, c, w, ws);
-            let [v0, vl, vr, vu, vd] = neighbour_rows(vv, c, w, ws);
-            let inp = [
-                ix, iy, iz, ixx, ixy, iyy, ixz, iyz, d_u, d_v, sl, sr0, su, sd0, u0, ul, ur, uu,
-                ud, v0, vl, vr, vu, vd,
-            ];
-            let mut out = [a11, a12, a22, b1, b2];
-            coefficient_row(w, &inp, &mut out, delta, gamma);
-        });
 }
 
 avx2_dispatch! {
