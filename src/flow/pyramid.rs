@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::simd::avx2_dispatch;
 use crate::frame::Frame;
 
 /// Pixels per rayon task in row-parallel loops: enough that task overhead
@@ -204,32 +205,46 @@ pub(crate) fn upsample_flow(coarse: &Level, fine: &mut Level) {
         .zip(fine.v.par_chunks_mut(fw))
         .enumerate()
         .with_min_len(min_rows(fw))
-        .for_each(|(y, (ru, rv))| {
+        .for_each_init(Vec::new, |cols, (y, (ru, rv))| {
             // Coarse pixel k covers fine pixels 2k and 2k+1: centres map by
-            // x/2 - 1/4, so fine pixel 2k sits between coarse k-1 and k (weights
-            // 1/4, 3/4) and 2k+1 between k and k+1 (3/4, 1/4), clamped at edges.
+            // x/2 - 1/4, so fine row y sits between coarse rows y0 and y1.
             let fy = (y as f32 * 0.5 - 0.25).clamp(0.0, (ch - 1) as f32);
             let y0 = fy as usize;
             let y1 = (y0 + 1).min(ch - 1);
             let ty = fy - y0 as f32;
             for (out, src) in [(ru, &coarse.u), (rv, &coarse.v)] {
                 let (a, b) = (&src[y0 * cw..][..cw], &src[y1 * cw..][..cw]);
-                let col = |k: usize| 2.0 * (a[k] + ty * (b[k] - a[k]));
-                for (x, o) in out.iter_mut().enumerate() {
-                    let k = x / 2;
-                    let (k0, k1, t) = if x % 2 == 0 {
-                        (
-                            k.saturating_sub(1),
-                            k.min(cw - 1),
-                            if k == 0 { 1.0 } else { 0.75 },
-                        )
-                    } else {
-                        (k.min(cw - 1), (k + 1).min(cw - 1), 0.25)
-                    };
-                    *o = col(k0) + t * (col(k1) - col(k0));
-                }
+                // The vertical step once per coarse column, not per fine pixel.
+                cols.clear();
+                cols.extend(a.iter().zip(b).map(|(&a, &b)| 2.0 * (a + ty * (b - a))));
+                upsample_row(out, cols);
             }
         });
+}
+
+avx2_dispatch! {
+    /// One fine row from the coarse columns `c` (already interpolated
+    /// vertically): fine pixel 2k sits between coarse k-1 and k (weights 1/4,
+    /// 3/4) and 2k+1 between k and k+1 (3/4, 1/4), clamped at the edges.
+    /// `out` is `2 c.len()` or `2 c.len() + 1` long.
+    fn upsample_row(out: &mut [f32], c: &[f32]) {
+        let last = c.len() - 1;
+        out[0] = c[0] + 1.0 * (c[0] - c[0]);
+        // Pixels 2k + 1 and 2k + 2 both lie between coarse k and k + 1.
+        for ((o, &l), &r) in out[1..2 * last + 1]
+            .chunks_exact_mut(2)
+            .zip(&c[..last])
+            .zip(&c[1..])
+        {
+            o[0] = l + 0.25 * (r - l);
+            o[1] = l + 0.75 * (r - l);
+        }
+        let l = c[last];
+        out[2 * last + 1] = l + 0.25 * (l - l);
+        if out.len() > 2 * last + 2 {
+            out[2 * last + 2] = l + 0.75 * (l - l);
+        }
+    }
 }
 
 /// Bilinear sample of a padded image at interior coordinates `(x, y)`, clamped to

@@ -178,7 +178,11 @@ mod tests {
             let (sa, sb) = (Shared::new(&mut a), Shared::new(&mut b));
             pool.install(|| {
                 run(rows, block, stages, &|s, range| {
-                    let (src, dst) = if s.is_multiple_of(2) { (&sa, &sb) } else { (&sb, &sa) };
+                    let (src, dst) = if s.is_multiple_of(2) {
+                        (&sa, &sb)
+                    } else {
+                        (&sb, &sa)
+                    };
                     for y in range {
                         let (up, down) = (y.saturating_sub(1), (y + 1).min(rows - 1));
                         // SAFETY: own rows written, neighbours' rows read (one away).
