@@ -7,7 +7,8 @@
 //! (weights from each patch's photometric error at the pixel), and the dense field
 //! is refined variationally (brightness and gradient constancy, robust
 //! smoothness, red-black SOR). Everything is `f32`, parallel over rows/patches
-//! with rayon, and [`FlowEstimator`] keeps its buffers between calls, so
+//! with rayon (a level's whole refinement as one wavefront over row blocks,
+//! `wavefront`), and [`FlowEstimator`] keeps its buffers between calls, so
 //! estimating flow for a stream of frames of one size allocates nothing after
 //! the first pair.
 //!
