@@ -229,7 +229,7 @@ avx2_dispatch! {
     /// `out` is `2 c.len()` or `2 c.len() + 1` long.
     fn upsample_row(out: &mut [f32], c: &[f32]) {
         let last = c.len() - 1;
-        out[0] = c[0] + 1.0 * (c[0] - c[0]);
+        out[0] = c[0];
         // Pixels 2k + 1 and 2k + 2 both lie between coarse k and k + 1.
         for ((o, &l), &r) in out[1..2 * last + 1]
             .chunks_exact_mut(2)
@@ -240,9 +240,9 @@ avx2_dispatch! {
             o[1] = l + 0.75 * (r - l);
         }
         let l = c[last];
-        out[2 * last + 1] = l + 0.25 * (l - l);
+        out[2 * last + 1] = l;
         if out.len() > 2 * last + 2 {
-            out[2 * last + 2] = l + 0.75 * (l - l);
+            out[2 * last + 2] = l;
         }
     }
 }
