@@ -50,12 +50,16 @@ trap 'echo "== apt-get remove vadscope"; DEBIAN_FRONTEND=noninteractive $sudo ap
 
 echo "== installed program"
 [ "$(command -v vadscope)" = /usr/bin/vadscope ] || fail "vadscope on PATH is $(command -v vadscope), not /usr/bin/vadscope"
-/usr/bin/vadscope --version
-/usr/bin/vadscope --version | grep -q '^features: .*gui' || fail "--version does not name the gui feature"
+version="$(/usr/bin/vadscope --version)" || fail "--version failed"
+printf '%s\n' "$version"
+printf '%s\n' "$version" | grep -q '^features: .*gui' || fail "--version does not name the gui feature"
 home="$(mktemp -d)"
-HOME="$home" XDG_CACHE_HOME="$home/.cache" /usr/bin/vadscope demo --text | tail -n 3
-HOME="$home" XDG_CACHE_HOME="$home/.cache" /usr/bin/vadscope demo --text | grep -q 'frame-level AUC' \
-  || fail "demo --text printed no AUC"
+# Captured whole, not piped into `grep -q`: grep exits at the first match and
+# the program's next line then meets a closed pipe.
+demo="$(HOME="$home" XDG_CACHE_HOME="$home/.cache" /usr/bin/vadscope demo --text)" \
+  || fail "demo --text failed"
+printf '%s\n' "$demo" | tail -n 3
+printf '%s\n' "$demo" | grep -q 'frame-level AUC' || fail "demo --text printed no AUC"
 
 echo "== man page and completions"
 if command -v man >/dev/null; then
