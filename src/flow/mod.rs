@@ -133,9 +133,10 @@ pub enum Preset {
     /// Patch search and refinement down to half resolution, then bilinear
     /// upsampling: the quickest.
     Fast,
-    /// As `Fast`, plus one light refinement at full resolution: the default
-    /// (more accurate and quicker than OpenCV's DIS "medium", see
-    /// `benches/reference/flow_opencv.py`).
+    /// As `Fast`, plus one light refinement at full resolution: the default.
+    /// Quicker than OpenCV's DIS "medium" at 2 threads, but 4-32 % less
+    /// accurate on the flow benchmark's held-out sets
+    /// (`docs/results/flow/README.md`).
     #[default]
     Balanced,
     /// Denser patches (every 3 px), patch search and refinement at every level
