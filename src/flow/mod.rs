@@ -134,8 +134,8 @@ pub enum Preset {
     /// upsampling: the quickest.
     Fast,
     /// As `Fast`, plus one light refinement at full resolution: the default.
-    /// Quicker than OpenCV's DIS "medium" at 2 threads, but 4-32 % less
-    /// accurate on the flow benchmark's held-out sets
+    /// Quicker than OpenCV's DIS "medium" at 2 threads, with a 4-32 % higher
+    /// end-point error on the flow benchmark's held-out sets
     /// (`docs/results/flow/README.md`).
     #[default]
     Balanced,
