@@ -49,7 +49,6 @@ pub(crate) struct RedBlack {
     /// Half-row length (entries per plane row).
     hw: usize,
     w: usize,
-    h: usize,
 }
 
 /// First and one-past-last half-row index of the interior pixels of colour
@@ -65,7 +64,6 @@ impl RedBlack {
     /// zeroed here, those of rows `1..=h` by [`Rows::zero_row`].
     pub fn reset(&mut self, w: usize, h: usize) {
         self.w = w;
-        self.h = h;
         self.hw = (w + 2) / 2 + 1;
         let hw = self.hw;
         for p in &mut self.planes {

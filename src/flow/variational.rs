@@ -287,7 +287,7 @@ impl<'a> Stages<'a> {
         let (w, h) = (self.w, self.h);
         let ws = w + 2;
         let r = y * w;
-        // Padded row y + 1 of a padded plane, from column `x0`.
+        // Index of column `x0` of padded row `row` in a padded plane.
         let pr = |row: usize, x0: usize| row * ws + x0;
         // SAFETY (every `slice`/`slice_mut` below): the rows follow the
         // contract stated above, stage by stage.
