@@ -183,6 +183,13 @@ pub struct Params {
     /// configs read as off.
     #[serde(default)]
     pub search_keep_best: bool,
+    /// Spatial propagation, as in DIS: the search runs in two passes over the
+    /// patch grid (forward, then backward), each with half the iterations,
+    /// and each patch first tries its already searched neighbours' flows as
+    /// starting points (the one of lowest mean-normalised SSD wins). Older
+    /// configs read as off.
+    #[serde(default)]
+    pub search_propagation: bool,
     /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
     pub finest_level: usize,
     /// Coarsest level; `None` picks it so that the coarsest image is about
@@ -220,6 +227,7 @@ impl Params {
             search_iterations: 6,
             search_step: 1.0,
             search_keep_best: false,
+            search_propagation: false,
             finest_level: 1,
             coarsest_level: None,
             refine_iterations: 2,

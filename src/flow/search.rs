@@ -44,19 +44,127 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
     f.v.resize(nx * ny, 0.0);
     let lev = &*level;
     let (xs, ys) = (&f.xs, &f.ys);
-    let search = Search {
+    let mut search = Search {
         iters: p.search_iterations,
         step: p.search_step,
         keep_best: p.search_keep_best,
     };
-    f.u.par_chunks_mut(nx)
-        .zip(f.v.par_chunks_mut(nx))
-        .enumerate()
-        .with_min_len((64 / nx).max(1))
-        .for_each(|(j, (ru, rv))| {
-            search_row(lev, xs, ys[j], ps, search, ru, rv);
-        });
+    if p.search_propagation {
+        // Two passes share the iterations, as in DIS.
+        search.iters = (search.iters / 2).max(1);
+        f.u.par_chunks_mut(nx * STRIPE_ROWS)
+            .zip(f.v.par_chunks_mut(nx * STRIPE_ROWS))
+            .enumerate()
+            .for_each(|(s, (su, sv))| {
+                let stripe_ys = &ys[s * STRIPE_ROWS..][..su.len() / nx];
+                search_stripe(lev, xs, stripe_ys, ps, search, su, sv);
+            });
+    } else {
+        f.u.par_chunks_mut(nx)
+            .zip(f.v.par_chunks_mut(nx))
+            .enumerate()
+            .with_min_len((64 / nx).max(1))
+            .for_each(|(j, (ru, rv))| {
+                search_row(lev, xs, ys[j], ps, search, ru, rv);
+            });
+    }
     densify(level, f, ps);
+}
+
+/// Grid rows per stripe of the propagating search. Flows propagate down
+/// (and back up) within a stripe only; stripes run in parallel. A fixed
+/// height, not one stripe per thread as in OpenCV, so that the flow does
+/// not depend on the number of threads.
+const STRIPE_ROWS: usize = 8;
+
+avx2_dispatch! {
+    /// The propagating search over one stripe of grid rows (top edges `ys`):
+    /// a forward pass (left to right, top to bottom), then a backward pass.
+    /// Before its search, each patch starts from whichever of its own flow
+    /// and its already searched neighbours' flows (left and above going
+    /// forward, right and below going back) has the lowest mean-normalised
+    /// SSD, so a motion found by one patch spreads to its neighbours, across
+    /// the boundaries that the coarser level blurred.
+    fn search_stripe(
+        lev: &Level,
+        xs: &[usize],
+        ys: &[usize],
+        ps: usize,
+        search: Search,
+        su: &mut [f32],
+        sv: &mut [f32],
+    ) {
+        let nx = xs.len();
+        for (j, &py) in ys.iter().enumerate() {
+            for (i, &px) in xs.iter().enumerate() {
+                let c = (py + ps / 2) * lev.w + px + ps / 2;
+                su[j * nx + i] = lev.u[c];
+                sv[j * nx + i] = lev.v[c];
+            }
+        }
+        for forward in [true, false] {
+            let order = |n: usize| -> Box<dyn Iterator<Item = usize>> {
+                if forward {
+                    Box::new(0..n)
+                } else {
+                    Box::new((0..n).rev())
+                }
+            };
+            for j in order(ys.len()) {
+                for i in order(nx) {
+                    let back = |k: usize, n: usize| {
+                        if forward {
+                            k.checked_sub(1)
+                        } else {
+                            Some(k + 1).filter(|&k| k < n)
+                        }
+                    };
+                    let mut cands = [None; 2];
+                    cands[0] = back(i, nx).map(|i| j * nx + i);
+                    cands[1] = back(j, ys.len()).map(|j| j * nx + i);
+                    let k = j * nx + i;
+                    let (u, v) = match ps {
+                        8 => propagate_as::<8>(lev, xs[i], ys[j], k, cands, search, su, sv),
+                        12 => propagate_as::<12>(lev, xs[i], ys[j], k, cands, search, su, sv),
+                        _ => propagate_as::<16>(lev, xs[i], ys[j], k, cands, search, su, sv),
+                    };
+                    su[k] = u;
+                    sv[k] = v;
+                }
+            }
+        }
+    }
+}
+
+/// One patch of the propagating search: the best start among its own flow
+/// (`su[k]`, `sv[k]`) and the neighbours' flows at `cands`, then the search.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn propagate_as<const P: usize>(
+    lev: &Level,
+    px: usize,
+    py: usize,
+    k: usize,
+    cands: [Option<usize>; 2],
+    search: Search,
+    su: &[f32],
+    sv: &[f32],
+) -> (f32, f32) {
+    let patch = Patch::<P>::new(lev, px, py);
+    let mut start = (su[k], sv[k]);
+    let mut best = patch.residual(lev, start).2;
+    for c in cands.into_iter().flatten() {
+        let cand = (su[c], sv[c]);
+        let ssd = patch.residual(lev, cand).2;
+        if ssd < best {
+            (best, start) = (ssd, cand);
+        }
+    }
+    if search.keep_best {
+        patch.align::<true>(lev, start, search)
+    } else {
+        patch.align::<false>(lev, start, search)
+    }
 }
 
 avx2_dispatch! {
@@ -92,8 +200,8 @@ struct Search {
     keep_best: bool,
 }
 
-/// [`align`] with `keep_best` as a constant, so the plain search (every
-/// preset) compiles without the SSD bookkeeping.
+/// [`Patch::align`] with `keep_best` as a constant, so the plain search
+/// (every preset) compiles without the SSD bookkeeping.
 #[inline(always)]
 fn align_as<const P: usize>(
     lev: &Level,
@@ -102,75 +210,84 @@ fn align_as<const P: usize>(
     init: (f32, f32),
     search: Search,
 ) -> (f32, f32) {
+    let patch = Patch::<P>::new(lev, px, py);
     if search.keep_best {
-        align::<P, true>(lev, px, py, init, search)
+        patch.align::<true>(lev, init, search)
     } else {
-        align::<P, false>(lev, px, py, init, search)
+        patch.align::<false>(lev, init, search)
     }
 }
 
-/// Inverse-compositional alignment of the `P` x `P` patch at `(px, py)`
-/// (`KEEP_BEST`: `search.keep_best`).
-#[inline(always)]
-fn align<const P: usize, const KEEP_BEST: bool>(
-    lev: &Level,
+/// A `P` x `P` patch of the first image at `(px, py)`, prepared for
+/// inverse-compositional alignment.
+struct Patch<const P: usize> {
     px: usize,
     py: usize,
-    init: (f32, f32),
-    search: Search,
-) -> (f32, f32) {
-    let Search { iters, step, .. } = search;
-    let w = lev.w;
-    let mut t = [[0f32; P]; P];
-    let mut gx = [[0f32; P]; P];
-    let mut gy = [[0f32; P]; P];
-    let (mut mx, mut my) = (0f32, 0f32);
-    for r in 0..P {
-        let o = (py + r) * w + px;
-        t[r].copy_from_slice(&lev.i0[o..o + P]);
-        gx[r].copy_from_slice(&lev.gx[o..o + P]);
-        gy[r].copy_from_slice(&lev.gy[o..o + P]);
-        mx += gx[r].iter().sum::<f32>();
-        my += gy[r].iter().sum::<f32>();
-    }
-    // Mean-normalised patches: the residual's Jacobian is the centred gradient,
-    // and because centred gradients sum to zero the residual's mean drops out of
-    // the update, so brightness offsets between the frames cost nothing.
-    let n = (P * P) as f32;
-    let (mx, my) = (mx / n, my / n);
-    let (mut h11, mut h12, mut h22) = ([0f32; P], [0f32; P], [0f32; P]);
-    for r in 0..P {
-        for c in 0..P {
-            gx[r][c] -= mx;
-            gy[r][c] -= my;
-            h11[c] += gx[r][c] * gx[r][c];
-            h12[c] += gx[r][c] * gy[r][c];
-            h22[c] += gy[r][c] * gy[r][c];
+    t: [[f32; P]; P],
+    gx: [[f32; P]; P],
+    gy: [[f32; P]; P],
+    /// The inverse Hessian (11, 12, 22); `None` on a patch too flat to align.
+    inv: Option<(f32, f32, f32)>,
+}
+
+impl<const P: usize> Patch<P> {
+    #[inline(always)]
+    fn new(lev: &Level, px: usize, py: usize) -> Self {
+        let w = lev.w;
+        let mut t = [[0f32; P]; P];
+        let mut gx = [[0f32; P]; P];
+        let mut gy = [[0f32; P]; P];
+        let (mut mx, mut my) = (0f32, 0f32);
+        for r in 0..P {
+            let o = (py + r) * w + px;
+            t[r].copy_from_slice(&lev.i0[o..o + P]);
+            gx[r].copy_from_slice(&lev.gx[o..o + P]);
+            gy[r].copy_from_slice(&lev.gy[o..o + P]);
+            mx += gx[r].iter().sum::<f32>();
+            my += gy[r].iter().sum::<f32>();
+        }
+        // Mean-normalised patches: the residual's Jacobian is the centred gradient,
+        // and because centred gradients sum to zero the residual's mean drops out of
+        // the update, so brightness offsets between the frames cost nothing.
+        let n = (P * P) as f32;
+        let (mx, my) = (mx / n, my / n);
+        let (mut h11, mut h12, mut h22) = ([0f32; P], [0f32; P], [0f32; P]);
+        for r in 0..P {
+            for c in 0..P {
+                gx[r][c] -= mx;
+                gy[r][c] -= my;
+                h11[c] += gx[r][c] * gx[r][c];
+                h12[c] += gx[r][c] * gy[r][c];
+                h22[c] += gy[r][c] * gy[r][c];
+            }
+        }
+        let (h11, h12, h22): (f32, f32, f32) =
+            (h11.iter().sum(), h12.iter().sum(), h22.iter().sum());
+        // A small ridge keeps textureless patches (zero Hessian) where they started.
+        let ridge = 1e-2 * n;
+        let (h11, h22) = (h11 + ridge, h22 + ridge);
+        let det = h11 * h22 - h12 * h12;
+        let inv = (det > 1e-6).then(|| (h22 / det, -h12 / det, h11 / det));
+        Patch {
+            px,
+            py,
+            t,
+            gx,
+            gy,
+            inv,
         }
     }
-    let (h11, h12, h22): (f32, f32, f32) = (h11.iter().sum(), h12.iter().sum(), h22.iter().sum());
-    // A small ridge keeps textureless patches (zero Hessian) where they started.
-    let ridge = 1e-2 * n;
-    let (h11, h22) = (h11 + ridge, h22 + ridge);
-    let det = h11 * h22 - h12 * h12;
-    if det <= 1e-6 {
-        return init;
-    }
-    let (i11, i12, i22) = (h22 / det, -h12 / det, h11 / det);
 
-    let pw = lev.pw();
-    let pad = lev.pad as f32;
-    let max_x = (pw - P - 1) as f32;
-    let max_y = (lev.ph() - P - 1) as f32;
-    let (mut u, mut v) = init;
-    // With `keep_best`, the position of lowest mean-normalised SSD among
-    // those visited (the start and the end included) wins: Gauss-Newton
-    // steps on noise or repeated texture can climb out of a good minimum.
-    let mut best = (f32::INFINITY, u, v);
-    // With `keep_best` one more pass scores the final position.
-    for k in 0..iters + usize::from(KEEP_BEST) {
-        let x = (px as f32 + u + pad).clamp(0.0, max_x);
-        let y = (py as f32 + v + pad).clamp(0.0, max_y);
+    /// The patch compared with the second image at flow `(u, v)`: the
+    /// steepest-descent sums (x, y) and the mean-normalised SSD.
+    #[inline(always)]
+    fn residual(&self, lev: &Level, (u, v): (f32, f32)) -> (f32, f32, f32) {
+        let pw = lev.pw();
+        let pad = lev.pad as f32;
+        let max_x = (pw - P - 1) as f32;
+        let max_y = (lev.ph() - P - 1) as f32;
+        let x = (self.px as f32 + u + pad).clamp(0.0, max_x);
+        let y = (self.py as f32 + v + pad).clamp(0.0, max_y);
         let (x0, y0) = (x as usize, y as usize);
         let (tx, ty) = (x - x0 as f32, y - y0 as f32);
         let (a00, a01, a10, a11) = (
@@ -188,44 +305,67 @@ fn align<const P: usize, const KEEP_BEST: bool>(
             for c in 0..P {
                 let warped =
                     a00 * above[c] + a01 * above[c + 1] + a10 * below[c] + a11 * below[c + 1];
-                let d = warped - t[r][c];
-                bx[c] += gx[r][c] * d;
-                by[c] += gy[r][c] * d;
-                if KEEP_BEST {
-                    sd[c] += d;
-                    sdd[c] += d * d;
-                }
+                let d = warped - self.t[r][c];
+                bx[c] += self.gx[r][c] * d;
+                by[c] += self.gy[r][c] * d;
+                sd[c] += d;
+                sdd[c] += d * d;
             }
         }
-        if KEEP_BEST {
-            let (sd, sdd): (f32, f32) = (sd.iter().sum(), sdd.iter().sum());
-            let ssd = sdd - sd * sd / n;
-            if ssd < best.0 {
-                best = (ssd, u, v);
+        let (sd, sdd): (f32, f32) = (sd.iter().sum(), sdd.iter().sum());
+        let n = (P * P) as f32;
+        (bx.iter().sum(), by.iter().sum(), sdd - sd * sd / n)
+    }
+
+    /// Inverse-compositional alignment from `init` (`KEEP_BEST`:
+    /// `search.keep_best`).
+    #[inline(always)]
+    fn align<const KEEP_BEST: bool>(
+        &self,
+        lev: &Level,
+        init: (f32, f32),
+        search: Search,
+    ) -> (f32, f32) {
+        let Search { iters, step, .. } = search;
+        let Some((i11, i12, i22)) = self.inv else {
+            return init;
+        };
+        let (mut u, mut v) = init;
+        // With `keep_best`, the position of lowest mean-normalised SSD among
+        // those visited (the start and the end included) wins: Gauss-Newton
+        // steps on noise or repeated texture can climb out of a good minimum.
+        let mut best = (f32::INFINITY, u, v);
+        // With `keep_best` one more pass scores the final position.
+        for k in 0..iters + usize::from(KEEP_BEST) {
+            // Without `keep_best` the SSD is unused and compiled out.
+            let (bx, by, ssd) = self.residual(lev, (u, v));
+            if KEEP_BEST {
+                if ssd < best.0 {
+                    best = (ssd, u, v);
+                }
+                if k == iters {
+                    break;
+                }
             }
-            if k == iters {
+            let du = step * (i11 * bx + i12 * by);
+            let dv = step * (i12 * bx + i22 * by);
+            u -= du;
+            v -= dv;
+            if du * du + dv * dv < 1e-4 {
                 break;
             }
         }
-        let (bx, by): (f32, f32) = (bx.iter().sum(), by.iter().sum());
-        let du = step * (i11 * bx + i12 * by);
-        let dv = step * (i12 * bx + i22 * by);
-        u -= du;
-        v -= dv;
-        if du * du + dv * dv < 1e-4 {
-            break;
+        if KEEP_BEST {
+            (u, v) = (best.1, best.2);
         }
+        // A patch that wandered farther than its own size from its start has locked
+        // onto something else: trust the start instead.
+        let lim = P as f32;
+        if (u - init.0).powi(2) + (v - init.1).powi(2) > lim * lim {
+            return init;
+        }
+        (u, v)
     }
-    if KEEP_BEST {
-        (u, v) = (best.1, best.2);
-    }
-    // A patch that wandered farther than its own size from its start has locked
-    // onto something else: trust the coarser estimate instead.
-    let lim = P as f32;
-    if (u - init.0).powi(2) + (v - init.1).powi(2) > lim * lim {
-        return init;
-    }
-    (u, v)
 }
 
 /// Blends the patch flows into `level.u`/`level.v`.
