@@ -183,13 +183,17 @@ pub struct Params {
     /// configs read as off.
     #[serde(default)]
     pub search_keep_best: bool,
-    /// Spatial propagation, as in DIS: the search runs in two passes over the
-    /// patch grid (forward, then backward), each with half the iterations,
-    /// and each patch first tries its already searched neighbours' flows as
-    /// starting points (the one of lowest mean-normalised SSD wins). Older
-    /// configs read as off.
+    /// Spatial propagation between neighbouring patches (DIS's), which
+    /// carries a motion across the boundaries that coarser levels blurred.
+    /// Older configs read as off.
     #[serde(default)]
-    pub search_propagation: bool,
+    pub search_propagation: Propagation,
+    /// A neighbour's flow replaces a patch's own only where its
+    /// mean-normalised SSD is below this share of the own flow's (0 < margin
+    /// <= 1; 1 = any improvement, as DIS). Lower margins stop flows drifting
+    /// from patch to patch on noise and flat texture. Older configs read as 1.
+    #[serde(default = "full_step")]
+    pub search_propagation_margin: f32,
     /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
     pub finest_level: usize,
     /// Coarsest level; `None` picks it so that the coarsest image is about
@@ -214,6 +218,27 @@ pub struct Params {
     pub gamma: f32,
 }
 
+/// How the patch search shares flows between neighbouring patches
+/// ([`Params::search_propagation`]). Both kinds visit the patch grid in two
+/// passes, forward (left to right, top to bottom) and backward, comparing a
+/// patch's flow with its already visited neighbours' (left and above, then
+/// right and below); flows spread within stripes of 8 grid rows, which run
+/// in parallel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagation {
+    /// Each patch searches from the coarser level's flow alone.
+    #[default]
+    Off,
+    /// As DIS: a patch starts its search from the best of its own and its
+    /// neighbours' flows; each pass has half the iterations.
+    Before,
+    /// A patch searches from its own flow (forward pass, all iterations) and
+    /// then takes a neighbour's result where that fits better; the backward
+    /// pass only compares. Half the warps of `Before`.
+    After,
+}
+
 fn full_step() -> f32 {
     1.0
 }
@@ -227,7 +252,8 @@ impl Params {
             search_iterations: 6,
             search_step: 1.0,
             search_keep_best: false,
-            search_propagation: false,
+            search_propagation: Propagation::Off,
+            search_propagation_margin: 1.0,
             finest_level: 1,
             coarsest_level: None,
             refine_iterations: 2,
@@ -304,6 +330,12 @@ impl Params {
             return Err(Error::invalid(format!(
                 "flow patch stride must be in 1..={}, not {}",
                 self.patch_size, self.patch_stride
+            )));
+        }
+        let m = self.search_propagation_margin;
+        if !(m.is_finite() && m > 0.0 && m <= 1.0) {
+            return Err(Error::invalid(format!(
+                "flow search_propagation_margin {m} is out of range (allowed: above 0, at most 1)"
             )));
         }
         if !(self.search_step.is_finite() && self.search_step > 0.0 && self.search_step <= 1.0) {

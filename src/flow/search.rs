@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::pyramid::{min_rows, Level};
 use super::simd::avx2_dispatch;
-use super::Params;
+use super::{Params, Propagation};
 
 /// Patch grid and per-patch flows of the current level (reused across levels and pairs).
 #[derive(Debug, Clone, Default)]
@@ -48,24 +48,28 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
         iters: p.search_iterations,
         step: p.search_step,
         keep_best: p.search_keep_best,
+        propagation: p.search_propagation,
+        margin: p.search_propagation_margin,
     };
-    if p.search_propagation {
-        // Two passes share the iterations, as in DIS.
-        search.iters = (search.iters / 2).max(1);
-        f.u.par_chunks_mut(nx * STRIPE_ROWS)
-            .zip(f.v.par_chunks_mut(nx * STRIPE_ROWS))
-            .enumerate()
-            .for_each(|(s, (su, sv))| {
-                let stripe_ys = &ys[s * STRIPE_ROWS..][..su.len() / nx];
-                search_stripe(lev, xs, stripe_ys, ps, search, su, sv);
-            });
-    } else {
+    if p.search_propagation == Propagation::Off {
         f.u.par_chunks_mut(nx)
             .zip(f.v.par_chunks_mut(nx))
             .enumerate()
             .with_min_len((64 / nx).max(1))
             .for_each(|(j, (ru, rv))| {
                 search_row(lev, xs, ys[j], ps, search, ru, rv);
+            });
+    } else {
+        if p.search_propagation == Propagation::Before {
+            // Both passes search, sharing the iterations, as in DIS.
+            search.iters = (search.iters / 2).max(1);
+        }
+        f.u.par_chunks_mut(nx * STRIPE_ROWS)
+            .zip(f.v.par_chunks_mut(nx * STRIPE_ROWS))
+            .enumerate()
+            .for_each(|(s, (su, sv))| {
+                let stripe_ys = &ys[s * STRIPE_ROWS..][..su.len() / nx];
+                search_stripe(lev, xs, stripe_ys, ps, search, su, sv);
             });
     }
     densify(level, f, ps);
@@ -80,11 +84,11 @@ const STRIPE_ROWS: usize = 8;
 avx2_dispatch! {
     /// The propagating search over one stripe of grid rows (top edges `ys`):
     /// a forward pass (left to right, top to bottom), then a backward pass.
-    /// Before its search, each patch starts from whichever of its own flow
-    /// and its already searched neighbours' flows (left and above going
-    /// forward, right and below going back) has the lowest mean-normalised
-    /// SSD, so a motion found by one patch spreads to its neighbours, across
-    /// the boundaries that the coarser level blurred.
+    /// Each patch compares its own flow with its already visited neighbours'
+    /// (left and above going forward, right and below going back) by
+    /// mean-normalised SSD, so a motion found by one patch spreads to its
+    /// neighbours, across the boundaries that the coarser level blurred
+    /// ([`Propagation`] says whether before or after its own search).
     fn search_stripe(
         lev: &Level,
         xs: &[usize],
@@ -123,10 +127,11 @@ avx2_dispatch! {
                     cands[0] = back(i, nx).map(|i| j * nx + i);
                     cands[1] = back(j, ys.len()).map(|j| j * nx + i);
                     let k = j * nx + i;
+                    let at = (xs[i], ys[j], k, forward);
                     let (u, v) = match ps {
-                        8 => propagate_as::<8>(lev, xs[i], ys[j], k, cands, search, su, sv),
-                        12 => propagate_as::<12>(lev, xs[i], ys[j], k, cands, search, su, sv),
-                        _ => propagate_as::<16>(lev, xs[i], ys[j], k, cands, search, su, sv),
+                        8 => propagate_as::<8>(lev, at, cands, search, su, sv),
+                        12 => propagate_as::<12>(lev, at, cands, search, su, sv),
+                        _ => propagate_as::<16>(lev, at, cands, search, su, sv),
                     };
                     su[k] = u;
                     sv[k] = v;
@@ -136,34 +141,43 @@ avx2_dispatch! {
     }
 }
 
-/// One patch of the propagating search: the best start among its own flow
-/// (`su[k]`, `sv[k]`) and the neighbours' flows at `cands`, then the search.
-#[allow(clippy::too_many_arguments)]
+/// One patch of the propagating search, at `(px, py, k, forward)` (grid
+/// position, index of its flow in `su`/`sv`, pass): its new flow, from its
+/// own (`su[k]`, `sv[k]`) and its neighbours' at `cands`.
 #[inline(always)]
 fn propagate_as<const P: usize>(
     lev: &Level,
-    px: usize,
-    py: usize,
-    k: usize,
+    (px, py, k, forward): (usize, usize, usize, bool),
     cands: [Option<usize>; 2],
     search: Search,
     su: &[f32],
     sv: &[f32],
 ) -> (f32, f32) {
     let patch = Patch::<P>::new(lev, px, py);
-    let mut start = (su[k], sv[k]);
-    let mut best = patch.residual(lev, start).2;
-    for c in cands.into_iter().flatten() {
-        let cand = (su[c], sv[c]);
-        let ssd = patch.residual(lev, cand).2;
-        if ssd < best {
-            (best, start) = (ssd, cand);
+    let own = (su[k], sv[k]);
+    // The own flow unless a neighbour's fits by the margin better.
+    let best_of = |own: (f32, f32)| {
+        let (mut best, mut ssd_best) = (own, patch.residual(lev, own).2);
+        for c in cands.into_iter().flatten() {
+            let cand = (su[c], sv[c]);
+            let ssd = patch.residual(lev, cand).2;
+            if ssd < search.margin * ssd_best {
+                (best, ssd_best) = (cand, ssd);
+            }
         }
-    }
-    if search.keep_best {
-        patch.align::<true>(lev, start, search)
-    } else {
-        patch.align::<false>(lev, start, search)
+        best
+    };
+    let align = |start| {
+        if search.keep_best {
+            patch.align::<true>(lev, start, search)
+        } else {
+            patch.align::<false>(lev, start, search)
+        }
+    };
+    match search.propagation {
+        Propagation::After if forward => best_of(align(own)),
+        Propagation::After => best_of(own),
+        _ => align(best_of(own)),
     }
 }
 
@@ -198,6 +212,8 @@ struct Search {
     iters: usize,
     step: f32,
     keep_best: bool,
+    propagation: Propagation,
+    margin: f32,
 }
 
 /// [`Patch::align`] with `keep_best` as a constant, so the plain search
