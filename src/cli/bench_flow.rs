@@ -89,10 +89,13 @@ pub struct EpeArgs {
     pub json: Option<PathBuf>,
 }
 
-/// `vadscope bench flow-epe DIR`: EPE per set and split, and speed.
-pub fn epe(args: EpeArgs) -> anyhow::Result<()> {
-    super::flow::init_threads(args.threads)?;
-    let (params, method) = match &args.params {
+/// The estimator parameters of a `--params` JSON file if given, else of the
+/// preset, and the method's name (`vadscope-` and the file stem or preset).
+pub(super) fn params_or_preset(
+    path: Option<&std::path::Path>,
+    preset: Preset,
+) -> anyhow::Result<(Params, String)> {
+    Ok(match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read the parameters", path.display()))?;
@@ -105,10 +108,16 @@ pub fn epe(args: EpeArgs) -> anyhow::Result<()> {
             (p, format!("vadscope-{name}"))
         }
         None => (
-            Params::preset(args.preset),
-            format!("vadscope-{}", format!("{:?}", args.preset).to_lowercase()),
+            Params::preset(preset),
+            format!("vadscope-{}", format!("{preset:?}").to_lowercase()),
         ),
-    };
+    })
+}
+
+/// `vadscope bench flow-epe DIR`: EPE per set and split, and speed.
+pub fn epe(args: EpeArgs) -> anyhow::Result<()> {
+    super::flow::init_threads(args.threads)?;
+    let (params, method) = params_or_preset(args.params.as_deref(), args.preset)?;
     let mut est = FlowEstimator::new(params.clone())
         .with_context(|| "the flow parameters are not valid".to_string())?;
     let pairs = benchmark::load(&args.dir, args.split)?;

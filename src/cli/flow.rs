@@ -44,6 +44,10 @@ pub struct BenchFlowArgs {
     /// Speed/accuracy preset: fast, balanced or accurate.
     #[arg(long, default_value = "balanced")]
     pub preset: Preset,
+    /// Estimator parameters as JSON (the fields of `input.flow` in a model
+    /// config); overrides --preset.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
     /// Worker threads, 1 to 1024 (default: all cores).
     #[arg(long, value_parser = super::args::int(1usize, 1024))]
     pub threads: Option<usize>,
@@ -143,7 +147,9 @@ pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
             .with_context(|| format!("frame {i}"))?;
         frames.push(f);
     }
-    let mut est = FlowEstimator::new(Params::preset(args.preset))?;
+    let (params, method) =
+        super::bench_flow::params_or_preset(args.params.as_deref(), args.preset)?;
+    let mut est = FlowEstimator::new(params).context("the flow parameters are not valid")?;
     let mut out = Flow::default();
     // One untimed pair allocates the buffers.
     est.estimate_into(&frames[0], &frames[1], &mut out)?;
@@ -160,12 +166,11 @@ pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} {}x{} frames from {}, preset {:?}, {} threads",
+        "{} {}x{} frames from {}, {method}, {} threads",
         n,
         args.size.0,
         args.size.1,
         args.video.display(),
-        args.preset,
         rayon::current_num_threads()
     );
     println!("{pairs} pairs, {:.1} pairs/s", pairs as f64 / secs);
