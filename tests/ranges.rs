@@ -242,6 +242,28 @@ fn a_four_billion_frame_interval_fails_naming_file_and_line() {
 }
 
 #[test]
+fn flow_parameter_files_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = serde_json::to_value(vadscope::flow::Params::default()).unwrap();
+    p["search_propagation"] = "before".into();
+    p["search_propagation_margin"] = 2.0.into();
+    let bad = write(dir.path(), "margin.json", p.to_string().as_bytes());
+    let want = ["margin.json", "search_propagation_margin 2", "at most 1"];
+    fails_with(&["bench", "flow", "no-video", "--params", &bad], &want);
+    fails_with(&["bench", "flow-epe", "no-dir", "--params", &bad], &want);
+    p["search_propagation_margin"] = 0.7.into();
+    p["search_propagation"] = "sideways".into();
+    let bad = write(dir.path(), "kind.json", p.to_string().as_bytes());
+    let want = ["kind.json", "not flow parameters"];
+    fails_with(&["bench", "flow", "no-video", "--params", &bad], &want);
+    let missing = dir.path().join("missing.json").display().to_string();
+    fails_with(
+        &["bench", "flow", "no-video", "--params", &missing],
+        &["missing.json", "cannot read"],
+    );
+}
+
+#[test]
 fn a_checkpoint_config_out_of_range_fails_before_building() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = vadscope::model::ModelConfig::profile("demo").unwrap();

@@ -89,8 +89,8 @@ pub struct EpeArgs {
     pub json: Option<PathBuf>,
 }
 
-/// The estimator parameters of a `--params` JSON file if given, else of the
-/// preset, and the method's name (`vadscope-` and the file stem or preset).
+/// The estimator parameters of a `--params` JSON file (checked) if given,
+/// else of the preset, and the method's name (`vadscope-` and the file stem or preset).
 pub(super) fn params_or_preset(
     path: Option<&std::path::Path>,
     preset: Preset,
@@ -101,6 +101,8 @@ pub(super) fn params_or_preset(
                 .with_context(|| format!("{}: cannot read the parameters", path.display()))?;
             let p: Params = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not flow parameters", path.display()))?;
+            p.validate()
+                .with_context(|| format!("{}: flow parameters out of range", path.display()))?;
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())

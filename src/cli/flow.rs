@@ -132,6 +132,10 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
 /// `vadscope bench flow VIDEO --size WxH --pairs P`.
 pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
     init_threads(args.threads)?;
+    // The parameters are checked before any frame is decoded.
+    let (params, method) =
+        super::bench_flow::params_or_preset(args.params.as_deref(), args.preset)?;
+    let mut est = FlowEstimator::new(params)?;
     let (w, h) = args.size;
     let mut v = video::open_with(&args.video, OutputSpec::gray().with_size(w, h))?;
     if v.len() < 2 {
@@ -147,9 +151,6 @@ pub fn run_bench(args: BenchFlowArgs) -> anyhow::Result<()> {
             .with_context(|| format!("frame {i}"))?;
         frames.push(f);
     }
-    let (params, method) =
-        super::bench_flow::params_or_preset(args.params.as_deref(), args.preset)?;
-    let mut est = FlowEstimator::new(params).context("the flow parameters are not valid")?;
     let mut out = Flow::default();
     // One untimed pair allocates the buffers.
     est.estimate_into(&frames[0], &frames[1], &mut out)?;

@@ -106,26 +106,24 @@ avx2_dispatch! {
                 sv[j * nx + i] = lev.v[c];
             }
         }
+        let ny = ys.len();
         for forward in [true, false] {
-            let order = |n: usize| -> Box<dyn Iterator<Item = usize>> {
+            // The `t`-th of `n` positions in this pass's order, and the
+            // neighbour visited just before position `k` along that axis.
+            let nth = |t: usize, n: usize| if forward { t } else { n - 1 - t };
+            let before = |k: usize, n: usize| {
                 if forward {
-                    Box::new(0..n)
+                    k.checked_sub(1)
                 } else {
-                    Box::new((0..n).rev())
+                    Some(k + 1).filter(|&k| k < n)
                 }
             };
-            for j in order(ys.len()) {
-                for i in order(nx) {
-                    let back = |k: usize, n: usize| {
-                        if forward {
-                            k.checked_sub(1)
-                        } else {
-                            Some(k + 1).filter(|&k| k < n)
-                        }
-                    };
-                    let mut cands = [None; 2];
-                    cands[0] = back(i, nx).map(|i| j * nx + i);
-                    cands[1] = back(j, ys.len()).map(|j| j * nx + i);
+            for j in (0..ny).map(|t| nth(t, ny)) {
+                for i in (0..nx).map(|t| nth(t, nx)) {
+                    let cands = [
+                        before(i, nx).map(|i| j * nx + i),
+                        before(j, ny).map(|j| j * nx + i),
+                    ];
                     let k = j * nx + i;
                     let at = (xs[i], ys[j], k, forward);
                     let (u, v) = match ps {

@@ -235,6 +235,17 @@ fn default_params_without(field: &str) -> Params {
     serde_json::from_value(old).unwrap()
 }
 
+/// `field`, a share in (0, 1] that `set` writes, is range-checked by
+/// `validate`, whose message names it.
+fn assert_share_checked(field: &str, set: impl Fn(&mut Params, f32)) {
+    for bad in [0.0, -0.5, 1.5, f32::NAN] {
+        let mut p = Params::default();
+        set(&mut p, bad);
+        let err = p.validate().unwrap_err().to_string();
+        assert!(err.contains(field), "{field} {bad}: {err}");
+    }
+}
+
 /// Damped Gauss-Newton steps (`search_step`) still recover a translation,
 /// given iterations enough for the shares to add up; the field is range-checked, and configs written before it read as full steps.
 #[test]
@@ -255,14 +266,7 @@ fn damped_search_recovers_translation_and_old_params_read_as_full_steps() {
     assert!(e < 0.15, "damped: EPE {e}");
     let full = dense(&prev, &next, &Params::default()).unwrap();
     assert_ne!(flow, full, "the step share changes the search");
-    for bad in [0.0, -0.5, 1.5, f32::NAN] {
-        let p = Params {
-            search_step: bad,
-            ..Params::default()
-        };
-        let err = p.validate().unwrap_err().to_string();
-        assert!(err.contains("search_step"), "{bad}: {err}");
-    }
+    assert_share_checked("search_step", |p, v| p.search_step = v);
     let read = default_params_without("search_step");
     assert_eq!(read.search_step, 1.0);
     assert_eq!(read.preset_name(), Some("balanced"));
@@ -403,14 +407,9 @@ fn propagation_sharpens_motion_boundaries() {
             assert!(e < 0.1, "{kind:?} {margin}: translation EPE {e}");
         }
     }
-    for bad in [0.0, 1.5, f32::NAN] {
-        let p = Params {
-            search_propagation_margin: bad,
-            ..Params::default()
-        };
-        let err = p.validate().unwrap_err().to_string();
-        assert!(err.contains("search_propagation_margin"), "{bad}: {err}");
-    }
+    assert_share_checked("search_propagation_margin", |p, v| {
+        p.search_propagation_margin = v
+    });
     let read = default_params_without("search_propagation");
     assert_eq!(read.search_propagation, Propagation::Off);
     let read = default_params_without("search_propagation_margin");
