@@ -175,7 +175,7 @@ pub struct Params {
     /// instead of letting it lock onto noise (issue #19's benchmark: 1/8 with
     /// 12 iterations beats full steps on every set but smooth-small). Older
     /// configs, which lack the field, read as 1 (full steps).
-    #[serde(default = "full_step")]
+    #[serde(default = "one")]
     pub search_step: f32,
     /// Keep, for each patch, the position of lowest mean-normalised SSD among
     /// those its search visited (the start and the end included) instead of
@@ -192,7 +192,7 @@ pub struct Params {
     /// mean-normalised SSD is below this share of the own flow's (0 < margin
     /// <= 1; 1 = any improvement, as DIS). Lower margins stop flows drifting
     /// from patch to patch on noise and flat texture. Older configs read as 1.
-    #[serde(default = "full_step")]
+    #[serde(default = "one")]
     pub search_propagation_margin: f32,
     /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
     pub finest_level: usize,
@@ -235,11 +235,12 @@ pub enum Propagation {
     Before,
     /// A patch searches from its own flow (forward pass, all iterations) and
     /// then takes a neighbour's result where that fits better; the backward
-    /// pass only compares. Half the warps of `Before`.
+    /// pass only compares, so a patch is searched once.
     After,
 }
 
-fn full_step() -> f32 {
+/// The serde default of fields that older configs lack and that read as 1.
+fn one() -> f32 {
     1.0
 }
 
