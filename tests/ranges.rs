@@ -241,14 +241,42 @@ fn a_four_billion_frame_interval_fails_naming_file_and_line() {
     );
 }
 
+/// `--params` files (`vadscope flow`, `bench flow`, `bench flow-epe`) are
+/// checked before any frame is read, and errors name the file; a good file
+/// is what `vadscope flow` estimates with.
 #[test]
 fn flow_parameter_files_are_checked_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = serde_json::to_value(vadscope::flow::Params::default()).unwrap();
     p["search_propagation"] = "before".into();
+    p["search_propagation_margin"] = 0.7.into();
+    let good = write(dir.path(), "good.json", p.to_string().as_bytes());
+    // Two frames of a texture, the second moved 2 px right.
+    let frame = |shift: f32| {
+        let mut f = vadscope::Frame::<u8>::new(64, 48, 1);
+        for (i, v) in f.data.iter_mut().enumerate() {
+            let (x, y) = ((i % 64) as f32 - shift, (i / 64) as f32);
+            *v = (128.0 + 60.0 * (0.4 * x).sin() * (0.3 * y + 0.2 * x).cos()) as u8;
+        }
+        f.to_png().unwrap()
+    };
+    let a = write(dir.path(), "a.png", &frame(0.0));
+    let b = write(dir.path(), "b.png", &frame(2.0));
+    let out = dir.path().join("ab.flo").display().to_string();
+    let (code, text) = run(&["flow", &a, &b, "-o", &out, "--params", &good]);
+    assert_eq!(code, 0, "{text}");
+    let flow = vadscope::flow::read_flo(&out).unwrap();
+    let mean_u = flow.data.iter().step_by(2).sum::<f32>() / (64 * 48) as f32;
+    assert!((mean_u - 2.0).abs() < 0.3, "mean u {mean_u}");
+
     p["search_propagation_margin"] = 2.0.into();
     let bad = write(dir.path(), "margin.json", p.to_string().as_bytes());
     let want = ["margin.json", "search_propagation_margin 2", "at most 1"];
+    fails_with(&["flow", &a, &b, "-o", &out, "--params", &bad], &want);
+    fails_with(
+        &["flow", "no-a", "no-b", "-o", &out, "--params", &bad],
+        &want,
+    );
     fails_with(&["bench", "flow", "no-video", "--params", &bad], &want);
     fails_with(&["bench", "flow-epe", "no-dir", "--params", &bad], &want);
     p["search_propagation_margin"] = 0.7.into();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use vadscope::flow::{self, Flow, FlowEstimator, Params, Preset};
+use vadscope::flow::{self, Flow, FlowEstimator, Preset};
 use vadscope::video::{self, OutputSpec};
 use vadscope::Frame;
 
@@ -27,6 +27,10 @@ pub struct FlowArgs {
     /// Speed/accuracy preset: fast, balanced or accurate.
     #[arg(long, default_value = "balanced")]
     pub preset: Preset,
+    /// Estimator parameters as JSON (the fields of `input.flow` in a model
+    /// config); overrides --preset.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
 }
 
 /// Arguments of `vadscope bench flow`.
@@ -67,7 +71,7 @@ pub(super) fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `vadscope flow A B -o out.flo [--png out.png]`.
+/// `vadscope flow A B -o out.flo [--png out.png] [--preset P | --params F]`.
 pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
     // Both outputs are checked before the work, so that one is not written
     // while the other cannot be.
@@ -90,10 +94,11 @@ pub fn run_flow(args: FlowArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let (params, _) = super::bench_flow::params_or_preset(args.params.as_deref(), args.preset)?;
     let a = video::read_gray(&args.a)?;
     let b = video::read_gray(&args.b)?;
     let started = Instant::now();
-    let flow = flow::dense(&a, &b, &Params::preset(args.preset))
+    let flow = flow::dense(&a, &b, &params)
         .with_context(|| format!("{} -> {}", args.a.display(), args.b.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let png = match &args.png {
