@@ -333,17 +333,15 @@ impl Params {
                 self.patch_size, self.patch_stride
             )));
         }
-        let m = self.search_propagation_margin;
-        if !(m.is_finite() && m > 0.0 && m <= 1.0) {
-            return Err(Error::invalid(format!(
-                "flow search_propagation_margin {m} is out of range (allowed: above 0, at most 1)"
-            )));
-        }
-        if !(self.search_step.is_finite() && self.search_step > 0.0 && self.search_step <= 1.0) {
-            return Err(Error::invalid(format!(
-                "flow search_step {} is out of range (allowed: above 0, at most 1)",
-                self.search_step
-            )));
+        for (name, v) in [
+            ("search_step", self.search_step),
+            ("search_propagation_margin", self.search_propagation_margin),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return Err(Error::invalid(format!(
+                    "flow {name} {v} is out of range (allowed: above 0, at most 1)"
+                )));
+            }
         }
         for (name, v) in [
             ("alpha", self.alpha),

@@ -101,9 +101,7 @@ avx2_dispatch! {
         let nx = xs.len();
         for (j, &py) in ys.iter().enumerate() {
             for (i, &px) in xs.iter().enumerate() {
-                let c = (py + ps / 2) * lev.w + px + ps / 2;
-                su[j * nx + i] = lev.u[c];
-                sv[j * nx + i] = lev.v[c];
+                (su[j * nx + i], sv[j * nx + i]) = centre_flow(lev, px, py, ps);
             }
         }
         let ny = ys.len();
@@ -165,17 +163,10 @@ fn propagate_as<const P: usize>(
         }
         best
     };
-    let align = |start| {
-        if search.keep_best {
-            patch.align::<true>(lev, start, search)
-        } else {
-            patch.align::<false>(lev, start, search)
-        }
-    };
     match search.propagation {
-        Propagation::After if forward => best_of(align(own)),
+        Propagation::After if forward => best_of(patch.search(lev, own, search)),
         Propagation::After => best_of(own),
-        _ => align(best_of(own)),
+        _ => patch.search(lev, best_of(own), search),
     }
 }
 
@@ -191,8 +182,7 @@ avx2_dispatch! {
         rv: &mut [f32],
     ) {
         for (i, &px) in xs.iter().enumerate() {
-            let c = (py + ps / 2) * lev.w + px + ps / 2;
-            let init = (lev.u[c], lev.v[c]);
+            let init = centre_flow(lev, px, py, ps);
             let (u, v) = match ps {
                 8 => align_as::<8>(lev, px, py, init, search),
                 12 => align_as::<12>(lev, px, py, init, search),
@@ -202,6 +192,14 @@ avx2_dispatch! {
             rv[i] = v;
         }
     }
+}
+
+/// The level's dense flow at the centre of the `ps`-pixel patch at `(px, py)`:
+/// where a patch's search starts.
+#[inline(always)]
+fn centre_flow(lev: &Level, px: usize, py: usize, ps: usize) -> (f32, f32) {
+    let c = (py + ps / 2) * lev.w + px + ps / 2;
+    (lev.u[c], lev.v[c])
 }
 
 /// How each patch is searched (from [`Params`]).
@@ -214,8 +212,7 @@ struct Search {
     margin: f32,
 }
 
-/// [`Patch::align`] with `keep_best` as a constant, so the plain search
-/// (every preset) compiles without the SSD bookkeeping.
+/// The search of the `P` x `P` patch at `(px, py)` from `init`.
 #[inline(always)]
 fn align_as<const P: usize>(
     lev: &Level,
@@ -224,12 +221,7 @@ fn align_as<const P: usize>(
     init: (f32, f32),
     search: Search,
 ) -> (f32, f32) {
-    let patch = Patch::<P>::new(lev, px, py);
-    if search.keep_best {
-        patch.align::<true>(lev, init, search)
-    } else {
-        patch.align::<false>(lev, init, search)
-    }
+    Patch::<P>::new(lev, px, py).search(lev, init, search)
 }
 
 /// A `P` x `P` patch of the first image at `(px, py)`, prepared for
@@ -289,6 +281,18 @@ impl<const P: usize> Patch<P> {
             gx,
             gy,
             inv,
+        }
+    }
+
+    /// [`Patch::align`] from `start` with `search.keep_best` as a constant,
+    /// so the plain search (every preset) compiles without the SSD
+    /// bookkeeping.
+    #[inline(always)]
+    fn search(&self, lev: &Level, start: (f32, f32), search: Search) -> (f32, f32) {
+        if search.keep_best {
+            self.align::<true>(lev, start, search)
+        } else {
+            self.align::<false>(lev, start, search)
         }
     }
 
