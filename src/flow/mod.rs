@@ -194,6 +194,14 @@ pub struct Params {
     /// from patch to patch on noise and flat texture. Older configs read as 1.
     #[serde(default = "one")]
     pub search_propagation_margin: f32,
+    /// A neighbour's flow closer than this many pixels (of the level searched)
+    /// to the patch's own is taken on any improvement, as in DIS; the margin
+    /// applies only to flows farther away. Small corrections then spread
+    /// (sub-pixel motion) while distant flows still need a clear win to
+    /// replace a patch's own. 0 = the margin applies to every neighbour;
+    /// older configs read as 0.
+    #[serde(default)]
+    pub search_propagation_near_px: f32,
     /// Finest pyramid level with patch search (0 = full resolution, 1 = half...).
     pub finest_level: usize,
     /// Coarsest level; `None` picks it so that the coarsest image is about
@@ -255,6 +263,7 @@ impl Params {
             search_keep_best: false,
             search_propagation: Propagation::Off,
             search_propagation_margin: 1.0,
+            search_propagation_near_px: 0.0,
             finest_level: 1,
             coarsest_level: None,
             refine_iterations: 2,
@@ -342,6 +351,12 @@ impl Params {
                     "flow {name} {v} is out of range (allowed: above 0, at most 1)"
                 )));
             }
+        }
+        let near = self.search_propagation_near_px;
+        if !(near.is_finite() && (0.0..=64.0).contains(&near)) {
+            return Err(Error::invalid(format!(
+                "flow search_propagation_near_px {near} is out of range (allowed: 0 to 64)"
+            )));
         }
         for (name, v) in [
             ("alpha", self.alpha),

@@ -50,6 +50,7 @@ pub(crate) fn search_and_densify(level: &mut Level, f: &mut PatchField, p: &Para
         keep_best: p.search_keep_best,
         propagation: p.search_propagation,
         margin: p.search_propagation_margin,
+        near_sq: p.search_propagation_near_px * p.search_propagation_near_px,
     };
     if p.search_propagation == Propagation::Off {
         f.u.par_chunks_mut(nx)
@@ -151,13 +152,20 @@ fn propagate_as<const P: usize>(
 ) -> (f32, f32) {
     let patch = Patch::<P>::new(lev, px, py);
     let own = (su[k], sv[k]);
-    // The own flow unless a neighbour's fits by the margin better.
+    // The own flow unless a neighbour's fits better: by the margin where it
+    // is far from the own flow, at all where it is near.
     let best_of = |own: (f32, f32)| {
         let (mut best, mut ssd_best) = (own, patch.residual(lev, own).2);
         for c in cands.into_iter().flatten() {
             let cand = (su[c], sv[c]);
             let ssd = patch.residual(lev, cand).2;
-            if ssd < search.margin * ssd_best {
+            let d_sq = (cand.0 - own.0).powi(2) + (cand.1 - own.1).powi(2);
+            let margin = if d_sq < search.near_sq {
+                1.0
+            } else {
+                search.margin
+            };
+            if ssd < margin * ssd_best {
                 (best, ssd_best) = (cand, ssd);
             }
         }
@@ -210,6 +218,8 @@ struct Search {
     keep_best: bool,
     propagation: Propagation,
     margin: f32,
+    /// Squared distance below which a neighbour's flow needs no margin.
+    near_sq: f32,
 }
 
 /// The search of the `P` x `P` patch at `(px, py)` from `init`.

@@ -416,3 +416,48 @@ fn propagation_sharpens_motion_boundaries() {
     assert_eq!(read.search_propagation_margin, 1.0);
     assert_eq!(read.preset_name(), Some("balanced"));
 }
+
+/// `search_propagation_near_px` exempts near neighbours' flows from the
+/// margin: with every neighbour near (64 px), even a margin that no
+/// neighbour could ever beat gives DIS's rule (margin 1) bit for bit, and
+/// with none near the same margin gives other flow; both kinds. The field is
+/// range-checked and reads as 0 where a config lacks it.
+#[test]
+fn near_neighbours_skip_the_margin() {
+    let (w, h) = (128, 96);
+    let prev = frame(w, h, |x, y| (x, y));
+    // A slow swirl: sub-pixel flow that differs from patch to patch.
+    let next = frame(w, h, |x, y| {
+        (x - 0.6 + 0.01 * (y - 48.0), y + 0.4 - 0.01 * (x - 64.0))
+    });
+    for kind in [Propagation::Before, Propagation::After] {
+        let with = |margin, near_px| Params {
+            search_propagation: kind,
+            search_propagation_margin: margin,
+            search_propagation_near_px: near_px,
+            ..Params::default()
+        };
+        let dis_rule = dense(&prev, &next, &with(1.0, 0.0)).unwrap();
+        let all_near = dense(&prev, &next, &with(1e-6, 64.0)).unwrap();
+        let none_near = dense(&prev, &next, &with(1e-6, 0.0)).unwrap();
+        assert!(
+            all_near == dis_rule,
+            "{kind:?}: near neighbours met the margin"
+        );
+        assert!(
+            none_near != dis_rule,
+            "{kind:?}: the margin changed nothing"
+        );
+    }
+    for bad in [-0.5, 65.0, f32::NAN] {
+        let p = Params {
+            search_propagation_near_px: bad,
+            ..Params::default()
+        };
+        let err = p.validate().unwrap_err().to_string();
+        assert!(err.contains("search_propagation_near_px"), "{bad}: {err}");
+    }
+    let read = default_params_without("search_propagation_near_px");
+    assert_eq!(read.search_propagation_near_px, 0.0);
+    assert_eq!(read.preset_name(), Some("balanced"));
+}
