@@ -698,9 +698,12 @@ fn free_bits_floor_stops_the_gradient_of_channels_below_it() {
         assert!((g[i] - 0.5 / 4.0).abs() < 1e-6, "channel above: {}", g[i]);
     }
     // In the model: a floor above every channel's KL adds β·(floor − KL).
+    // Seeded weights: Candle's unseeded initialisers can put one channel's
+    // KL above any floor, which made this check fail now and then.
     let mut cfg = super::tiny_config(Variant::Cvae);
     let vars = VarMap::new();
     let model = Hybrid::new(&cfg, builder(&vars, DType::F32)).unwrap();
+    seed_vars(&vars, 9);
     let input = scene_input(&cfg, 9);
     let eps = model
         .cvae()
