@@ -352,20 +352,21 @@ impl Params {
                 )));
             }
         }
-        let near = self.search_propagation_near_px;
-        if !(near.is_finite() && (0.0..=64.0).contains(&near)) {
-            return Err(Error::invalid(format!(
-                "flow search_propagation_near_px {near} is out of range (allowed: 0 to 64)"
-            )));
-        }
-        for (name, v) in [
-            ("alpha", self.alpha),
-            ("delta", self.delta),
-            ("gamma", self.gamma),
+        // Non-negative fields up to a bound (and the bound as messages write it).
+        for (name, v, hi, shown) in [
+            (
+                "search_propagation_near_px",
+                self.search_propagation_near_px,
+                64.0,
+                "64",
+            ),
+            ("alpha", self.alpha, 1e6, "1e6"),
+            ("delta", self.delta, 1e6, "1e6"),
+            ("gamma", self.gamma, 1e6, "1e6"),
         ] {
-            if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
+            if !(v.is_finite() && (0.0..=hi).contains(&v)) {
                 return Err(Error::invalid(format!(
-                    "flow {name} {v} is out of range (allowed: 0 to 1e6)"
+                    "flow {name} {v} is out of range (allowed: 0 to {shown})"
                 )));
             }
         }
